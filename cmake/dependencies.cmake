@@ -1,0 +1,45 @@
+# Dependencies: system packages on Debian (find_package / pkg-config), vcpkg on
+# Windows, header-only copies plus a cross-built lz4 for the MinGW build. Nothing is
+# downloaded at configure time.
+find_package(Threads REQUIRED)
+
+# fmt: a compiled library on Debian and vcpkg; header-only for the MinGW cross build.
+if(VSSIMG_FMT_HEADER_ONLY)
+  add_library(vssimg_fmt INTERFACE)
+  target_compile_definitions(vssimg_fmt INTERFACE FMT_HEADER_ONLY=1)
+  target_include_directories(vssimg_fmt SYSTEM INTERFACE ${VSSIMG_FMT_INCLUDE_DIR})
+  add_library(fmt::fmt ALIAS vssimg_fmt)
+else()
+  find_package(fmt REQUIRED)
+endif()
+
+# CLI11: header-only.
+find_package(CLI11 CONFIG QUIET)
+if(NOT TARGET CLI11::CLI11)
+  find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)
+  add_library(CLI11::CLI11 INTERFACE IMPORTED)
+  target_include_directories(CLI11::CLI11 SYSTEM INTERFACE ${CLI11_INCLUDE_DIR})
+endif()
+
+# xxHash: used header-only (XXH_INLINE_ALL) so the hot path inlines.
+find_path(XXHASH_INCLUDE_DIR xxhash.h REQUIRED)
+add_library(vssimg_xxhash INTERFACE)
+target_include_directories(vssimg_xxhash SYSTEM INTERFACE ${XXHASH_INCLUDE_DIR})
+
+# lz4: pkg-config on Debian, a config package on vcpkg, or a given library (MinGW).
+if(VSSIMG_LZ4_LIBRARY)
+  add_library(vssimg_lz4 INTERFACE)
+  target_include_directories(vssimg_lz4 SYSTEM INTERFACE ${VSSIMG_LZ4_INCLUDE_DIR})
+  target_link_libraries(vssimg_lz4 INTERFACE ${VSSIMG_LZ4_LIBRARY})
+else()
+  find_package(lz4 CONFIG QUIET)
+  if(TARGET lz4::lz4)
+    add_library(vssimg_lz4 INTERFACE)
+    target_link_libraries(vssimg_lz4 INTERFACE lz4::lz4)
+  else()
+    find_package(PkgConfig REQUIRED)
+    pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
+    add_library(vssimg_lz4 INTERFACE)
+    target_link_libraries(vssimg_lz4 INTERFACE PkgConfig::LZ4)
+  endif()
+endif()

@@ -1,0 +1,36 @@
+// Something to image: an image file, a block device, or (Windows) a volume or shadow
+// copy device. Implementations: block_source_posix.cpp, block_source_win32.cpp.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace vssimg {
+
+class BlockSource {
+ public:
+  virtual ~BlockSource() = default;
+  // Name for messages and the point header ("/dev/sdb1", "disk.img", "C:").
+  virtual std::string name() const = 0;
+  virtual uint64_t size() const = 0;
+  // Offsets, lengths and buffers of read_at must be multiples of this (unbuffered I/O).
+  virtual uint32_t alignment() const { return 1; }
+  // Reads exactly len bytes at offset (len may end at size()). Throws Error on an I/O
+  // error, naming the source and the offset.
+  virtual void read_at(void* buf, size_t len, uint64_t offset) = 0;
+  // Hint: the caller is about to read [offset, offset+len) in order.
+  virtual void will_read(uint64_t offset, uint64_t len) {
+    (void)offset;
+    (void)len;
+  }
+  // True for block devices and volumes, false for regular files.
+  virtual bool is_device() const { return false; }
+};
+
+// Opens a file or block device read-only. Refuses directories and empty sources with
+// an Error naming the path. On Windows also accepts \\.\X: and \\?\GLOBALROOT\... paths.
+std::unique_ptr<BlockSource> open_block_source(const std::string& path);
+
+}  // namespace vssimg

@@ -1,0 +1,166 @@
+#include "core/error.hpp"
+#include "core/file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+namespace vssimg {
+
+namespace {
+int fd_of(intptr_t h) { return static_cast<int>(h); }
+}  // namespace
+
+File::File(const std::filesystem::path& path, Open mode) : m_path(path) {
+  int flags = O_CLOEXEC;
+  const char* op = "opening";
+  switch (mode) {
+    case Open::read: flags |= O_RDONLY; break;
+    case Open::create_new: flags |= O_RDWR | O_CREAT | O_EXCL; op = "creating"; break;
+    case Open::create_trunc: flags |= O_RDWR | O_CREAT | O_TRUNC; op = "creating"; break;
+    case Open::read_write: flags |= O_RDWR; break;
+  }
+  int fd = ::open(path.c_str(), flags, 0644);
+  if (fd < 0) throw_errno(op, path.string(), errno);
+  m_handle = fd;
+}
+
+File::~File() {
+  if (m_handle >= 0) ::close(fd_of(m_handle));
+}
+
+File::File(File&& other) noexcept
+    : m_path(std::move(other.m_path)),
+      m_handle(std::exchange(other.m_handle, -1)),
+      m_append_pos(other.m_append_pos) {}
+
+File& File::operator=(File&& other) noexcept {
+  if (this != &other) {
+    if (m_handle >= 0) ::close(fd_of(m_handle));
+    m_path = std::move(other.m_path);
+    m_handle = std::exchange(other.m_handle, -1);
+    m_append_pos = other.m_append_pos;
+  }
+  return *this;
+}
+
+bool File::is_open() const { return m_handle >= 0; }
+
+size_t File::read_at(void* buf, size_t len, uint64_t offset) const {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = ::pread(fd_of(m_handle), static_cast<char*>(buf) + done, len - done,
+                        static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("reading", m_path.string() + " at offset " + std::to_string(offset + done),
+                  errno);
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return done;
+}
+
+void File::read_exact_at(void* buf, size_t len, uint64_t offset) const {
+  if (read_at(buf, len, offset) != len) {
+    throw Error(ErrorKind::damage, "reading", m_path.string() + " at offset " + std::to_string(offset),
+                "unexpected end of file");
+  }
+}
+
+void File::write_at(const void* buf, size_t len, uint64_t offset) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = ::pwrite(fd_of(m_handle), static_cast<const char*>(buf) + done, len - done,
+                         static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("writing", m_path.string(), errno);
+    }
+    if (n == 0) throw_errno("writing", m_path.string(), ENOSPC);
+    done += static_cast<size_t>(n);
+  }
+}
+
+void File::append(const void* buf, size_t len) {
+  write_at(buf, len, m_append_pos);
+  m_append_pos += len;
+}
+
+void File::sync() {
+  if (::fsync(fd_of(m_handle)) != 0) throw_errno("flushing", m_path.string(), errno);
+}
+
+uint64_t File::size() const {
+  struct stat st;
+  if (::fstat(fd_of(m_handle), &st) != 0) throw_errno("reading size of", m_path.string(), errno);
+  return static_cast<uint64_t>(st.st_size);
+}
+
+void File::resize(uint64_t size) {
+  if (::ftruncate(fd_of(m_handle), static_cast<off_t>(size)) != 0) {
+    throw_errno("resizing", m_path.string(), errno);
+  }
+}
+
+void File::advise_sequential() const {
+  ::posix_fadvise(fd_of(m_handle), 0, 0, POSIX_FADV_SEQUENTIAL);
+}
+
+void File::close() {
+  if (m_handle >= 0) {
+    int rc = ::close(fd_of(m_handle));
+    m_handle = -1;
+    if (rc != 0 && errno != EINTR) throw_errno("closing", m_path.string(), errno);
+  }
+}
+
+std::string read_small_file(const std::filesystem::path& path, size_t max_size) {
+  File f(path, File::Open::read);
+  uint64_t size = f.size();
+  if (size > max_size) {
+    throw Error(ErrorKind::damage, "reading", path.string(),
+                "file is " + std::to_string(size) + " bytes, more than the " +
+                    std::to_string(max_size) + " expected");
+  }
+  std::string data(static_cast<size_t>(size), '\0');
+  f.read_exact_at(data.data(), data.size(), 0);
+  return data;
+}
+
+void sync_directory(const std::filesystem::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw_errno("opening directory", dir.string(), errno);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  // Some filesystems (e.g. CIFS) refuse fsync on directories; that is not data loss.
+  if (rc != 0 && err != EINVAL && err != ENOTSUP) throw_errno("flushing directory", dir.string(), err);
+}
+
+void rename_replace(const std::filesystem::path& from, const std::filesystem::path& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    throw_errno("renaming", from.string() + " to " + to.string(), errno);
+  }
+}
+
+bool rename_no_replace(const std::filesystem::path& from, const std::filesystem::path& to) {
+  if (::link(from.c_str(), to.c_str()) != 0) {
+    if (errno == EEXIST) return false;
+    if (errno == EPERM || errno == ENOTSUP || errno == EXDEV) {
+      // Filesystems without hard links: fall back to check-then-rename.
+      if (::access(to.c_str(), F_OK) == 0) return false;
+      rename_replace(from, to);
+      return true;
+    }
+    throw_errno("renaming", from.string() + " to " + to.string(), errno);
+  }
+  ::unlink(from.c_str());
+  return true;
+}
+
+}  // namespace vssimg

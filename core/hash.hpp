@@ -1,0 +1,65 @@
+// Block identity (keyed XXH3-128) and record checksums (XXH3-64).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vssimg {
+
+// 128-bit block id. Three values are reserved as markers in a point's block map and
+// are never produced for data (the hasher remaps them; see docs/format.md).
+struct BlockId {
+  std::array<uint8_t, 16> bytes{};
+
+  static BlockId zero_marker();         // all 0x00: block is all zeros
+  static BlockId free_marker();         // all 0xff: block unused by the filesystem
+  static BlockId unreadable_marker();   // 0xff.. 0xfe: bad sectors, not stored
+  bool is_zero() const;
+  bool is_free() const;
+  bool is_unreadable() const;
+  bool is_marker() const { return is_zero() || is_free() || is_unreadable(); }
+
+  std::string hex() const;
+  // First 64 bits, for hash tables (the id is already uniformly distributed).
+  uint64_t prefix64() const;
+
+  friend bool operator==(const BlockId&, const BlockId&) = default;
+  friend auto operator<=>(const BlockId&, const BlockId&) = default;
+};
+
+inline constexpr size_t k_secret_size = 192;
+
+// Hashes blocks with the store's secret. Thread-safe (stateless after construction).
+class BlockHasher {
+ public:
+  explicit BlockHasher(const std::vector<uint8_t>& secret);
+  BlockId hash(const void* data, size_t len) const;
+
+ private:
+  std::vector<uint8_t> m_secret;
+};
+
+// Unkeyed XXH3-64 for checksums of records and files.
+uint64_t checksum64(const void* data, size_t len);
+
+// Incremental XXH3-64 over several pieces.
+class Checksum64 {
+ public:
+  Checksum64();
+  ~Checksum64();
+  Checksum64(const Checksum64&) = delete;
+  Checksum64& operator=(const Checksum64&) = delete;
+  void update(const void* data, size_t len);
+  uint64_t digest() const;
+
+ private:
+  void* m_state;
+};
+
+// True if all `len` bytes are zero. Fast path for the backup pipeline.
+bool is_all_zero(const void* data, size_t len);
+
+}  // namespace vssimg

@@ -1,0 +1,31 @@
+// Small platform services with one declaration here and implementations in
+// platform_posix.cpp / platform_win32.cpp.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace vssimg {
+
+// Cryptographically random bytes (getrandom / BCryptGenRandom).
+std::vector<uint8_t> random_bytes(size_t n);
+std::string host_name();
+uint64_t process_id();
+// True when a process with this id exists on this host (false when sure it does not).
+bool process_alive(uint64_t pid);
+// Seconds since the Unix epoch. Honours VSSIMG_FAKE_NOW (test-only clock seam).
+int64_t now_unix();
+// Monotonic seconds for rates and timeouts.
+double monotonic_seconds();
+// Number of hardware threads (at least 1).
+unsigned hardware_threads();
+// Restricts a file to its owner (chmod 600 / owner-only DACL).
+void restrict_to_owner(const std::filesystem::path& path);
+// True when the path is a symbolic link or reparse point.
+bool is_symlink(const std::filesystem::path& path);
+// Peak resident set size of this process in bytes (0 if unknown).
+uint64_t peak_rss_bytes();
+
+}  // namespace vssimg

@@ -1,0 +1,80 @@
+#include "core/error.hpp"
+#include "core/platform.hpp"
+
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <thread>
+
+namespace vssimg {
+
+std::vector<uint8_t> random_bytes(size_t n) {
+  std::vector<uint8_t> out(n);
+  size_t done = 0;
+  while (done < n) {
+    ssize_t got = ::getrandom(out.data() + done, n - done, 0);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("reading", "random bytes", errno);
+    }
+    done += static_cast<size_t>(got);
+  }
+  return out;
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+uint64_t process_id() { return static_cast<uint64_t>(::getpid()); }
+
+bool process_alive(uint64_t pid) {
+  if (pid == 0 || pid > static_cast<uint64_t>(INT32_MAX)) return false;
+  if (::kill(static_cast<pid_t>(pid), 0) == 0) return true;
+  return errno == EPERM;
+}
+
+int64_t now_unix() {
+  if (const char* fake = std::getenv("VSSIMG_FAKE_NOW")) {
+    char* end = nullptr;
+    long long v = std::strtoll(fake, &end, 10);
+    if (end && *end == '\0') return v;
+  }
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+double monotonic_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+unsigned hardware_threads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : n;
+}
+
+void restrict_to_owner(const std::filesystem::path& path) {
+  if (::chmod(path.c_str(), 0600) != 0) throw_errno("restricting permissions of", path.string(), errno);
+}
+
+bool is_symlink(const std::filesystem::path& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+uint64_t peak_rss_bytes() {
+  struct rusage ru {};
+  if (::getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+  return static_cast<uint64_t>(ru.ru_maxrss) * 1024;
+}
+
+}  // namespace vssimg

@@ -1,0 +1,10 @@
+#include "core/progress.hpp"
+
+namespace vssimg {
+
+ProgressSink& null_progress() {
+  static ProgressSink sink;
+  return sink;
+}
+
+}  // namespace vssimg
