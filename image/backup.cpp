@@ -102,6 +102,16 @@ class PackSink {
     write_segment();
   }
 
+  // After a failure: index the packs already committed so the next backup reuses them.
+  // Best effort; the uncommitted pack is dropped with its temporary file.
+  void checkpoint_after_failure() noexcept {
+    try {
+      m_writer.reset();
+      write_segment();
+    } catch (...) {
+    }
+  }
+
  private:
   void commit_pack() {
     if (!m_writer) return;
@@ -306,8 +316,13 @@ BackupResult run_backup(const Store& store, BlockSource& source, const BackupOpt
     progress.update(done_bytes);
   };
 
-  pipeline.run(threads, produce, process, consume);
-  check_interrupted();
+  try {
+    pipeline.run(threads, produce, process, consume);
+    check_interrupted();
+  } catch (...) {
+    sink.checkpoint_after_failure();
+    throw;
+  }
   sink.finish();
   progress.end();
 
