@@ -1,6 +1,7 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "core/block_source.hpp"
+#include "core/fs_detect.hpp"
 #include "image/backup.hpp"
 #include "image/lock.hpp"
 
@@ -59,6 +60,15 @@ int run_backup_command(Context& ctx, const BackupCommandOptions& opts) {
   ctx.out->log(fmt::format("backup of {} into {} started", opts.source, store.root().string()));
 
   BackupOptions bo;
+  // Used blocks only: the filesystem's allocation bitmap decides what is read.
+  AllocationResult alloc;
+  if (opts.all_blocks) {
+    ctx.out->info("--all-blocks: reading every block of " + opts.source);
+  } else {
+    alloc = read_allocation_map(*source);
+    ctx.out->info(alloc.note);
+    if (alloc.map) bo.allocation = &*alloc.map;
+  }
   bo.source_label = opts.source;
   bo.label = opts.label;
   bo.threads = ctx.global.threads;
