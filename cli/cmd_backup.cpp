@@ -69,12 +69,14 @@ int run_backup_command(Context& ctx, const BackupCommandOptions& opts) {
     ctx.out->info(alloc.note);
     if (alloc.map) bo.allocation = &*alloc.map;
   }
-  bo.source_label = opts.source;
+  // Recorded absolute, so `latest --source` and the parent shortcut find it from any
+  // working directory.
+  bo.source_label = normalize_source(opts.source);
   bo.label = opts.label;
   bo.threads = ctx.global.threads;
   bo.ignore_bad_sectors = opts.ignore_bad_sectors;
   BackupResult result = run_backup(store, *source, bo, ctx.out->progress());
-  report(ctx, result, opts.source);
+  report(ctx, result, bo.source_label);
   return ctx.out->warning_count() ? k_exit_warnings : k_exit_ok;
 }
 
