@@ -3,7 +3,7 @@
 # the n-th write, fsync or rename of a backup fails with ENOSPC (and every later one:
 # a full disk stays full) or EIO (once), for every n the backup reaches. Each failure:
 # exit 1 with one error line naming the operation, the file and the cause; no lock info
-# left behind; no new point unless it is whole; the store verifies with --read-data; the
+# left behind; no new point unless it is whole; the store verifies; the
 # next backup succeeds and cleans tmp/. At the end every point restores byte-identical.
 source "$(dirname "$0")/../fault/lib.sh"
 source "$(dirname "$0")/lib.sh" "$1"
@@ -56,8 +56,9 @@ for op in write fsync rename; do
       cp src.img "img.$p"
       whole_after_failure=$((whole_after_failure + 1))
     fi
-    expect_exit 0 $VSSIMG $S verify --read-data
-    prev=$(echo "$before" | tail -1)
+    # Structure of the whole store, data of the newest earlier point (all data at the end).
+    expect_exit 0 $VSSIMG $S verify
+    expect_exit 0 $VSSIMG $S verify "$(echo "$before" | tail -1)" --read-data
     expect_exit 0 $VSSIMG $S backup src.img
     tmp_empty store || fail "$op:$action: tmp/ not cleaned by the next backup"
     p=$(comm -13 <(printf "%s\n" $before $after | sort -u) <(points store))
@@ -73,6 +74,35 @@ expect_exit 1 env VSSIMG_FAULT="write:1+:ENOSPC:full.img" $VSSIMG $S restore "$f
 expect_one_line_error "writing .*full.img: no space left on device"
 [ -e full.img ] && fail "restore left a partial target behind"
 pass "restore onto a full disk: exit 1 naming the target; no partial file left"
+
+# Bad sectors on the source (VSSIMG_FAULT_READ fails every read covering an offset):
+# retried, then the backup fails naming the offset, or with --ignore-bad-sectors the
+# blocks are recorded as unreadable, their offsets reported, exit 3.
+mutate src.img 500
+bad1=$((5 * 65536 + 100)) bad2=$((9 * 65536 + 4095))
+before=$(points store)
+expect_exit 1 env VSSIMG_FAULT_READ="src.img:$bad1:$bad2" $VSSIMG $S backup src.img
+expect_one_line_error "reading src.img at offset $((5 * 65536)): input/output error (after 3 attempts"
+[ "$before" = "$(points store)" ] || fail "a failed backup left a point"
+pass "bad sectors without --ignore-bad-sectors: exit 1 naming offset $((5 * 65536))"
+expect_exit 3 env VSSIMG_FAULT_READ="src.img:$bad1:$bad2" $VSSIMG $S backup src.img --ignore-bad-sectors
+grep -q "offset $((5 * 65536)): .*recorded as unreadable" err || { cat err; fail "offset $((5 * 65536)) not reported"; }
+grep -q "offset $((9 * 65536)): .*recorded as unreadable" err || { cat err; fail "offset $((9 * 65536)) not reported"; }
+grep -q "unreadable 128.0 KiB in 2 blocks" out || { cat out; fail "summary does not count the unreadable blocks"; }
+p=$(comm -13 <(echo "$before") <(points store))
+pass "bad sectors with --ignore-bad-sectors: exit 3, offsets $((5 * 65536)) and $((9 * 65536)) reported"
+expect_exit 0 $VSSIMG $S verify "$p" --read-data
+grep -q "2 block(s) that were unreadable" err || { cat err; fail "verify does not note the unreadable blocks"; }
+expect_exit 3 $VSSIMG $S restore "$p" bad.img
+cp src.img expect.img
+dd if=/dev/zero of=expect.img bs=64K seek=5 count=1 conv=notrunc status=none
+dd if=/dev/zero of=expect.img bs=64K seek=9 count=1 conv=notrunc status=none
+cmp -s bad.img expect.img || fail "restore of a point with unreadable blocks differs from the source with those blocks zeroed"
+cp expect.img "img.$p"
+expect_exit 0 $VSSIMG $S backup src.img
+p=$(grep -o 'point [0-9a-f]\{16\}' out | head -1 | cut -d' ' -f2)
+cp src.img "img.$p"
+pass "the point verifies (noting 2 unreadable blocks), restores them as zeros (exit 3); the next backup reads them"
 
 expect_exit 0 $VSSIMG $S verify --read-data
 for p in $(points store); do restores_identical store "$p" "img.$p"; done
