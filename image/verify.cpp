@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -40,6 +41,7 @@ void check_packs(const Store& store, const BlockIndex& index,
   index.for_each([&](const BlockId& id, BlockLocation loc) { by_pack[loc.pack].emplace_back(id, loc.offset); });
 
   std::mutex mutex;
+  std::unique_ptr<Error> newer;
   std::atomic<size_t> next{0};
   std::atomic<uint64_t> bytes{0}, records{0};
   const uint32_t bs = store.block_size();
@@ -96,6 +98,10 @@ void check_packs(const Store& store, const BlockIndex& index,
           }
         }
       } catch (const Error& e) {
+        if (e.kind() == ErrorKind::store_not_found) {  // a newer format: refuse, as for config
+          std::lock_guard lock(mutex);
+          if (!newer) newer = std::make_unique<Error>(e);
+        }
         pack_problem = e.what();
         mark_all(e.cause());
       }
@@ -108,6 +114,7 @@ void check_packs(const Store& store, const BlockIndex& index,
   std::vector<std::thread> pool;
   for (unsigned t = 0; t < std::max(1u, threads); ++t) pool.emplace_back(worker);
   for (auto& t : pool) t.join();
+  if (newer) throw *newer;
   check_interrupted();
   progress.end();
   result.packs_checked = by_pack.size();
@@ -149,6 +156,7 @@ VerifyResult run_verify(const Store& store, const VerifyOptions& options, Progre
     try {
       points.push_back(store.load_point(id));
     } catch (const Error& e) {
+      if (e.kind() == ErrorKind::store_not_found) throw;  // a newer point format: refuse (exit 10)
       result.damage.push_back(Damage{id, Damage::k_whole_file, "", e.what()});
       ++result.points_damaged;
       continue;

@@ -255,6 +255,116 @@ def plant(s):
 foreign = {(other_points[0], off) for off in range(0, len(images[0]), B) if any(images[0][off:off + B])}
 case("another store's point file planted", plant, foreign)
 
+# --- a damaged pack table with the index lost: repair scans the records
+def table_and_index(s):
+    d = open(packs[shared], "rb").read()
+    flip(victim_path("pack", s, shared), struct.unpack_from("<Q", d, len(d) - 32)[0] + 40)
+    for f in glob.glob(s + "/index/*.idx"):
+        os.remove(f)
+store = os.path.join(WORK, "store")
+shutil.rmtree(store); shutil.copytree(A, store)
+table_and_index(store)
+r = run(store, "repair", "index", expect=3)
+if "found 4 intact records by scanning" not in r.stderr and "intact records by scanning" not in r.stderr:
+    fail("repair did not scan the pack with the damaged table: " + r.stderr)
+r = run(store, "--json", "verify", "--read-data", expect=12)   # the table itself is still damaged
+got = {(d["point"], d["offset"]) for d in map(json.loads, r.stdout.splitlines()) if d.get("type") == "damage" and "offset" in d}
+if got != where(payloads_of[shared]):
+    fail(f"after repair with a damaged table: damage at {sorted(got)[:5]}")
+for p in points:
+    out = os.path.join(WORK, "r.img")
+    if os.path.exists(out):
+        os.remove(out)
+    run(store, "restore", p, out, expect=0)
+    if open(out, "rb").read() != img_of[p]:
+        fail(f"after repair by scanning, point {p} restores wrong bytes")
+ok("pack table damaged and index lost: repair index finds the records by scanning (exit 3, says so); "
+   "every point restores byte-identical; verify still names the damaged table's blocks")
+cases += 1
+
+# --- newer formats: refused with exit 10 naming both versions; the store is not modified
+def xxh3(b):
+    out = subprocess.run(["xxhsum", "-H3", "-"], input=b, capture_output=True, check=True).stdout.split()
+    return int(out[-1 if len(out[-1]) == 16 else 0], 16)
+
+def newer(name, path_of, edit, cmds, want):
+    store = os.path.join(WORK, "store")
+    shutil.rmtree(store); shutil.copytree(A, store)
+    path = path_of(store)
+    b = bytearray(open(path, "rb").read()); edit(b); open(path, "wb").write(b)
+    before = fingerprint(store)
+    if os.path.exists(os.path.join(WORK, "r.img")):
+        os.remove(os.path.join(WORK, "r.img"))
+    src = os.path.join(WORK, "src.img"); open(src, "wb").write(images[2] + b"changed")
+    for args in cmds:
+        r = run(store, *[src if a == "SRC" else a for a in args])
+        if r.returncode != 10 or not all(w in r.stderr for w in want) or r.stderr.count("error") != 1:
+            fail(f"{name}: {' '.join(args)}: exit {r.returncode}: {r.stderr!r}")
+    if fingerprint(store) != before:
+        fail(f"{name}: the store was modified")
+    if os.path.exists(os.path.join(WORK, "r.img")):
+        fail(f"{name}: restore wrote a file")
+    ok(f"{name}: {', '.join(a[0] for a in cmds)} exit 10 naming {' and '.join(repr(w) for w in want)}; store untouched")
+
+def config_feature(b):
+    b[12:16] = struct.pack("<I", 4); b[244:252] = struct.pack("<Q", xxh3(bytes(b[:244])))
+def config_version(b):
+    b[8:12] = struct.pack("<I", 2); b[244:252] = struct.pack("<Q", xxh3(bytes(b[:244])))
+def point_version(b):
+    b[8:12] = struct.pack("<I", 2); b[-16:-8] = struct.pack("<Q", xxh3(bytes(b[:-16])))
+def pack_version(b):
+    b[8:12] = struct.pack("<I", 2)
+everything = [["verify"], ["backup", "SRC"], ["list"], ["restore", points[0], os.path.join(WORK, "r.img")],
+              ["repair", "index"]]
+newer("config of format 2", lambda s: s + "/config", config_version, everything, ["version 2 is newer", "(1)"])
+newer("config requiring unknown feature 0x4", lambda s: s + "/config", config_feature, everything,
+      ["requires features 0x4", "format 1"])
+newer("point of format 2", lambda s: f"{s}/points/{points[0]}.point", point_version,
+      [["verify"], ["verify", "--read-data"], ["restore", points[0], os.path.join(WORK, "r.img")]],
+      ["point format version 2", "(1)"])
+newer("pack of format 2", lambda s: victim_path("pack", s, shared), pack_version,
+      [["verify"], ["verify", "--read-data"], ["restore", points[0], os.path.join(WORK, "r.img")]],
+      ["pack format version 2 is newer", "(1)"])
+cases += 4
+
+# --- security: config owner-only; no symlinks out of the store; restore writes only its target
+mode = os.stat(A + "/config").st_mode & 0o777
+if mode != 0o600:
+    fail(f"config is mode {mode:o}, not 600")
+ok("config (it holds the hash secret) is created mode 600")
+for sub in ("packs", "index", "points", "locks", "tmp"):
+    store = os.path.join(WORK, "store")
+    shutil.rmtree(store); shutil.copytree(A, store)
+    outside = os.path.join(WORK, "outside")
+    shutil.rmtree(outside, ignore_errors=True)
+    shutil.move(os.path.join(store, sub), outside)
+    open(os.path.join(outside, "precious"), "w").write("x")
+    os.symlink(outside, os.path.join(store, sub))
+    before = fingerprint(outside)
+    for args in (["verify"], ["backup", os.path.join(WORK, "src.img")], ["repair", "index"]):
+        r = run(store, *args)
+        if r.returncode == 0 or "symbolic link" not in r.stderr:
+            fail(f"{sub} as a symlink: {args[0]}: exit {r.returncode}: {r.stderr!r}")
+    if fingerprint(outside) != before:
+        fail(f"{sub} as a symlink: files outside the store changed")
+ok("packs, index, points, locks or tmp as a symlink out of the store: verify, backup and repair refuse; "
+   "nothing outside changes")
+tdir = os.path.join(WORK, "tdir"); os.makedirs(tdir, exist_ok=True)
+outside_file = os.path.join(WORK, "outside-target")
+os.symlink(outside_file, os.path.join(tdir, "dangling.img"))
+open(os.path.join(WORK, "keep.img"), "w").write("keep")
+os.symlink(os.path.join(WORK, "keep.img"), os.path.join(tdir, "link.img"))
+r = run(A, "restore", points[0], os.path.join(tdir, "dangling.img"))
+if r.returncode == 0 or os.path.exists(outside_file):
+    fail(f"restore followed a dangling symlink out of its directory (exit {r.returncode})")
+run(A, "restore", points[0], os.path.join(tdir, "link.img"), expect=2)
+if open(os.path.join(WORK, "keep.img")).read() != "keep":
+    fail("restore without --force wrote through a symlink")
+run(A, "restore", points[0], os.path.join(tdir, "new.img"), expect=0)
+if sorted(os.listdir(tdir)) != ["dangling.img", "link.img", "new.img"] or open(os.path.join(tdir, "new.img"), "rb").read() != img_of[points[0]]:
+    fail(f"restore wrote something besides its target: {os.listdir(tdir)}")
+ok("restore writes only its target: not through a dangling symlink, not through a link without --force")
+
 print(f"{cases} damage cases", flush=True)
 print(f"{n_ok} passed, 0 failed")
 PY
