@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-namespace vssimg::test {
+namespace vssimg::fstest {
 
 class MemorySource final : public BlockSource {
  public:
@@ -114,4 +114,4 @@ class TempDir {
   std::filesystem::path m_path;
 };
 
-}  // namespace vssimg::test
+}  // namespace vssimg::fstest
