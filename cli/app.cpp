@@ -29,6 +29,16 @@ bool has_flag(int argc, char** argv, const char* flag) {
   return false;
 }
 
+// The arguments as typed, for the log's start line.
+std::string command_line(int argc, char** argv) {
+  std::string line = "vssimg";
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    line += arg.find(' ') == std::string::npos && !arg.empty() ? " " + arg : " \"" + arg + "\"";
+  }
+  return line;
+}
+
 }  // namespace
 
 std::filesystem::path Context::store_path() const {
@@ -77,6 +87,8 @@ int run_cli(int argc, char** argv) {
   add_show_command(app, table);
   add_verify_command(app, table);
   add_restore_command(app, table);
+  add_forget_command(app, table);
+  add_prune_command(app, table);
 
   try {
     app.parse(argc, argv);
@@ -104,6 +116,7 @@ int run_cli(int argc, char** argv) {
   for (auto& [sub, run] : table.entries) {
     if (!sub->parsed()) continue;
     ctx.command = sub->get_name();
+    ctx.out->log(fmt::format("{} started: {}", ctx.command, command_line(argc, argv)));
     try {
       code = run(ctx);
     } catch (const Error& e) {

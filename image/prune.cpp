@@ -231,7 +231,7 @@ PruneStats run_prune(const Store& store, const PruneOptions& options, ProgressSi
   for (const auto& s : old_segments) {
     remove_file(s, "index segment");
     ++stats.segments_deleted;
-    if (++n == old_segments.size() / 2) crash_point("old-segments");
+    if (++n == (old_segments.size() + 1) / 2) crash_point("old-segments");
   }
   sync_directory(store.root() / "index");
   std::set<fs::path> pack_dirs;
