@@ -37,8 +37,7 @@ PruneStats prune_and_report(Context& ctx, const Store& store, const PruneOptions
   ctx.out->text(fmt::format("  space     {} before, {} after: {}{} freed{}", human_bytes(s.bytes_before),
                             human_bytes(s.bytes_after), options.dry_run ? "about " : "", human_bytes(s.bytes_freed),
                             options.dry_run ? " (dry run: nothing changed)" : ""));
-  ctx.summary.add("dry_run", options.dry_run)
-      .add("live_blocks", s.live_blocks)
+  ctx.summary.add("live_blocks", s.live_blocks)
       .add("packs_before", static_cast<uint64_t>(s.packs_before))
       .add("packs_deleted", static_cast<uint64_t>(s.packs_deleted))
       .add("packs_unindexed", static_cast<uint64_t>(s.packs_unindexed))
@@ -71,6 +70,7 @@ int run_prune_command(Context& ctx, const PruneCommandOptions& opts) {
   po.dry_run = opts.dry_run;
   Store store(ctx.store_path());
   StoreLock lock(store.root(), LockMode::exclusive, false, "prune");
+  ctx.summary.add("dry_run", opts.dry_run);
   prune_and_report(ctx, store, po);
   return ctx.out->warning_count() ? k_exit_warnings : k_exit_ok;
 }

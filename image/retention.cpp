@@ -174,7 +174,7 @@ std::string RetentionPolicy::describe() const {
     if (n > 0) counts.push_back(fmt::format("{} {}", n, name));
     else if (n == k_keep_unlimited) counts.push_back(fmt::format("all {}", name));
   };
-  add(last, "last");
+  add(last, "latest");
   add(hourly, "hourly");
   add(daily, "daily");
   add(weekly, "weekly");

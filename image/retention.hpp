@@ -35,7 +35,7 @@ struct RetentionPolicy {
   int yearly = 0;
   RetentionDuration within;  // keep every point newer than (newest point - within)
   bool empty() const;
-  // "keep 2 last, 7 daily, 4 weekly points and all points within 2d of the newest"
+  // "keep 2 latest, 7 daily, 4 weekly points and all points within 2d of the newest"
   std::string describe() const;
 };
 

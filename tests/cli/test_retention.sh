@@ -149,7 +149,7 @@ expect_exit 2 $VSSIMG $S verify --max-duration soon
 pass "verify --subset 1/3..3/3 read $sum of $total packs once each; bad values exit 2"
 
 # Locks: forget and prune are refused while another process holds the store.
-( flock -s store/locks/store.lock sleep 5 ) &
+flock -o -s store/locks/store.lock sleep 5 &
 holder=$!
 sleep 0.5
 expect_exit 11 $VSSIMG $S prune
