@@ -119,7 +119,7 @@ int run_forget(Context& ctx, const ForgetOptions& opts) {
   Store store(ctx.store_path());
   StoreLock lock(store.root(), LockMode::exclusive, false, "forget");
   ctx.out->log(fmt::format("forget in {} started", store.root().string()));
-  ForgetCounts c = apply_policy(ctx, store, policy, opts.source, opts.dry_run);
+  ForgetCounts c = apply_policy(ctx, store, policy, normalize_source(opts.source), opts.dry_run);
   ctx.summary.add("policy", policy.describe())
       .add("dry_run", opts.dry_run)
       .add("kept", static_cast<uint64_t>(c.kept))

@@ -67,8 +67,8 @@ diff want-kept.txt kept.txt || fail "kept points differ from restic's policy"
 diff want-removed.txt removed.txt || fail "removed points differ from restic's policy"
 [ "$(summary_field removed)" = 6 ] && [ "$(summary_field kept)" = 4 ] || fail "summary kept/removed wrong"
 expect_exit 0 $VSSIMG $S list
-[ "$(grep -c ' a.img ' out)" = 4 ] || { cat out; fail "list does not show 4 points of a.img"; }
-[ "$(grep -c ' b.img ' out)" = 3 ] || { cat out; fail "forget --source a.img touched b.img"; }
+[ "$(grep -c '/a\.img ' out)" = 4 ] || { cat out; fail "list does not show 4 points of a.img"; }
+[ "$(grep -c '/b\.img ' out)" = 3 ] || { cat out; fail "forget --source a.img touched b.img"; }
 pass "forget keeps exactly days 7-10 of a.img (daily 3, weekly 2) and leaves b.img alone"
 
 # Unique data of the forgotten points: the original MiBs 2-7 of a.img (MiB 7 was last
@@ -120,7 +120,7 @@ pass "prune killed after new packs, per segment, after the index, mid old-segmen
 VSSIMG_FAKE_NOW=$(date -u -d "2024-01-11 02:00" +%s) expect_exit 0 $VSSIMG $S --json backup b.img --keep-last 2
 [ "$(summary_field removed)" = 2 ] && [ "$(summary_field kept)" = 2 ] || { cat out; fail "backup --keep-last 2 did not remove 2 of b.img's 4 points"; }
 expect_exit 0 $VSSIMG $S list --source a.img
-[ "$(grep -c ' a.img ' out)" = 4 ] || fail "backup b.img --keep-last touched a.img"
+[ "$(grep -c '/a\.img ' out)" = 4 ] || fail "backup b.img --keep-last touched a.img"
 pass "backup --keep-last 2 applies the policy to its own source only"
 
 # forget without a policy is a usage error; a bad duration names the flag.
