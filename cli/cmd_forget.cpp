@@ -71,8 +71,10 @@ ForgetCounts apply_policy(Context& ctx, const Store& store, const RetentionPolic
                                 go));
     }
     std::string action = d.keep ? "keep" : (dry_run ? "would remove" : "remove");
-    ctx.out->text(fmt::format("  {:<12}  {}  {}  {}", action, d.item.id, local_time(d.item.created),
-                              d.keep ? fmt::format("{}", fmt::join(d.reasons, ", ")) : info.meta.get("label")));
+    std::string label = info.meta.get("label");
+    std::string why = d.keep ? fmt::format("{}", fmt::join(d.reasons, ", ")) : label.empty() ? "" : "(" + label + ")";
+    ctx.out->text(fmt::format("  {:<12}  {}  {}{}", action, d.item.id, local_time(d.item.created),
+                              why.empty() ? "" : "  " + why));
     ctx.out->record(JsonObject("point")
                         .add("id", d.item.id)
                         .add("created", d.item.created)

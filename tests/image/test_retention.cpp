@@ -412,6 +412,14 @@ TEST_CASE("verify --subset slices packs by id and --max-duration order remembers
   CHECK(r.ok());
   REQUIRE(r.notes.size() == 1);
   CHECK(r.notes[0].find("ignoring the verify state") != std::string::npos);
+  // --max-duration: a limit already reached reads nothing and says so.
+  VerifyOptions limited = all;
+  limited.max_seconds = 1e-9;
+  auto cut = run_verify(store, limited, null_progress());
+  CHECK(cut.ok());
+  CHECK(cut.time_limit_reached);
+  CHECK(cut.packs_read < cut.packs_selected);
+  CHECK(cut.packs_selected == 20);
   // Rewritten whole: the next run reads it without a note.
   CHECK(run_verify(store, remembering, null_progress()).notes.empty());
 }
