@@ -40,6 +40,8 @@ void add_show_command(CLI::App& app, CommandTable& table);
 void add_verify_command(CLI::App& app, CommandTable& table);
 void add_restore_command(CLI::App& app, CommandTable& table);
 void add_repair_command(CLI::App& app, CommandTable& table);
+void add_forget_command(CLI::App& app, CommandTable& table);
+void add_prune_command(CLI::App& app, CommandTable& table);
 
 // Entry point used by main(): parses, runs, maps errors to exit codes.
 int run_cli(int argc, char** argv);
