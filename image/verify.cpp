@@ -271,7 +271,8 @@ VerifyResult run_verify(const Store& store, const VerifyOptions& options, Progre
     result.packs_read = static_cast<size_t>(std::count(plan.read.begin(), plan.read.end(), 1));
     result.time_limit_reached = plan.deadline != 0 && result.packs_read < result.packs_selected;
   }
-  if (remember) {
+  // A damaged store is left exactly as it was found (the state is advisory).
+  if (remember && result.damage.empty()) {
     std::map<PackId, int64_t> next;
     const int64_t now = now_unix();
     for (size_t i = 0; i < packs.size(); ++i) {
