@@ -29,6 +29,34 @@ bool has_flag(int argc, char** argv, const char* flag) {
   return false;
 }
 
+// The arguments as typed, for the log's start line.
+std::string command_line(int argc, char** argv) {
+  std::string line = "vssimg";
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    line += arg.find(' ') == std::string::npos && !arg.empty() ? " " + arg : " \"" + arg + "\"";
+  }
+  return line;
+}
+
+// A scheduled task with a mistyped flag must leave a trace in its log file too; the
+// options were not parsed, so --log-file is looked up in the raw arguments.
+void log_usage_error(int argc, char** argv, const std::string& command, const std::string& msg,
+                     const JsonObject& summary) {
+  GlobalOptions options;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--log-file" && i + 1 < argc) options.log_file = argv[i + 1];
+    else if (arg.rfind("--log-file=", 0) == 0) options.log_file = arg.substr(11);
+  }
+  if (options.log_file.empty()) return;
+  Output out(options);
+  const std::string name = command.empty() ? "vssimg" : command;
+  out.log(fmt::format("{} started: {}", name, command_line(argc, argv)));
+  out.log(fmt::format("error (exit {}): {}", int{k_exit_usage}, msg));
+  out.log(fmt::format("{} finished with exit code {}; summary {}", name, int{k_exit_usage}, summary.str()));
+}
+
 }  // namespace
 
 std::filesystem::path Context::store_path() const {
@@ -36,6 +64,12 @@ std::filesystem::path Context::store_path() const {
     throw Error(ErrorKind::usage, "finding store", "", "no store given; use --store PATH or set VSSIMG_STORE");
   }
   return std::filesystem::path(global.store);
+}
+
+std::string normalize_source(const std::string& source) {
+  std::error_code ec;
+  if (source.empty() || !std::filesystem::exists(source, ec)) return source;
+  return std::filesystem::absolute(source, ec).lexically_normal().string();
 }
 
 uint64_t parse_size(const std::string& text, const std::string& what) {
@@ -78,6 +112,8 @@ int run_cli(int argc, char** argv) {
   add_verify_command(app, table);
   add_restore_command(app, table);
   add_repair_command(app, table);
+  add_forget_command(app, table);
+  add_prune_command(app, table);
 
   try {
     app.parse(argc, argv);
@@ -90,9 +126,16 @@ int run_cli(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::string msg = e.what();
     std::fprintf(stderr, "vssimg: error: %s (see vssimg --help)\n", msg.c_str());
+    std::string command;  // the subcommand, when CLI11 got that far
+    for (auto& [sub, run] : table.entries) {
+      if (sub->parsed()) command = sub->get_name();
+    }
+    JsonObject summary("summary");
+    summary.add("command", command).add("exit_code", int{k_exit_usage}).add("exit_error", msg);
+    log_usage_error(argc, argv, command, msg, summary);
     if (has_flag(argc, argv, "--json")) {
       std::printf("%s\n", JsonObject("error").add("message", msg).add("exit_code", int{k_exit_usage}).str().c_str());
-      std::printf("%s\n", JsonObject("summary").add("exit_code", int{k_exit_usage}).add("exit_error", msg).str().c_str());
+      std::printf("%s\n", summary.str().c_str());
     }
     return k_exit_usage;
   }
@@ -105,6 +148,7 @@ int run_cli(int argc, char** argv) {
   for (auto& [sub, run] : table.entries) {
     if (!sub->parsed()) continue;
     ctx.command = sub->get_name();
+    ctx.out->log(fmt::format("{} started: {}", ctx.command, command_line(argc, argv)));
     try {
       code = run(ctx);
     } catch (const Error& e) {
@@ -122,10 +166,19 @@ int run_cli(int argc, char** argv) {
     }
     break;
   }
+  if (failure.empty() && code != k_exit_ok && code != k_exit_warnings) {
+    // A command that ends with a failure code without an exception (verify finding
+    // damage): every failing run still ends with an error record and exit_error.
+    failure = fmt::format("{}: {}", ctx.command,
+                          code == k_exit_damage ? "damage found (see the damage reports above)"
+                                                : fmt::format("failed with exit code {}", code));
+    ctx.out->error(failure, code);
+  }
   ctx.summary.add("command", ctx.command).add("exit_code", code);
   if (!failure.empty()) ctx.summary.add("exit_error", failure);
   ctx.out->record(ctx.summary);
-  ctx.out->log(fmt::format("{} finished with exit code {}", ctx.command, code));
+  // The summary record in the log too: the same fields as docs/json.md, for every command.
+  ctx.out->log(fmt::format("{} finished with exit code {}; summary {}", ctx.command, code, ctx.summary.str()));
   return code;
 }
 

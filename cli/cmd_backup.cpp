@@ -1,6 +1,8 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/retention_cli.hpp"
 #include "core/block_source.hpp"
+#include "core/fs_detect.hpp"
 #include "image/backup.hpp"
 #include "image/lock.hpp"
 
@@ -17,7 +19,24 @@ struct BackupCommandOptions {
   std::string label;
   bool all_blocks = false;
   bool ignore_bad_sectors = false;
+  KeepFlags keep;  // --keep-*: retention for this source after a successful backup
 };
+
+// --keep-*: forget this source's points by the policy, right after the backup. The point
+// is already committed, so a failure here is a warning (exit 3), never a failed backup.
+void apply_keep_after_backup(Context& ctx, const Store& store, const RetentionPolicy& policy,
+                             const std::string& source) {
+  try {
+    StoreLock lock(store.root(), LockMode::exclusive, false, "forget (backup --keep)");
+    ForgetCounts c = apply_policy(ctx, store, policy, source, false);
+    ctx.summary.add("policy", policy.describe())
+        .add("kept", static_cast<uint64_t>(c.kept))
+        .add("removed", static_cast<uint64_t>(c.removed));
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::interrupted) throw;
+    ctx.out->warning("retention not applied after the backup: " + std::string(e.what()));
+  }
+}
 
 void report(Context& ctx, const BackupResult& r, const std::string& source) {
   const BackupStats& s = r.stats;
@@ -55,20 +74,39 @@ void report(Context& ctx, const BackupResult& r, const std::string& source) {
 }
 
 int run_backup_command(Context& ctx, const BackupCommandOptions& opts) {
+  const RetentionPolicy keep_policy = policy_from_flags(opts.keep);
   Store store(ctx.store_path());
   auto source = open_block_source(opts.source);
-  StoreLock lock(store.root(), LockMode::shared, true, "backup " + opts.source);
+  auto lock = std::make_unique<StoreLock>(store.root(), LockMode::shared, true, "backup " + opts.source);
   ctx.out->log(fmt::format("backup of {} into {} started", opts.source, store.root().string()));
 
   BackupOptions bo;
-  bo.source_label = opts.source;
+  // Used blocks only: the filesystem's allocation bitmap decides what is read.
+  AllocationResult alloc;
+  if (opts.all_blocks) {
+    ctx.out->info("--all-blocks: reading every block of " + opts.source);
+  } else {
+    alloc = read_allocation_map(*source);
+    ctx.out->info(alloc.note);
+    if (alloc.map) bo.allocation = &*alloc.map;
+  }
+  // Recorded absolute, so `latest --source` and the parent shortcut find it from any
+  // working directory.
+  bo.source_label = normalize_source(opts.source);
   bo.label = opts.label;
   bo.threads = ctx.global.threads;
   bo.ignore_bad_sectors = opts.ignore_bad_sectors;
   // Test-only: small packs so that kill and fault tests cross many pack commits.
   if (const char* t = std::getenv("VSSIMG_TEST_PACK_SIZE")) bo.pack_target_size = parse_size(t, "VSSIMG_TEST_PACK_SIZE");
   BackupResult result = run_backup(store, *source, bo, ctx.out->progress());
-  report(ctx, result, opts.source);
+  report(ctx, result, bo.source_label);
+  lock.reset();
+  if (!keep_policy.empty() && ctx.out->warning_count()) {
+    // A degraded point must not push healthy older ones out of the policy.
+    ctx.out->warning("retention not applied: the backup had warnings; check them, then run vssimg forget");
+  } else if (!keep_policy.empty()) {
+    apply_keep_after_backup(ctx, store, keep_policy, bo.source_label);
+  }
   return ctx.out->warning_count() ? k_exit_warnings : k_exit_ok;
 }
 
@@ -83,6 +121,7 @@ void add_backup_command(CLI::App& app, CommandTable& table) {
   sub->add_flag("--all-blocks", opts->all_blocks, "Read every block, also those the filesystem does not use");
   sub->add_flag("--ignore-bad-sectors", opts->ignore_bad_sectors,
                 "Record unreadable blocks in the point (exit 3) instead of failing");
+  add_keep_flags(sub, opts->keep);
   table.add(sub, [opts](Context& ctx) { return run_backup_command(ctx, *opts); });
 }
 

@@ -5,6 +5,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <iterator>
+
 namespace vssimg::cli {
 
 namespace {
@@ -16,7 +20,7 @@ struct ShowOptions {
 int run_show(Context& ctx, const ShowOptions& opts) {
   Store store(ctx.store_path());
   StoreLock lock(store.root(), LockMode::shared, false, "show");
-  Point p = store.load_point(store.resolve_point(opts.point, opts.source));
+  Point p = store.load_point(store.resolve_point(opts.point, normalize_source(opts.source)));
   const auto& m = p.meta;
   uint64_t counts[4] = {0, 0, 0, 0};  // data, zero, free, unreadable
   for (const auto& b : p.map) {
@@ -40,7 +44,14 @@ int run_show(Context& ctx, const ShowOptions& opts) {
   rec.add("data_blocks", counts[0]).add("zero_blocks", counts[1]).add("free_blocks", counts[2]).add("unreadable_blocks", counts[3]);
   for (const auto& [k, v] : m.values()) {
     if (k.rfind("vss.", 0) == 0) ctx.out->text(fmt::format("{:<12} {}", k, v));
-    if (k != "id") rec.add(k, v);
+    if (k == "id") continue;
+    // Numbers as JSON numbers, as in `list` (docs/json.md); other keys as strings.
+    static const char* const k_int_keys[] = {"created", "sequence", "source_size", "used_bytes", "free_skipped_bytes",
+                                             "zero_bytes", "unreadable_bytes", "new_bytes", "new_stored_bytes"};
+    bool is_int = std::find(std::begin(k_int_keys), std::end(k_int_keys), k) != std::end(k_int_keys);
+    if (is_int) rec.add(k, m.get_int(k));
+    else if (k == "duration_seconds") rec.add(k, std::atof(v.c_str()));
+    else rec.add(k, v);
   }
   ctx.out->record(rec);
   ctx.summary.add("point", p.id);

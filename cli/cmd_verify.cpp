@@ -1,11 +1,14 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
+#include "core/error.hpp"
 #include "image/lock.hpp"
 #include "image/verify.hpp"
 
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <map>
+#include <tuple>
 
 namespace vssimg::cli {
 
@@ -13,16 +16,57 @@ namespace {
 struct VerifyCommandOptions {
   std::vector<std::string> points;
   bool read_data = false;
+  std::string subset;        // --subset N/T
+  std::string max_duration;  // --max-duration 1h30m
 };
+
+// "3/7" -> (3, 7) with 1 <= N <= T. Throws Error(usage).
+std::pair<unsigned, unsigned> parse_subset(const std::string& text) {
+  unsigned n = 0, t = 0;
+  char slash = 0, extra = 0;
+  if (std::sscanf(text.c_str(), "%u%c%u%c", &n, &slash, &t, &extra) != 3 || slash != '/' || n < 1 || n > t ||
+      t > 10000) {
+    throw Error(ErrorKind::usage, "parsing", "--subset", fmt::format("'{}' is not N/T with 1 <= N <= T", text));
+  }
+  return {n, t};
+}
+
+// "1h30m", "45m", "90s", "2h" -> seconds (m is minutes here). Throws Error(usage).
+double parse_max_duration(const std::string& text) {
+  double total = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t start = i;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    if (i == start || i == text.size() || i - start > 6) break;
+    double n = std::stod(text.substr(start, i - start));
+    char unit = text[i++];
+    if (unit == 'h') total += n * 3600;
+    else if (unit == 'm') total += n * 60;
+    else if (unit == 's') total += n;
+    else {
+      i = std::string::npos;
+      break;
+    }
+  }
+  if (text.empty() || i != text.size() || total <= 0) {
+    throw Error(ErrorKind::usage, "parsing", "--max-duration",
+                fmt::format("'{}' is not a duration like 1h30m, 45m or 90s", text));
+  }
+  return total;
+}
 
 constexpr size_t k_max_lines_per_point = 20;
 
 int run_verify_command(Context& ctx, const VerifyCommandOptions& opts) {
   Store store(ctx.store_path());
   StoreLock lock(store.root(), LockMode::shared, false, "verify");
+  ctx.out->log(fmt::format("verify of {} started", store.root().string()));
   VerifyOptions vo;
   for (const auto& name : opts.points) vo.points.push_back(store.resolve_point(name));
-  vo.read_data = opts.read_data;
+  vo.read_data = opts.read_data || !opts.subset.empty();
+  if (!opts.subset.empty()) std::tie(vo.subset_index, vo.subset_count) = parse_subset(opts.subset);
+  if (!opts.max_duration.empty()) vo.max_seconds = parse_max_duration(opts.max_duration);
   vo.threads = ctx.global.threads;
   VerifyResult r = run_verify(store, vo, ctx.out->progress());
 
@@ -46,11 +90,25 @@ int run_verify_command(Context& ctx, const VerifyCommandOptions& opts) {
     }
   }
   for (const auto& note : r.notes) ctx.out->info(note);
-  std::string what = opts.read_data ? "structure and data" : "structure";
+  const bool read_data = vo.read_data;
+  std::string what = read_data ? "structure and data" : "structure";
+  std::string coverage;
+  if (read_data && (vo.subset_count || vo.max_seconds > 0)) {
+    coverage = fmt::format("data of {} of {} selected packs read{}{}", r.packs_read, r.packs_selected,
+                           vo.subset_count ? fmt::format(" (subset {}/{} of {} packs)", vo.subset_index,
+                                                         vo.subset_count, r.packs_checked)
+                                           : "",
+                           r.time_limit_reached ? "; stopped at --max-duration" : "");
+    ctx.out->text("coverage: " + coverage);
+    if (r.time_limit_reached) {
+      ctx.out->info(fmt::format("--max-duration {} reached: {} pack(s) not read this time; the next run reads them first",
+                                opts.max_duration, r.packs_selected - r.packs_read));
+    }
+  }
   if (r.ok()) {
     ctx.out->text(fmt::format("verified {} of {} points, {} blocks, {} packs{}: no damage", what, r.points_checked,
                               r.blocks_referenced, r.packs_checked,
-                              opts.read_data ? fmt::format(", {} read", human_bytes(r.bytes_read)) : ""));
+                              read_data ? fmt::format(", {} read", human_bytes(r.bytes_read)) : ""));
   } else {
     ctx.out->text(fmt::format("DAMAGE: {} damaged block or file reports; {} of {} points affected", r.damage.size(),
                               r.points_damaged, r.points_checked));
@@ -59,10 +117,15 @@ int run_verify_command(Context& ctx, const VerifyCommandOptions& opts) {
       .add("points_damaged", static_cast<uint64_t>(r.points_damaged))
       .add("blocks", r.blocks_referenced)
       .add("packs", static_cast<uint64_t>(r.packs_checked))
-      .add("read_data", opts.read_data)
+      .add("read_data", read_data)
       .add("bytes_read", r.bytes_read)
-      .add("damage", static_cast<uint64_t>(r.damage.size()));
-  ctx.out->log(fmt::format("verify ({}): {} points, {} damage reports", what, r.points_checked, r.damage.size()));
+      .add("damage", static_cast<uint64_t>(r.damage.size()))
+      .add("subset", vo.subset_count ? fmt::format("{}/{}", vo.subset_index, vo.subset_count) : std::string())
+      .add("packs_selected", static_cast<uint64_t>(r.packs_selected))
+      .add("packs_read", static_cast<uint64_t>(r.packs_read))
+      .add("time_limit_reached", r.time_limit_reached);
+  ctx.out->log(fmt::format("verify ({}): {} points, {} damage reports{}", what, r.points_checked, r.damage.size(),
+                           coverage.empty() ? "" : "; " + coverage));
   return r.ok() ? k_exit_ok : k_exit_damage;
 }
 }  // namespace
@@ -72,6 +135,10 @@ void add_verify_command(CLI::App& app, CommandTable& table) {
   auto* sub = app.add_subcommand("verify", "Check recovery points (structure; --read-data: every block)");
   sub->add_option("points", opts->points, "Points to check (id, prefix or 'latest'; default all)");
   sub->add_flag("--read-data", opts->read_data, "Read, decompress and re-hash every block");
+  sub->add_option("--subset", opts->subset,
+                  "Read the data of pack slice N of T only (by pack id; implies --read-data), e.g. 3/7");
+  sub->add_option("--max-duration", opts->max_duration,
+                  "Stop reading data after this long (1h30m, 45m, 90s); packs read longest ago go first");
   table.add(sub, [opts](Context& ctx) { return run_verify_command(ctx, *opts); });
 }
 

@@ -1,5 +1,6 @@
 #include "image/verify.hpp"
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/file.hpp"
 #include "core/platform.hpp"
@@ -12,6 +13,8 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <sstream>
+#include <cstring>
 #include <thread>
 #include <unordered_map>
 
@@ -32,10 +35,19 @@ using BadBlocks = std::unordered_map<BlockId, BadBlock, IdHash>;
 
 // Checks every pack the index refers to: present, table intact, and agreeing with the
 // index. With read_data, also reads every referenced record and re-hashes it.
+// Which packs to read data from, in what order, until when (--subset, --max-duration).
+struct ReadPlan {
+  std::vector<size_t> order;        // pack ordinals, least recently read first
+  std::vector<char> selected;       // per ordinal: read its data
+  double deadline = 0;              // monotonic seconds; 0 = none
+  std::vector<char> read;           // per ordinal: was read (out)
+};
+
 // `scoped` (points were selected): packs holding none of their blocks are not checked.
 void check_packs(const Store& store, const BlockIndex& index,
                  const std::unordered_map<BlockId, bool, IdHash>& referenced, bool read_data, bool scoped,
-                 unsigned threads, VerifyResult& result, BadBlocks& bad, ProgressSink& progress) {
+                 unsigned threads, VerifyResult& result, BadBlocks& bad, ProgressSink& progress,
+                 ReadPlan& plan) {
   // Group the index's entries by pack.
   std::vector<std::vector<std::pair<BlockId, uint32_t>>> by_pack(index.packs().size());
   index.for_each([&](const BlockId& id, BlockLocation loc) { by_pack[loc.pack].emplace_back(id, loc.offset); });
@@ -49,14 +61,18 @@ void check_packs(const Store& store, const BlockIndex& index,
   std::atomic<size_t> packs_done{0};
   auto worker = [&] {
     std::vector<uint8_t> buf, out(bs);
-    for (size_t p; (p = next++) < by_pack.size();) {
+    for (size_t n; (n = next++) < by_pack.size();) {
       if (interrupt_requested()) return;
+      const size_t p = plan.order[n];
       auto& entries = by_pack[p];
       if (scoped && std::none_of(entries.begin(), entries.end(),
                                  [&](const auto& e) { return referenced.count(e.first) != 0; })) {
         progress.update(++packs_done);
         continue;
       }
+      const bool read_this = read_data && plan.selected[p] &&
+                             (plan.deadline == 0 || monotonic_seconds() < plan.deadline);
+      if (read_this) plan.read[p] = 1;
       const std::string pack_hex = index.packs()[p].hex();
       std::vector<std::pair<BlockId, BadBlock>> local_bad;
       auto mark_all = [&](const std::string& what) {
@@ -74,7 +90,7 @@ void check_packs(const Store& store, const BlockIndex& index,
             local_bad.emplace_back(e.first, BadBlock{pack_hex, "index entry does not match the pack table"});
           }
         }
-        if (read_data) {
+        if (read_this) {
           std::sort(entries.begin(), entries.end(),
                     [](const auto& a, const auto& b) { return a.second < b.second; });
           uint64_t size = f.size();
@@ -122,7 +138,60 @@ void check_packs(const Store& store, const BlockIndex& index,
   result.records_read = records;
 }
 
+// docs/format.md, "Verify state": which packs --read-data read last, and when.
+constexpr const char* k_state_file = "verify.state";
+constexpr const char* k_state_magic = "vssimg-verify-state 1";
+
+std::map<PackId, int64_t> load_verify_state(const Store& store, std::vector<std::string>& notes) {
+  std::map<PackId, int64_t> state;
+  const auto path = store.root() / k_state_file;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return state;
+  try {
+    std::string text = read_small_file(path, 64u << 20);
+    size_t end = text.rfind("end ");
+    if (end == std::string::npos || text.compare(0, std::strlen(k_state_magic), k_state_magic) != 0 ||
+        text.substr(end + 4, 16) != fmt::format("{:016x}", checksum64(text.data(), end))) {
+      throw Error(ErrorKind::damage, "reading", path.string(), "bad magic or checksum");
+    }
+    std::istringstream lines(text.substr(0, end));
+    std::string line;
+    std::getline(lines, line);
+    while (std::getline(lines, line)) {
+      PackId id;
+      size_t space = line.find(' ');
+      if (space == std::string::npos || !PackId::parse(line.substr(0, space), id)) continue;
+      state[id] = std::stoll(line.substr(space + 1));
+    }
+  } catch (const std::exception& e) {
+    notes.push_back(fmt::format("ignoring the verify state ({}); packs are read in id order", e.what()));
+    state.clear();
+  }
+  return state;
+}
+
+void save_verify_state(const Store& store, const std::map<PackId, int64_t>& state,
+                       std::vector<std::string>& notes) {
+  std::string text = std::string(k_state_magic) + "\n";
+  for (const auto& [id, when] : state) text += fmt::format("{} {}\n", id.hex(), when);
+  text += fmt::format("end {:016x}\n", checksum64(text.data(), text.size()));
+  try {
+    AtomicFile file(store.root() / k_state_file, store.tmp_dir());
+    file.append(text.data(), text.size());
+    file.commit(true);
+  } catch (const Error& e) {
+    // Only the order of the next verify depends on it; the result of this one stands.
+    notes.push_back(fmt::format("could not remember which packs were read: {}", e.what()));
+  }
+}
+
 }  // namespace
+
+unsigned pack_subset_of(const PackId& pack, unsigned count) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | pack.bytes[static_cast<size_t>(i)];
+  return static_cast<unsigned>(v % count) + 1;
+}
 
 VerifyResult run_verify(const Store& store, const VerifyOptions& options, ProgressSink& progress) {
   VerifyResult result;
@@ -172,7 +241,45 @@ VerifyResult run_verify(const Store& store, const VerifyOptions& options, Progre
     if (!index.contains(id)) bad.emplace(id, BadBlock{"", "block is not in the index (lost)"});
   }
   const unsigned threads = options.threads ? options.threads : hardware_threads();
-  check_packs(store, index, referenced, options.read_data, scoped, threads, result, bad, progress);
+  // --subset / --max-duration: which packs' data is read, least recently read first.
+  ReadPlan plan;
+  const auto& packs = index.packs();
+  plan.selected.assign(packs.size(), 1);
+  plan.read.assign(packs.size(), 0);
+  if (options.subset_count) {
+    for (size_t i = 0; i < packs.size(); ++i) {
+      plan.selected[i] = pack_subset_of(packs[i], options.subset_count) == options.subset_index;
+    }
+  }
+  std::map<PackId, int64_t> state;
+  const bool remember = options.read_data && options.remember;
+  if (remember) state = load_verify_state(store, result.notes);
+  plan.order.resize(packs.size());
+  for (size_t i = 0; i < packs.size(); ++i) plan.order[i] = i;
+  auto last_read = [&](size_t i) {
+    auto it = state.find(packs[i]);
+    return it == state.end() ? INT64_MIN : it->second;
+  };
+  std::stable_sort(plan.order.begin(), plan.order.end(), [&](size_t a, size_t b) {
+    auto ta = last_read(a), tb = last_read(b);
+    return ta != tb ? ta < tb : packs[a] < packs[b];
+  });
+  if (options.max_seconds > 0) plan.deadline = monotonic_seconds() + options.max_seconds;
+  check_packs(store, index, referenced, options.read_data, scoped, threads, result, bad, progress, plan);
+  if (options.read_data) {
+    result.packs_selected = static_cast<size_t>(std::count(plan.selected.begin(), plan.selected.end(), 1));
+    result.packs_read = static_cast<size_t>(std::count(plan.read.begin(), plan.read.end(), 1));
+    result.time_limit_reached = plan.deadline != 0 && result.packs_read < result.packs_selected;
+  }
+  if (remember) {
+    std::map<PackId, int64_t> next;
+    const int64_t now = now_unix();
+    for (size_t i = 0; i < packs.size(); ++i) {
+      if (plan.read[i]) next[packs[i]] = now;
+      else if (state.count(packs[i])) next[packs[i]] = state[packs[i]];
+    }
+    save_verify_state(store, next, result.notes);
+  }
 
   // Packs on disk that no index segment names: left by an interrupted backup.
   std::set<PackId> indexed(index.packs().begin(), index.packs().end());

@@ -82,7 +82,7 @@ mutate src.img 500
 bad1=$((5 * 65536 + 100)) bad2=$((9 * 65536 + 4095))
 before=$(points store)
 expect_exit 1 env VSSIMG_FAULT_READ="src.img:$bad1:$bad2" $VSSIMG $S backup src.img
-expect_one_line_error "reading src.img at offset $((5 * 65536)): input/output error (after 3 attempts"
+expect_one_line_error "reading $WORK/src.img at offset $((5 * 65536)): input/output error (after 3 attempts"
 [ "$before" = "$(points store)" ] || fail "a failed backup left a point"
 pass "bad sectors without --ignore-bad-sectors: exit 1 naming offset $((5 * 65536))"
 expect_exit 3 env VSSIMG_FAULT_READ="src.img:$bad1:$bad2" $VSSIMG $S backup src.img --ignore-bad-sectors

@@ -1,0 +1,43 @@
+// Retention shared by `forget`, `prune` and `backup --keep-*` (cmd_forget.cpp,
+// cmd_prune.cpp): the --keep-* flags, applying a policy, running and reporting prune.
+#pragma once
+
+#include "cli/context.hpp"
+#include "image/prune.hpp"
+#include "image/retention.hpp"
+#include "image/store.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace vssimg::cli {
+
+struct KeepFlags {
+  std::string last, hourly, daily, weekly, monthly, yearly, within;
+};
+
+// Adds --keep-last/-hourly/-daily/-weekly/-monthly/-yearly N and --keep-within DURATION.
+void add_keep_flags(CLI::App* sub, KeepFlags& flags);
+// The policy the flags give (empty when none was given). Throws Error(usage).
+RetentionPolicy policy_from_flags(const KeepFlags& flags);
+
+struct ForgetCounts {
+  size_t kept = 0;
+  size_t removed = 0;
+};
+
+// Applies `policy` to the points of every source (or only `source`, if not empty),
+// deletes the points it does not keep unless `dry_run`, and reports each point (text,
+// JSON `point` records, log). The caller holds the store lock exclusively.
+ForgetCounts apply_policy(Context& ctx, const Store& store, const RetentionPolicy& policy,
+                          const std::string& source, bool dry_run);
+
+// Parses "50%", "50" (percent) into a fraction. Throws Error(usage).
+double parse_repack_threshold(const std::string& text);
+
+// Runs prune (the caller holds the store lock exclusively) and reports it: text, log,
+// and the prune fields of the summary record.
+PruneStats prune_and_report(Context& ctx, const Store& store, const PruneOptions& options);
+
+}  // namespace vssimg::cli

@@ -1,0 +1,205 @@
+#include "image/retention.hpp"
+
+#include "core/error.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+#include <map>
+
+namespace vssimg {
+
+namespace {
+
+std::tm local_tm(int64_t unix_seconds) { return fmt::localtime(static_cast<std::time_t>(unix_seconds)); }
+
+int weeks_in_iso_year(int year) {
+  auto p = [](int y) { return (y + y / 4 - y / 100 + y / 400) % 7; };
+  return (p(year) == 4 || p(year - 1) == 3) ? 53 : 52;
+}
+
+// YYYYWW of the ISO 8601 week (weeks start on Monday; week 1 holds the first Thursday).
+int64_t iso_year_week(const std::tm& t) {
+  int weekday = (t.tm_wday + 6) % 7 + 1;  // Monday 1 … Sunday 7
+  int year = t.tm_year + 1900;
+  int week = (t.tm_yday + 1 - weekday + 10) / 7;
+  if (week < 1) {
+    --year;
+    week = weeks_in_iso_year(year);
+  } else if (week > weeks_in_iso_year(year)) {
+    ++year;
+    week = 1;
+  }
+  return int64_t{year} * 100 + week;
+}
+
+enum class Bucket { last, hourly, daily, weekly, monthly, yearly };
+
+int64_t bucket_of(Bucket b, const std::tm& t, size_t nr) {
+  const int64_t y = t.tm_year + 1900, m = t.tm_mon + 1, d = t.tm_mday, h = t.tm_hour;
+  switch (b) {
+    case Bucket::last: return static_cast<int64_t>(nr);
+    case Bucket::hourly: return ((y * 100 + m) * 100 + d) * 100 + h;
+    case Bucket::daily: return (y * 100 + m) * 100 + d;
+    case Bucket::weekly: return iso_year_week(t);
+    case Bucket::monthly: return y * 100 + m;
+    case Bucket::yearly: return y;
+  }
+  return 0;
+}
+
+// The newest point's time minus `d` in calendar terms (like Go's AddDate, then hours).
+int64_t within_cutoff(int64_t latest, const RetentionDuration& d) {
+  std::tm t = local_tm(latest);
+  t.tm_year -= d.years;
+  t.tm_mon -= d.months;
+  t.tm_mday -= d.days;
+  t.tm_isdst = -1;
+  int64_t base = static_cast<int64_t>(std::mktime(&t));
+  return base - int64_t{d.hours} * 3600;
+}
+
+void decide_group(std::vector<RetentionDecision>& group, const RetentionPolicy& policy, int64_t now) {
+  // Newest first; the sequence orders points of the same second.
+  std::stable_sort(group.begin(), group.end(), [](const RetentionDecision& a, const RetentionDecision& b) {
+    if (a.item.created != b.item.created) return a.item.created > b.item.created;
+    return a.item.sequence > b.item.sequence;
+  });
+  struct Rule {
+    Bucket bucket;
+    int count;
+    const char* name;
+    int64_t last_value = 0;
+    bool has_last = false;
+  };
+  Rule rules[] = {{Bucket::last, policy.last, "last"},       {Bucket::hourly, policy.hourly, "hourly"},
+                  {Bucket::daily, policy.daily, "daily"},    {Bucket::weekly, policy.weekly, "weekly"},
+                  {Bucket::monthly, policy.monthly, "monthly"}, {Bucket::yearly, policy.yearly, "yearly"}};
+
+  // The newest point that is not in the future (a wrong clock must not expire the rest).
+  bool have_latest = false;
+  int64_t latest = 0;
+  for (const auto& d : group) {
+    if (d.item.created <= now && (!have_latest || d.item.created > latest)) {
+      latest = d.item.created;
+      have_latest = true;
+    }
+  }
+  const bool use_within = !policy.within.zero();
+  const int64_t cutoff = use_within && have_latest ? within_cutoff(latest, policy.within) : INT64_MIN;
+  const std::string within_reason = "within " + policy.within.str();
+
+  for (size_t nr = 0; nr < group.size(); ++nr) {
+    auto& d = group[nr];
+    const bool oldest = nr + 1 == group.size();
+    if (use_within && d.item.created > cutoff) {
+      d.keep = true;
+      d.reasons.push_back(within_reason);
+    }
+    const std::tm t = local_tm(d.item.created);
+    for (auto& r : rules) {
+      if (r.count == 0) continue;
+      int64_t value = bucket_of(r.bucket, t, nr);
+      bool new_bucket = !r.has_last || value != r.last_value;
+      if (!new_bucket && !oldest) continue;
+      d.keep = true;
+      d.reasons.push_back(new_bucket ? std::string(r.name) : std::string("oldest ") + r.name);
+      r.last_value = value;
+      r.has_last = true;
+      if (r.count > 0) --r.count;
+    }
+  }
+}
+
+}  // namespace
+
+std::string RetentionDuration::str() const {
+  std::string s;
+  if (years) s += fmt::format("{}y", years);
+  if (months) s += fmt::format("{}m", months);
+  if (days) s += fmt::format("{}d", days);
+  if (hours || s.empty()) s += fmt::format("{}h", hours);
+  return s;
+}
+
+RetentionDuration parse_retention_duration(const std::string& text, const std::string& what) {
+  auto bad = [&](const std::string& why) {
+    return Error(ErrorKind::usage, "parsing", what,
+                 fmt::format("'{}' {}; use numbers with units y, m, d, h, like 2d3h or 1y6m", text, why));
+  };
+  RetentionDuration d;
+  size_t i = 0;
+  if (text.empty()) throw bad("is empty");
+  while (i < text.size()) {
+    size_t start = i;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    if (i == start) throw bad("has a unit without a number");
+    if (i - start > 6) throw bad("has a number that is too large");
+    if (i == text.size()) throw bad("has a number without a unit");
+    int n = std::stoi(text.substr(start, i - start));
+    switch (text[i]) {
+      case 'y': d.years += n; break;
+      case 'm': d.months += n; break;
+      case 'd': d.days += n; break;
+      case 'h': d.hours += n; break;
+      default: throw bad(fmt::format("has the unknown unit '{}'", text[i]));
+    }
+    ++i;
+  }
+  return d;
+}
+
+int parse_keep_count(const std::string& text, const std::string& what) {
+  if (text == "unlimited") return k_keep_unlimited;
+  bool digits = !text.empty() && text.size() <= 9 &&
+                std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+  if (!digits) {
+    throw Error(ErrorKind::usage, "parsing", what,
+                fmt::format("'{}' is not a count (a number, or 'unlimited')", text));
+  }
+  return std::stoi(text);
+}
+
+bool RetentionPolicy::empty() const {
+  return last == 0 && hourly == 0 && daily == 0 && weekly == 0 && monthly == 0 && yearly == 0 && within.zero();
+}
+
+std::string RetentionPolicy::describe() const {
+  std::vector<std::string> counts;
+  auto add = [&](int n, const char* name) {
+    if (n > 0) counts.push_back(fmt::format("{} {}", n, name));
+    else if (n == k_keep_unlimited) counts.push_back(fmt::format("all {}", name));
+  };
+  add(last, "latest");
+  add(hourly, "hourly");
+  add(daily, "daily");
+  add(weekly, "weekly");
+  add(monthly, "monthly");
+  add(yearly, "yearly");
+  std::string s;
+  if (!counts.empty()) s = fmt::format("{} points", fmt::join(counts, ", "));
+  if (!within.zero()) s += (s.empty() ? "" : " and ") + fmt::format("all points within {} of the newest", within.str());
+  return s.empty() ? "keep nothing by policy" : "keep " + s;
+}
+
+std::vector<RetentionDecision> apply_retention(std::vector<RetentionItem> items, const RetentionPolicy& policy,
+                                               int64_t now) {
+  std::map<std::string, std::vector<RetentionDecision>> groups;
+  for (auto& item : items) groups[item.source].push_back(RetentionDecision{std::move(item), false, {}});
+  std::vector<RetentionDecision> out;
+  for (auto& [source, group] : groups) {
+    if (policy.empty()) {
+      for (auto& d : group) d.keep = true;
+    } else {
+      decide_group(group, policy, now);
+    }
+    for (auto& d : group) out.push_back(std::move(d));
+  }
+  return out;
+}
+
+}  // namespace vssimg

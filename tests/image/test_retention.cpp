@@ -1,0 +1,425 @@
+// The retention policy against restic's documented `forget` semantics, on points with
+// controlled timestamps. Times are written in local time and converted with mktime, so
+// the calendar buckets are the written ones whatever the test machine's time zone
+// (no case sits in a daylight-saving gap).
+#include "core/error.hpp"
+#include "core/platform.hpp"
+#include "image/prune.hpp"
+#include "image/retention.hpp"
+#include "image/backup.hpp"
+#include "image/lock.hpp"
+#include "image/restore.hpp"
+#include "image/verify.hpp"
+#include "tests/catch.hpp"
+#include "tests/helpers.hpp"
+
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <set>
+#include <string>
+
+using namespace vssimg;
+
+namespace {
+
+// "2024-01-15 10:30" in local time -> Unix seconds.
+int64_t at(const char* text) {
+  std::tm t{};
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0;
+  REQUIRE(std::sscanf(text, "%d-%d-%d %d:%d", &y, &mo, &d, &h, &mi) == 5);
+  t.tm_year = y - 1900;
+  t.tm_mon = mo - 1;
+  t.tm_mday = d;
+  t.tm_hour = h;
+  t.tm_min = mi;
+  t.tm_isdst = -1;
+  return static_cast<int64_t>(std::mktime(&t));
+}
+
+// Points named by their time; all of source "C:" unless given as "src|time".
+std::vector<RetentionItem> points(std::initializer_list<const char*> times) {
+  std::vector<RetentionItem> out;
+  int64_t seq = 0;
+  for (const char* t : times) {
+    std::string s = t, source = "C:";
+    if (auto bar = s.find('|'); bar != std::string::npos) {
+      source = s.substr(0, bar);
+      s = s.substr(bar + 1);
+    }
+    out.push_back(RetentionItem{source + " " + s, source, at(s.c_str()), ++seq});
+  }
+  return out;
+}
+
+// id -> reasons ("" for removed) of an application of the policy.
+std::map<std::string, std::string> decide(std::vector<RetentionItem> items, const RetentionPolicy& p,
+                                         const char* now = "2099-01-01 00:00") {
+  std::map<std::string, std::string> out;
+  for (const auto& d : apply_retention(std::move(items), p, at(now))) {
+    std::string r;
+    for (const auto& reason : d.reasons) r += (r.empty() ? "" : ",") + reason;
+    CHECK(d.keep == !d.reasons.empty());
+    out[d.item.id] = d.keep ? r : "";
+  }
+  return out;
+}
+
+std::set<std::string> kept(const std::map<std::string, std::string>& m) {
+  std::set<std::string> s;
+  for (const auto& [id, r] : m) {
+    if (!r.empty()) s.insert(id);
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("keep-last keeps the n newest points") {
+  RetentionPolicy p;
+  p.last = 3;
+  auto r = decide(points({"2024-01-01 01:00", "2024-01-02 01:00", "2024-01-03 01:00", "2024-01-04 01:00",
+                         "2024-01-05 01:00"}),
+                 p);
+  CHECK(kept(r) == std::set<std::string>{"C: 2024-01-03 01:00", "C: 2024-01-04 01:00", "C: 2024-01-05 01:00"});
+  CHECK(r["C: 2024-01-05 01:00"] == "last");
+}
+
+TEST_CASE("keep-last orders points of the same second by sequence") {
+  RetentionPolicy p;
+  p.last = 1;
+  auto items = points({"2024-01-01 01:00", "2024-01-01 01:00"});
+  items[0].id = "first";
+  items[1].id = "second";
+  auto r = decide(items, p);
+  CHECK(kept(r) == std::set<std::string>{"second"});
+}
+
+TEST_CASE("keep-daily keeps the newest point of each of the n newest days that have points") {
+  RetentionPolicy p;
+  p.daily = 3;
+  auto r = decide(points({"2024-03-01 10:00", "2024-03-01 22:00", "2024-03-02 09:00", "2024-03-04 08:00",
+                         "2024-03-04 20:00", "2024-03-05 12:00"}),
+                 p);
+  // Days without points (03-03) do not count; 03-01 is beyond the 3 days with points.
+  CHECK(kept(r) == std::set<std::string>{"C: 2024-03-05 12:00", "C: 2024-03-04 20:00", "C: 2024-03-02 09:00"});
+}
+
+TEST_CASE("a rule with count left keeps the oldest point too (restic: 'oldest daily')") {
+  RetentionPolicy p;
+  p.daily = 5;
+  auto r = decide(points({"2024-03-01 10:00", "2024-03-01 22:00", "2024-03-02 09:00", "2024-03-03 08:00"}), p);
+  CHECK(kept(r).size() == 4);
+  CHECK(r["C: 2024-03-01 22:00"] == "daily");
+  CHECK(r["C: 2024-03-01 10:00"] == "oldest daily");
+  // With the count used up, the oldest point goes.
+  p.daily = 3;
+  r = decide(points({"2024-03-01 10:00", "2024-03-01 22:00", "2024-03-02 09:00", "2024-03-03 08:00"}), p);
+  CHECK(r["C: 2024-03-01 10:00"].empty());
+  CHECK(kept(r).size() == 3);
+}
+
+TEST_CASE("rules count independently; a point kept by several rules counts for each") {
+  RetentionPolicy p;
+  p.last = 2;
+  p.daily = 2;
+  auto r = decide(points({"2024-03-01 08:00", "2024-03-01 20:00", "2024-03-02 08:00", "2024-03-02 20:00"}), p);
+  CHECK(r["C: 2024-03-02 20:00"] == "last,daily");
+  CHECK(r["C: 2024-03-02 08:00"] == "last");
+  CHECK(r["C: 2024-03-01 20:00"] == "daily");
+  CHECK(r["C: 2024-03-01 08:00"].empty());
+}
+
+TEST_CASE("keep-weekly uses ISO 8601 weeks (Monday first; the week of 2021-01-03 is 2020-W53)") {
+  RetentionPolicy p;
+  p.weekly = 2;
+  // Thu 2020-12-31 and Sun 2021-01-03 are both in 2020-W53; Mon 2021-01-04 starts 2021-W01.
+  auto r = decide(points({"2020-12-28 12:00", "2020-12-31 12:00", "2021-01-03 12:00", "2021-01-04 12:00"}), p);
+  CHECK(kept(r) == std::set<std::string>{"C: 2021-01-04 12:00", "C: 2021-01-03 12:00"});
+  // 2026-01-01 is a Thursday: ISO week 2026-W01 begins Monday 2025-12-29.
+  r = decide(points({"2025-12-28 12:00", "2025-12-29 12:00", "2026-01-01 12:00"}), p);
+  CHECK(kept(r) == std::set<std::string>{"C: 2026-01-01 12:00", "C: 2025-12-28 12:00"});
+  CHECK(r["C: 2025-12-28 12:00"] == "weekly");
+}
+
+TEST_CASE("keep-hourly, keep-monthly and keep-yearly use calendar hours, months and years") {
+  RetentionPolicy p;
+  p.hourly = 2;
+  auto r = decide(points({"2024-05-01 09:10", "2024-05-01 10:05", "2024-05-01 10:55", "2024-05-01 11:00"}), p);
+  CHECK(kept(r) == std::set<std::string>{"C: 2024-05-01 11:00", "C: 2024-05-01 10:55"});
+
+  RetentionPolicy m;
+  m.monthly = 2;
+  m.yearly = 3;
+  r = decide(points({"2022-06-01 01:00", "2023-12-31 23:00", "2024-01-01 01:00", "2024-01-31 01:00",
+                    "2024-02-01 01:00"}),
+            m);
+  CHECK(r["C: 2024-02-01 01:00"] == "monthly,yearly");
+  CHECK(r["C: 2024-01-31 01:00"] == "monthly");
+  CHECK(r["C: 2024-01-01 01:00"].empty());
+  CHECK(r["C: 2023-12-31 23:00"] == "yearly");
+  CHECK(r["C: 2022-06-01 01:00"] == "yearly");
+}
+
+TEST_CASE("unlimited keeps one point per bucket for all buckets") {
+  RetentionPolicy p;
+  p.daily = k_keep_unlimited;
+  auto r = decide(points({"2020-01-01 01:00", "2020-01-01 02:00", "2022-07-09 01:00", "2024-01-01 01:00",
+                         "2024-01-01 05:00"}),
+                 p);
+  // The oldest point is kept too: an unlimited rule always has count left.
+  CHECK(kept(r) == std::set<std::string>{"C: 2020-01-01 01:00", "C: 2020-01-01 02:00", "C: 2022-07-09 01:00",
+                                         "C: 2024-01-01 05:00"});
+  CHECK(r["C: 2020-01-01 01:00"] == "oldest daily");
+}
+
+TEST_CASE("keep-within is relative to the newest point, not to now, and strict") {
+  RetentionPolicy p;
+  p.within = parse_retention_duration("2d", "--keep-within");
+  auto r = decide(points({"2024-04-01 12:00", "2024-04-07 12:00", "2024-04-08 12:00", "2024-04-08 12:01",
+                         "2024-04-09 13:00", "2024-04-10 12:00"}),
+                 p, "2024-05-30 00:00");
+  CHECK(kept(r) == std::set<std::string>{"C: 2024-04-08 12:01", "C: 2024-04-09 13:00", "C: 2024-04-10 12:00"});
+  CHECK(r["C: 2024-04-10 12:00"] == "within 2d");
+  CHECK(r["C: 2024-04-08 12:00"].empty());  // exactly 2 days older: not newer than the cutoff
+}
+
+TEST_CASE("keep-within counts months and years in calendar terms, then hours") {
+  RetentionPolicy p;
+  p.within = parse_retention_duration("1m", "--keep-within");
+  // 2024-03-31 minus one month is "2024-02-31", which normalises to 2024-03-02 (as Go's AddDate).
+  auto r = decide(points({"2024-03-02 12:00", "2024-03-02 12:01", "2024-03-31 12:00"}), p);
+  CHECK(kept(r) == std::set<std::string>{"C: 2024-03-02 12:01", "C: 2024-03-31 12:00"});
+  p.within = parse_retention_duration("1y2d3h", "--keep-within");
+  // 2024-04-01 12:00 - 1 year - 2 days = 2023-03-30 12:00, - 3 hours = 09:00.
+  r = decide(points({"2023-03-30 09:00", "2023-03-30 09:01", "2024-04-01 12:00"}), p);
+  CHECK(kept(r) == std::set<std::string>{"C: 2023-03-30 09:01", "C: 2024-04-01 12:00"});
+}
+
+TEST_CASE("keep-within ignores points in the future when finding the newest") {
+  RetentionPolicy p;
+  p.within = parse_retention_duration("1d", "--keep-within");
+  auto r = decide(points({"2024-01-01 00:00", "2024-01-09 12:00", "2024-01-10 00:00", "2030-01-01 00:00"}), p,
+                 "2024-01-10 06:00");
+  // The newest point not in the future is 01-10 00:00; the future point is newer than the cutoff.
+  CHECK(kept(r) == std::set<std::string>{"C: 2024-01-09 12:00", "C: 2024-01-10 00:00", "C: 2030-01-01 00:00"});
+}
+
+TEST_CASE("the policy applies to each source separately") {
+  RetentionPolicy p;
+  p.last = 1;
+  p.within = parse_retention_duration("1d", "--keep-within");
+  auto r = decide(points({"C:|2024-01-01 00:00", "C:|2024-01-05 00:00", "D:|2024-01-01 00:00", "D:|2024-01-01 12:00",
+                         "D:|2023-12-20 00:00"}),
+                 p);
+  // D:'s newest is 01-01 12:00, so D: 01-01 00:00 is within 1d of it although C: has newer points.
+  CHECK(kept(r) == std::set<std::string>{"C: 2024-01-05 00:00", "D: 2024-01-01 12:00", "D: 2024-01-01 00:00"});
+  CHECK(r["D: 2024-01-01 12:00"] == "within 1d,last");
+}
+
+TEST_CASE("a typical nightly policy over 100 days of backups") {
+  // One backup per night at 01:00 from 2024-01-01 to 2024-04-09 (100 points).
+  std::vector<RetentionItem> items;
+  for (int d = 0; d < 100; ++d) {
+    std::tm t{};
+    t.tm_year = 124;
+    t.tm_mon = 0;
+    t.tm_mday = 1 + d;
+    t.tm_hour = 1;
+    t.tm_isdst = -1;
+    int64_t when = static_cast<int64_t>(std::mktime(&t));
+    items.push_back(RetentionItem{std::to_string(d), "C:", when, d + 1});
+  }
+  RetentionPolicy p;
+  p.daily = 7;
+  p.weekly = 4;
+  p.monthly = 3;
+  auto r = decide(items, p);
+  std::set<std::string> want;
+  for (int d = 93; d <= 99; ++d) want.insert(std::to_string(d));  // 04-03 … 04-09
+  // ISO weeks: 04-09 (99, a Tuesday) for W15, then the Sundays 04-07 (97), 03-31 (90), 03-24 (83).
+  for (int d : {99, 97, 90, 83}) want.insert(std::to_string(d));
+  // Last point of each month: April (99), March 31 (90), February 29 (59).
+  for (int d : {99, 90, 59}) want.insert(std::to_string(d));
+  CHECK(kept(r) == want);
+  CHECK(r["90"] == "weekly,monthly");
+  CHECK(r["99"] == "daily,weekly,monthly");
+  CHECK(want.size() == 10);
+}
+
+TEST_CASE("policy and duration parsing") {
+  CHECK(parse_retention_duration("2d3h", "x").days == 2);
+  CHECK(parse_retention_duration("2d3h", "x").hours == 3);
+  CHECK(parse_retention_duration("1y5m7d2h", "x").str() == "1y5m7d2h");
+  CHECK(parse_keep_count("unlimited", "x") == k_keep_unlimited);
+  CHECK(parse_keep_count("7", "x") == 7);
+  for (const char* bad : {"", "2", "d", "2w", "-1d", "1.5d", "99999999d"}) {
+    INFO(bad);
+    CHECK_THROWS_AS(parse_retention_duration(bad, "--keep-within"), Error);
+  }
+  for (const char* bad : {"", "-1", "seven", "1e3"}) CHECK_THROWS_AS(parse_keep_count(bad, "--keep-last"), Error);
+  RetentionPolicy p;
+  CHECK(p.empty());
+  p.daily = 7;
+  p.within = parse_retention_duration("2d", "x");
+  CHECK(p.describe() == "keep 7 daily points and all points within 2d of the newest");
+}
+
+namespace {
+constexpr uint32_t k_prune_bs = 64 * 1024;
+
+uint64_t store_bytes(const std::filesystem::path& root) {
+  uint64_t n = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(root)) {
+    if (e.is_regular_file()) n += e.file_size();
+  }
+  return n;
+}
+}  // namespace
+
+TEST_CASE("prune deletes dead packs, repacks mostly dead ones, and every remaining point stays intact") {
+  test::TempDir dir;
+  auto root = dir / "store";
+  Store::create(root, k_prune_bs);
+  Store store(root);
+  BackupOptions bo;
+  bo.threads = 2;
+  bo.pack_target_size = 8 * k_prune_bs;  // small packs, so some are shared and some are not
+  // v1: 40 random blocks. v2: blocks 0-29 replaced (v1's packs become mostly dead).
+  // v3: v2 with one block changed.
+  test::MemorySource src(test::pseudo_random(40 * k_prune_bs, 11), "vol");
+  auto v1 = src.data();
+  auto r1 = run_backup(store, src, bo, null_progress());
+  auto fresh = test::pseudo_random(30 * k_prune_bs, 12);
+  std::copy(fresh.begin(), fresh.end(), src.data().begin());
+  auto r2 = run_backup(store, src, bo, null_progress());
+  auto v2 = src.data();
+  src.data()[3] ^= 1;
+  auto r3 = run_backup(store, src, bo, null_progress());
+  auto v3 = src.data();
+  // An unindexed pack, as an interrupted backup leaves one.
+  {
+    PackWriter w(root, store.config().store_id);
+    auto junk = test::pseudo_random(1000, 13);
+    w.add(store.hasher().hash(junk.data(), junk.size()), Codec::raw, junk.data(), 1000, 1000);
+    w.commit();
+  }
+  const uint64_t before = store_bytes(root);
+
+  PruneOptions dry;
+  dry.dry_run = true;
+  auto plan = run_prune(store, dry, null_progress());
+  CHECK(store_bytes(root) == before);
+  CHECK(plan.packs_unindexed == 1);
+  CHECK(plan.packs_deleted == 1);  // nothing forgotten yet: only the unindexed pack would go
+  CHECK(plan.packs_repacked == 0);
+  store.delete_point(r1.point_id);
+
+  PruneOptions po;
+  po.repack_threshold = 0.5;
+  po.pack_target_size = 8 * k_prune_bs;
+  auto s = run_prune(store, po, null_progress());
+  CHECK(s.points == 2);
+  CHECK(s.packs_unindexed == 1);
+  CHECK(s.packs_deleted >= 3);  // v1's packs holding only blocks 0-29 are dead
+  CHECK(s.bytes_before - s.bytes_after == s.bytes_freed);
+  const uint64_t after = store_bytes(root);
+  // v1's 30 unique random blocks (64 KiB each, incompressible) are gone.
+  CHECK(before - after >= 30 * uint64_t{k_prune_bs});
+  CHECK(before - after <= 31 * uint64_t{k_prune_bs});
+  CHECK(std::filesystem::is_empty(root / "tmp"));
+
+  VerifyOptions vo;
+  vo.read_data = true;
+  vo.remember = false;
+  auto v = run_verify(store, vo, null_progress());
+  CHECK(v.ok());
+  CHECK(v.notes.empty());  // no unindexed packs left
+  for (auto& [id, want] : {std::pair{r2.point_id, &v2}, std::pair{r3.point_id, &v3}}) {
+    auto out = dir / ("restored-" + id);
+    run_restore(store, store.load_point(id), out, RestoreOptions{}, null_progress());
+    CHECK(test::read_file(out) == *want);
+  }
+  // A second prune finds nothing to do.
+  auto again = run_prune(store, po, null_progress());
+  CHECK(again.packs_deleted == 0);
+  CHECK(again.packs_repacked == 0);
+  (void)v1;
+}
+
+TEST_CASE("prune with a repack threshold of 0 leaves only live records") {
+  test::TempDir dir;
+  auto root = dir / "store";
+  Store::create(root, k_prune_bs);
+  Store store(root);
+  BackupOptions bo;
+  bo.pack_target_size = 16 * k_prune_bs;
+  test::MemorySource src(test::pseudo_random(16 * k_prune_bs, 21), "vol");
+  auto r1 = run_backup(store, src, bo, null_progress());
+  src.data()[0] ^= 1;  // block 0 changes: v1's pack is 15/16 live
+  auto r2 = run_backup(store, src, bo, null_progress());
+  store.delete_point(r1.point_id);
+  PruneOptions keep_mostly_live;
+  auto s = run_prune(store, keep_mostly_live, null_progress());
+  CHECK(s.packs_repacked == 0);  // 1/16 dead < 50%
+  PruneOptions po;
+  po.repack_threshold = 0;
+  s = run_prune(store, po, null_progress());
+  CHECK(s.packs_repacked == 1);
+  CHECK(s.packs_written == 1);
+  CHECK(s.live_blocks == 16);
+  VerifyOptions vo;
+  vo.read_data = true;
+  vo.remember = false;
+  CHECK(run_verify(store, vo, null_progress()).ok());
+  auto out = dir / "r2";
+  run_restore(store, store.load_point(r2.point_id), out, RestoreOptions{}, null_progress());
+  CHECK(test::read_file(out) == src.data());
+}
+
+TEST_CASE("verify --subset slices packs by id and --max-duration order remembers what was read") {
+  test::TempDir dir;
+  auto root = dir / "store";
+  Store::create(root, k_prune_bs);
+  Store store(root);
+  BackupOptions bo;
+  bo.pack_target_size = 2 * k_prune_bs;
+  test::MemorySource src(test::pseudo_random(40 * k_prune_bs, 31), "vol");
+  run_backup(store, src, bo, null_progress());
+  VerifyOptions all;
+  all.read_data = true;
+  all.remember = false;
+  auto full = run_verify(store, all, null_progress());
+  REQUIRE(full.packs_checked == 20);
+  size_t total = 0;
+  for (unsigned n = 1; n <= 3; ++n) {
+    VerifyOptions vo;
+    vo.read_data = true;
+    vo.subset_index = n;
+    vo.subset_count = 3;
+    auto r = run_verify(store, vo, null_progress());
+    CHECK(r.ok());
+    CHECK(r.packs_read == r.packs_selected);
+    total += r.packs_read;
+  }
+  CHECK(total == 20);  // the three slices cover every pack exactly once
+  CHECK(std::filesystem::exists(root / "verify.state"));
+  // A damaged state file is ignored with a note, never an error.
+  test::write_file(root / "verify.state", {'x'});
+  VerifyOptions remembering = all;
+  remembering.remember = true;
+  auto r = run_verify(store, remembering, null_progress());
+  CHECK(r.ok());
+  REQUIRE(r.notes.size() == 1);
+  CHECK(r.notes[0].find("ignoring the verify state") != std::string::npos);
+  // --max-duration: a limit already reached reads nothing and says so.
+  VerifyOptions limited = all;
+  limited.max_seconds = 1e-9;
+  auto cut = run_verify(store, limited, null_progress());
+  CHECK(cut.ok());
+  CHECK(cut.time_limit_reached);
+  CHECK(cut.packs_read < cut.packs_selected);
+  CHECK(cut.packs_selected == 20);
+  // Rewritten whole: the next run reads it without a note.
+  CHECK(run_verify(store, remembering, null_progress()).notes.empty());
+}
