@@ -33,6 +33,7 @@ for spec in "${specs[@]}"; do
   # The sanitizer run stops early; the full run goes through the whole schedule.
   if (( min_kills < 50 && trial >= min_kills && kills >= min_kills )); then break; fi
   if (( trial % per_store == 0 )); then
+    [ -n "${st:-}" ] && rm -rf "$st" "$st".img.*   # done with it: keep /tmp small
     store_no=$((store_no + 1))
     st="$WORK/store$store_no"
     expect_exit 0 $VSSIMG --store "$st" init --block-size 64K
