@@ -6,7 +6,7 @@
 #include "core/fs_detect.hpp"
 #include "tests/core/fs_test_util.hpp"
 
-#include <catch2/catch.hpp>
+#include "tests/catch.hpp"
 
 #include <algorithm>
 #include <functional>

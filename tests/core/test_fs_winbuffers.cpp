@@ -2,7 +2,7 @@
 #include "core/error.hpp"
 #include "core/fs_winbuffers.hpp"
 
-#include <catch2/catch.hpp>
+#include "tests/catch.hpp"
 
 #include <vector>
 
