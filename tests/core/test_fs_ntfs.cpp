@@ -13,7 +13,7 @@
 #include <map>
 
 using namespace vssimg;
-using namespace vssimg::test;
+using namespace vssimg::fs_test;
 
 namespace {
 
