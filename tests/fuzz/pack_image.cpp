@@ -1,6 +1,6 @@
 // Converts a filesystem image into the compact fuzz input of fuzz_sparse_source.hpp,
-// keeping only sectors that are not all zero or all 0xFF (NTFS fills $LogFile with 0xFF;
-// the parsers never read it, and seeds stay a few KiB). Usage: fuzz_pack_image IMAGE OUT
+// leaving out all-zero sectors and writing sectors of one repeated byte as fill records,
+// so seeds stay small. Usage: fuzz_pack_image IMAGE OUT
 #include "core/bytes.hpp"
 
 #include <cstdio>
@@ -20,9 +20,14 @@ int main(int argc, char** argv) {
   for (size_t s = 0; s * 512 < img.size(); ++s) {
     const uint8_t* p = img.data() + s * 512;
     size_t n = std::min<size_t>(512, img.size() - s * 512);
-    bool uniform = p[0] == 0x00 || p[0] == 0xFF;
+    bool uniform = n == 512;
     for (size_t i = 1; i < n && uniform; ++i) uniform = p[i] == p[0];
-    if (uniform) continue;
+    if (uniform && p[0] == 0) continue;
+    if (uniform) {
+      vssimg::put_u32(out, static_cast<uint32_t>(s) | 0x80000000u);
+      vssimg::put_u8(out, p[0]);
+      continue;
+    }
     vssimg::put_u32(out, static_cast<uint32_t>(s));
     vssimg::put_bytes(out, p, n);
   }
