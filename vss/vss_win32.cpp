@@ -38,7 +38,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <fstream>
 #include <sstream>
 
 namespace vssimg::vss {
@@ -249,14 +248,18 @@ class RecordsLock {
 
 std::vector<SnapshotRecord> read_records(const std::filesystem::path& file) {
   std::vector<SnapshotRecord> records;
-  std::ifstream in(file);
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) return records;
+  std::stringstream in(read_small_file(file, 16u << 20));
   std::string line;
   while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty() || line[0] == '#') continue;
     std::vector<std::string> f;
     std::stringstream ss(line);
     std::string field;
     while (std::getline(ss, field, '\t')) f.push_back(field);
+    if (f.size() == 6) f.emplace_back();  // no device path yet
     if (f.size() != 7) continue;  // a torn or foreign line: ignore it
     SnapshotRecord r;
     r.snapshot_id = f[0];
@@ -271,20 +274,21 @@ std::vector<SnapshotRecord> read_records(const std::filesystem::path& file) {
   return records;
 }
 
+// Written to a temporary file, flushed and renamed over the record: never half-written.
 void write_records(const std::filesystem::path& file, const std::vector<SnapshotRecord>& records) {
   std::error_code ec;
   std::filesystem::create_directories(file.parent_path(), ec);
+  std::string text = "# snapshots created by vssimg: id set pid created persistent volume device\n";
+  for (const auto& r : records) {
+    text += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}\n", r.snapshot_id, r.set_id, r.pid, r.created_unix,
+                        r.persistent ? 1 : 0, r.volume, r.device_path);
+  }
   std::filesystem::path tmp = file;
   tmp += L".tmp";
   {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << "# snapshots created by vssimg: id set pid created persistent volume device\n";
-    for (const auto& r : records) {
-      out << r.snapshot_id << '\t' << r.set_id << '\t' << r.pid << '\t' << r.created_unix << '\t'
-          << (r.persistent ? 1 : 0) << '\t' << r.volume << '\t' << r.device_path << '\n';
-    }
-    out.flush();
-    if (!out) throw Error("writing", win32::utf8_path(tmp), "could not write the snapshot record");
+    File out(tmp, File::Open::create_trunc);
+    out.append(text.data(), text.size());
+    out.sync();
   }
   rename_replace(tmp, file);
 }
