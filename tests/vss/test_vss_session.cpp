@@ -318,3 +318,27 @@ TEST_CASE("vss: list-writers reads metadata and status", "[vss]") {
   CHECK(writers[1].last_error_name == "VSS_E_WRITERERROR_TIMEOUT");
   CHECK(f.fake.live_components == 0);
 }
+
+// Hidden: only meaningful under Wine, whose vssapi has no VSS (scripts/test-windows
+// runs "[wine]"). On Windows the same calls would talk to the real service.
+TEST_CASE("vss under Wine: the real vssapi reports E_NOTIMPL as a VSS error", "[.][wine]") {
+  test::RecordingSink sink;
+  test::TempDir dir;
+  vss::Backend backend = vss::system_backend();
+  backend.records_file = dir.path() / "snapshots.tsv";
+  for (int round = 0; round < 2; ++round) {
+    try {
+      if (round == 0) {
+        vss::list_writers(backend, false, sink);
+      } else {
+        vss::SnapshotOptions options;
+        vss::create_snapshot(backend, {"C:"}, options, sink);
+      }
+      FAIL("no error");
+    } catch (const Error& e) {
+      CHECK(e.kind() == ErrorKind::vss);
+      CHECK(std::string(e.what()).find("VSS CreateVssBackupComponents: E_NOTIMPL (0x80004001): VSS is not "
+                                       "available on this system") == 0);
+    }
+  }
+}
