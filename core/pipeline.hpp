@@ -1,8 +1,10 @@
 // An ordered parallel pipeline with bounded memory: one producer thread fills jobs in
 // order, N workers process them in any order, and the calling thread consumes them in
 // the order they were produced. A fixed pool of `slots` jobs is recycled, so memory is
-// bounded whatever the input size. The first exception from any stage stops all
-// stages and is rethrown from run().
+// bounded whatever the input size. An exception from a worker or the consumer stops
+// all stages at once; an exception from the producer ends the input, the jobs already
+// produced are still processed and consumed (so work done before a read error is kept),
+// and then it is rethrown. run() rethrows the first exception.
 #pragma once
 
 #include <condition_variable>
@@ -44,6 +46,7 @@ class OrderedPipeline {
     m_produced = 0;
     if (workers == 0) workers = 1;
 
+    m_producer_error = nullptr;
     std::thread producer([&] { producer_loop(produce); });
     std::vector<std::thread> pool;
     for (unsigned w = 0; w < workers; ++w) pool.emplace_back([&] { worker_loop(process); });
@@ -57,6 +60,7 @@ class OrderedPipeline {
     for (auto& t : pool) t.join();
     m_stop = false;
     if (m_error) std::rethrow_exception(m_error);
+    if (m_producer_error) std::rethrow_exception(m_producer_error);
   }
 
  private:
@@ -98,7 +102,16 @@ class OrderedPipeline {
         m_cv.notify_all();
       }
     } catch (...) {
-      fail(std::current_exception());
+      std::lock_guard lock(m_mutex);
+      m_producer_error = std::current_exception();
+      for (size_t i = 0; i < m_state.size(); ++i) {
+        if (m_state[i] == State::filling) {
+          m_state[i] = State::free;
+          m_free.push_back(i);
+        }
+      }
+      m_produced_all = true;
+      m_cv.notify_all();
     }
   }
 
@@ -168,6 +181,7 @@ class OrderedPipeline {
   bool m_produced_all = false;
   uint64_t m_produced = 0;
   std::exception_ptr m_error;
+  std::exception_ptr m_producer_error;
 };
 
 }  // namespace vssimg

@@ -25,6 +25,20 @@ unsigned hardware_threads();
 void restrict_to_owner(const std::filesystem::path& path);
 // True when the path is a symbolic link or reparse point.
 bool is_symlink(const std::filesystem::path& path);
+// What a restore target path is. `is_mounted` is true for a block device (or volume)
+// that a filesystem is mounted from.
+struct TargetInfo {
+  bool exists = false;
+  bool is_directory = false;
+  bool is_device = false;
+  bool is_mounted = false;
+  uint64_t device_size = 0;
+};
+TargetInfo inspect_target(const std::filesystem::path& path);
+
+// True when stderr is an interactive console (progress bars go there only then).
+bool stderr_is_console();
+
 // Peak resident set size of this process in bytes (0 if unknown).
 uint64_t peak_rss_bytes();
 

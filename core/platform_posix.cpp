@@ -1,7 +1,11 @@
 #include "core/error.hpp"
 #include "core/platform.hpp"
 
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/sysmacros.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +14,8 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 namespace vssimg {
@@ -70,6 +76,37 @@ bool is_symlink(const std::filesystem::path& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
 }
+
+TargetInfo inspect_target(const std::filesystem::path& path) {
+  TargetInfo info;
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) throw_errno("inspecting", path.string(), errno);
+    return info;
+  }
+  info.exists = true;
+  info.is_directory = S_ISDIR(st.st_mode);
+  info.is_device = S_ISBLK(st.st_mode);
+  if (!info.is_device) return info;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    uint64_t size = 0;
+    if (::ioctl(fd, BLKGETSIZE64, &size) == 0) info.device_size = size;
+    ::close(fd);
+  }
+  // /proc/self/mountinfo: the third field is the device's major:minor.
+  std::ifstream mounts("/proc/self/mountinfo");
+  const std::string want = std::to_string(major(st.st_rdev)) + ":" + std::to_string(minor(st.st_rdev));
+  for (std::string line; std::getline(mounts, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, dev;
+    fields >> id >> parent >> dev;
+    if (dev == want) info.is_mounted = true;
+  }
+  return info;
+}
+
+bool stderr_is_console() { return ::isatty(2) == 1; }
 
 uint64_t peak_rss_bytes() {
   struct rusage ru {};

@@ -4,6 +4,7 @@
 
 #include <aclapi.h>
 #include <psapi.h>
+#include <winioctl.h>
 #include <sddl.h>
 
 #include <chrono>
@@ -131,6 +132,49 @@ void restrict_to_owner(const std::filesystem::path& path) {
 bool is_symlink(const std::filesystem::path& path) {
   DWORD attrs = ::GetFileAttributesW(win32::api_path(path).c_str());
   return attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_REPARSE_POINT) != 0;
+}
+
+TargetInfo inspect_target(const std::filesystem::path& path) {
+  TargetInfo info;
+  const std::wstring& p = path.native();
+  const bool device_syntax = p.rfind(L"\\\\.\\", 0) == 0 || p.rfind(L"\\\\?\\GLOBALROOT\\", 0) == 0 ||
+                             (p.size() == 2 && p[1] == L':');
+  if (!device_syntax) {
+    DWORD attrs = ::GetFileAttributesW(win32::api_path(path).c_str());
+    if (attrs == INVALID_FILE_ATTRIBUTES) {
+      DWORD err = ::GetLastError();
+      if (err != ERROR_FILE_NOT_FOUND && err != ERROR_PATH_NOT_FOUND) {
+        win32::throw_win32("inspecting", win32::utf8_path(path), "GetFileAttributesW", err);
+      }
+      return info;
+    }
+    info.exists = true;
+    info.is_directory = (attrs & FILE_ATTRIBUTE_DIRECTORY) != 0;
+    return info;
+  }
+  std::wstring device = p.size() == 2 ? L"\\\\.\\" + p : p;
+  info.exists = true;
+  info.is_device = true;
+  // A volume (\\.\E:) carries a mounted filesystem as far as we can tell without
+  // locking it; only whole disks (\\.\PhysicalDriveN) are restore targets.
+  info.is_mounted = device.find(L"PhysicalDrive") == std::wstring::npos;
+  win32::UniqueHandle h(::CreateFileW(device.c_str(), GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, nullptr,
+                                      OPEN_EXISTING, 0, nullptr));
+  if (!h.valid()) {
+    win32::throw_last_error("inspecting", win32::utf8_path(path), "CreateFileW");
+  }
+  GET_LENGTH_INFORMATION length{};
+  DWORD returned = 0;
+  if (::DeviceIoControl(h.get(), IOCTL_DISK_GET_LENGTH_INFO, nullptr, 0, &length, sizeof length, &returned,
+                        nullptr)) {
+    info.device_size = static_cast<uint64_t>(length.Length.QuadPart);
+  }
+  return info;
+}
+
+bool stderr_is_console() {
+  DWORD mode = 0;
+  return ::GetConsoleMode(::GetStdHandle(STD_ERROR_HANDLE), &mode) != 0;
 }
 
 uint64_t peak_rss_bytes() {

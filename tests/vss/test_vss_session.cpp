@@ -7,7 +7,7 @@
 #include "core/file.hpp"
 #include "core/platform.hpp"
 
-#include <catch2/catch.hpp>
+#include "tests/catch.hpp"
 
 
 using namespace vssimg;

@@ -1,7 +1,7 @@
 // The HRESULT and writer-state tables (platform-neutral).
 #include "vss/vss.hpp"
 
-#include <catch2/catch.hpp>
+#include "tests/catch.hpp"
 
 using namespace vssimg::vss;
 

@@ -7,7 +7,7 @@
 #include "core/platform.hpp"
 #include "core/win32.hpp"
 
-#include <catch2/catch.hpp>
+#include "tests/catch.hpp"
 
 #include <cstring>
 #include <numeric>

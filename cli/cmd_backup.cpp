@@ -1,0 +1,85 @@
+#include "cli/context.hpp"
+#include "cli/exit_codes.hpp"
+#include "core/block_source.hpp"
+#include "image/backup.hpp"
+#include "image/lock.hpp"
+
+#include <fmt/format.h>
+
+namespace vssimg::cli {
+
+namespace {
+
+struct BackupCommandOptions {
+  std::string source;
+  std::string label;
+  bool all_blocks = false;
+  bool ignore_bad_sectors = false;
+};
+
+void report(Context& ctx, const BackupResult& r, const std::string& source) {
+  const BackupStats& s = r.stats;
+  double rate = s.seconds > 0 ? static_cast<double>(s.bytes_read) / s.seconds : 0;
+  uint64_t reused = s.parent_reused_bytes + s.index_reused_bytes;
+  ctx.out->text(fmt::format("point {} created{}", r.point_id,
+                            r.parent_id.empty() ? "" : " (compared with " + r.parent_id + ")"));
+  ctx.out->text(fmt::format("  source    {} ({})", source, human_bytes(s.source_size)));
+  ctx.out->text(fmt::format("  read      {} in {:.1f} s ({}/s); skipped {} free, {} zero",
+                            human_bytes(s.bytes_read), s.seconds, human_bytes(static_cast<uint64_t>(rate)),
+                            human_bytes(s.free_skipped_bytes), human_bytes(s.zero_bytes)));
+  ctx.out->text(fmt::format("  new       {} ({} stored, {} blocks)", human_bytes(s.new_bytes),
+                            human_bytes(s.new_stored_bytes), s.new_blocks));
+  ctx.out->text(fmt::format("  reused    {} (unchanged since parent {}, elsewhere in store {})",
+                            human_bytes(reused), human_bytes(s.parent_reused_bytes),
+                            human_bytes(s.index_reused_bytes)));
+  if (s.unreadable_bytes) {
+    ctx.out->text(fmt::format("  unreadable {} in {} blocks", human_bytes(s.unreadable_bytes),
+                              r.unreadable_offsets.size()));
+  }
+  ctx.summary.add("point", r.point_id)
+      .add("parent", r.parent_id)
+      .add("source", source)
+      .add("source_size", s.source_size)
+      .add("bytes_read", s.bytes_read)
+      .add("free_skipped_bytes", s.free_skipped_bytes)
+      .add("zero_bytes", s.zero_bytes)
+      .add("unreadable_bytes", s.unreadable_bytes)
+      .add("new_bytes", s.new_bytes)
+      .add("new_stored_bytes", s.new_stored_bytes)
+      .add("reused_bytes", reused)
+      .add("seconds", s.seconds);
+  ctx.out->log(fmt::format("backup of {} done: point {}, read {}, new {} ({} stored), {:.1f} s", source,
+                           r.point_id, s.bytes_read, s.new_bytes, s.new_stored_bytes, s.seconds));
+}
+
+int run_backup_command(Context& ctx, const BackupCommandOptions& opts) {
+  Store store(ctx.store_path());
+  auto source = open_block_source(opts.source);
+  StoreLock lock(store.root(), LockMode::shared, true, "backup " + opts.source);
+  ctx.out->log(fmt::format("backup of {} into {} started", opts.source, store.root().string()));
+
+  BackupOptions bo;
+  bo.source_label = opts.source;
+  bo.label = opts.label;
+  bo.threads = ctx.global.threads;
+  bo.ignore_bad_sectors = opts.ignore_bad_sectors;
+  BackupResult result = run_backup(store, *source, bo, ctx.out->progress());
+  report(ctx, result, opts.source);
+  return ctx.out->warning_count() ? k_exit_warnings : k_exit_ok;
+}
+
+}  // namespace
+
+void add_backup_command(CLI::App& app, CommandTable& table) {
+  auto opts = std::make_shared<BackupCommandOptions>();
+  auto* sub = app.add_subcommand("backup", "Back up a volume, block device or image file as a recovery point");
+  sub->add_option("source", opts->source, "Block device or image file (on Windows also C:, a mount folder or \\\\?\\Volume{GUID}\\)")
+      ->required();
+  sub->add_option("--label", opts->label, "A label stored with the point");
+  sub->add_flag("--all-blocks", opts->all_blocks, "Read every block, also those the filesystem does not use");
+  sub->add_flag("--ignore-bad-sectors", opts->ignore_bad_sectors,
+                "Record unreadable blocks in the point (exit 3) instead of failing");
+  table.add(sub, [opts](Context& ctx) { return run_backup_command(ctx, *opts); });
+}
+
+}  // namespace vssimg::cli

@@ -1,0 +1,49 @@
+// What every subcommand gets: the global options, the output, and the summary record
+// that app.cpp emits last (with the exit code) in JSON mode.
+#pragma once
+
+#include "cli/json.hpp"
+#include "cli/output.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace vssimg::cli {
+
+struct Context {
+  GlobalOptions global;
+  std::unique_ptr<Output> out;
+  std::string command;
+  JsonObject summary{"summary"};
+
+  // The store path from --store / VSSIMG_STORE; Error(usage) if neither is given.
+  std::filesystem::path store_path() const;
+};
+
+using CommandRunner = std::function<int(Context&)>;
+
+// Each subcommand file adds its CLI11 subcommand and registers how to run it.
+struct CommandTable {
+  std::vector<std::pair<CLI::App*, CommandRunner>> entries;
+  void add(CLI::App* app, CommandRunner run) { entries.emplace_back(app, std::move(run)); }
+};
+
+void add_init_command(CLI::App& app, CommandTable& table);
+void add_backup_command(CLI::App& app, CommandTable& table);
+void add_list_command(CLI::App& app, CommandTable& table);
+void add_show_command(CLI::App& app, CommandTable& table);
+void add_verify_command(CLI::App& app, CommandTable& table);
+void add_restore_command(CLI::App& app, CommandTable& table);
+
+// Entry point used by main(): parses, runs, maps errors to exit codes.
+int run_cli(int argc, char** argv);
+
+// Parses "256K", "1M", "4MiB", "65536" into bytes; Error(usage) on anything else.
+uint64_t parse_size(const std::string& text, const std::string& what);
+
+}  // namespace vssimg::cli

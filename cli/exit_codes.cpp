@@ -1,0 +1,34 @@
+#include "cli/exit_codes.hpp"
+
+namespace vssimg::cli {
+
+int exit_code_for(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::failure: return k_exit_failure;
+    case ErrorKind::usage: return k_exit_usage;
+    case ErrorKind::store_not_found: return k_exit_store_not_found;
+    case ErrorKind::store_locked: return k_exit_store_locked;
+    case ErrorKind::damage: return k_exit_damage;
+    case ErrorKind::vss: return k_exit_vss;
+    case ErrorKind::privilege: return k_exit_privilege;
+    case ErrorKind::interrupted: return k_exit_interrupted;
+  }
+  return k_exit_failure;
+}
+
+std::string exit_code_table() {
+  return "Exit codes:\n"
+         "  0    success\n"
+         "  1    failure not covered below\n"
+         "  2    usage error (bad flags or arguments)\n"
+         "  3    done with warnings (point written, but e.g. a VSS writer failed or bad sectors were skipped)\n"
+         "  10   store not found / not a store / newer format\n"
+         "  11   store locked by another process\n"
+         "  12   verify found damage (or damage stopped the command)\n"
+         "  13   VSS failed (snapshot not created)\n"
+         "  14   not elevated / insufficient privileges\n"
+         "  130  interrupted (Ctrl+C); nothing committed is lost\n"
+         "Treat any other code as failure.\n";
+}
+
+}  // namespace vssimg::cli

@@ -1,0 +1,28 @@
+// The exit-code table (PRODUCT.md). Codes are never reused; scripts treat unknown codes
+// as failure.
+#pragma once
+
+#include "core/error.hpp"
+
+#include <string>
+
+namespace vssimg::cli {
+
+enum ExitCode : int {
+  k_exit_ok = 0,
+  k_exit_failure = 1,
+  k_exit_usage = 2,
+  k_exit_warnings = 3,
+  k_exit_store_not_found = 10,
+  k_exit_store_locked = 11,
+  k_exit_damage = 12,
+  k_exit_vss = 13,
+  k_exit_privilege = 14,
+  k_exit_interrupted = 130,
+};
+
+int exit_code_for(ErrorKind kind);
+// The table as text for --help and README.
+std::string exit_code_table();
+
+}  // namespace vssimg::cli

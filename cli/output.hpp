@@ -1,0 +1,59 @@
+// All output of the program: results on stdout (text, or JSON Lines with --json),
+// human log lines on stderr, an optional appended log file, and progress.
+#pragma once
+
+#include "cli/json.hpp"
+#include "core/progress.hpp"
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+namespace vssimg::cli {
+
+struct GlobalOptions {
+  std::string store;          // --store or VSSIMG_STORE
+  bool json = false;          // --json
+  std::string progress = "auto";  // --progress auto|always|never
+  std::string log_file;       // --log-file
+  unsigned threads = 0;       // --threads (0 = all cores)
+  bool quiet = false;         // -q: no info lines
+};
+
+class Output {
+ public:
+  explicit Output(const GlobalOptions& options);
+  ~Output();
+  Output(const Output&) = delete;
+  Output& operator=(const Output&) = delete;
+
+  bool json() const { return m_options.json; }
+  // A line of human-readable results on stdout (suppressed with --json).
+  void text(const std::string& line);
+  // A JSON Lines record on stdout (only with --json).
+  void record(const JsonObject& object);
+  // Warnings count towards exit code 3 when a command says so.
+  void warning(const std::string& message);
+  void info(const std::string& message);
+  void error(const std::string& message, int exit_code);
+  // Appends a timestamped line to --log-file (if any).
+  void log(const std::string& line);
+  size_t warning_count() const { return m_warnings; }
+  ProgressSink& progress() { return *m_progress; }
+  const GlobalOptions& options() const { return m_options; }
+
+ private:
+  class Progress;
+  GlobalOptions m_options;
+  std::FILE* m_log = nullptr;
+  size_t m_warnings = 0;
+  std::unique_ptr<ProgressSink> m_progress;
+};
+
+// "1.5 GiB", "312 KiB", "17 B"
+std::string human_bytes(uint64_t bytes);
+// "2026-11-25 01:00:03" in local time
+std::string local_time(int64_t unix_seconds);
+
+}  // namespace vssimg::cli

@@ -1,0 +1,54 @@
+// Backup: reads a block source into the store and commits a recovery point.
+#pragma once
+
+#include "core/alloc_map.hpp"
+#include "core/block_source.hpp"
+#include "core/progress.hpp"
+#include "image/point.hpp"
+#include "image/store.hpp"
+
+#include <string>
+#include <vector>
+
+namespace vssimg {
+
+struct BackupOptions {
+  std::string source_label;  // recorded as `source`; defaults to source.name()
+  std::string label;
+  unsigned threads = 0;                        // 0: all hardware threads
+  const AllocationMap* allocation = nullptr;   // null: read every block
+  bool ignore_bad_sectors = false;             // record unreadable blocks instead of failing
+  PointMeta extra;                             // extra metadata (vss.*, consistency, ...)
+  size_t pack_target_size = 32u << 20;
+};
+
+struct BackupStats {
+  uint64_t source_size = 0;
+  uint64_t blocks = 0;
+  uint64_t bytes_read = 0;           // bytes read from the source
+  uint64_t free_skipped_bytes = 0;   // FREE: not read
+  uint64_t zero_bytes = 0;           // ZERO: read, not stored
+  uint64_t unreadable_bytes = 0;
+  uint64_t parent_reused_bytes = 0;  // matched the parent point at the same offset
+  uint64_t index_reused_bytes = 0;   // found elsewhere in the store
+  uint64_t new_bytes = 0;            // raw bytes of blocks added to the store
+  uint64_t new_stored_bytes = 0;     // after compression
+  uint64_t new_blocks = 0;
+  uint64_t packs_written = 0;
+  double seconds = 0;
+};
+
+struct BackupResult {
+  std::string point_id;
+  std::string parent_id;
+  BackupStats stats;
+  std::vector<uint64_t> unreadable_offsets;
+};
+
+// Runs a backup. The caller holds the store lock (shared) and the writer lock.
+// Deletes tmp/ leftovers first. Throws Error on failure; nothing committed before the
+// failure is damaged, and no point is written.
+BackupResult run_backup(const Store& store, BlockSource& source, const BackupOptions& options,
+                        ProgressSink& progress);
+
+}  // namespace vssimg

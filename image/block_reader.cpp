@@ -1,0 +1,59 @@
+#include "image/block_reader.hpp"
+
+#include "core/error.hpp"
+
+#include <fmt/format.h>
+
+namespace vssimg {
+
+namespace {
+constexpr size_t k_max_open_packs = 128;
+}
+
+BlockReader::BlockReader(const Store& store, const BlockIndex& index) : m_store(store), m_index(index) {}
+
+std::shared_ptr<File> BlockReader::open_pack(uint32_t ordinal) {
+  std::lock_guard lock(m_mutex);
+  auto it = m_open.find(ordinal);
+  if (it != m_open.end()) {
+    m_lru.splice(m_lru.begin(), m_lru, it->second.second);
+    return it->second.first;
+  }
+  const PackId& id = m_index.packs().at(ordinal);
+  std::shared_ptr<File> file;
+  try {
+    file = std::make_shared<File>(m_store.pack_path(id), File::Open::read);
+  } catch (const Error& e) {
+    throw Error(ErrorKind::damage, "reading", "pack " + id.hex(), e.cause());
+  }
+  if (m_open.size() >= k_max_open_packs) {
+    m_open.erase(m_lru.back());
+    m_lru.pop_back();
+  }
+  m_lru.push_front(ordinal);
+  m_open.emplace(ordinal, std::make_pair(file, m_lru.begin()));
+  return file;
+}
+
+uint32_t BlockReader::read(const BlockId& id, uint8_t* out, std::vector<uint8_t>& scratch) {
+  BlockLocation loc;
+  if (!m_index.find(id, loc)) {
+    throw Error(ErrorKind::damage, "reading", "block " + id.hex(), "not in the index (lost)");
+  }
+  auto file = open_pack(loc.pack);
+  const uint32_t bs = m_store.block_size();
+  scratch.resize(k_record_header_size + bs);
+  size_t got = file->read_at(scratch.data(), scratch.size(), loc.offset);
+  uint32_t raw_len = 0;
+  std::string problem = decode_record(scratch.data(), got, id, out, bs, raw_len);
+  if (problem.empty() && m_store.hasher().hash(out, raw_len) != id) {
+    problem = "data does not match its id (hash mismatch)";
+  }
+  if (!problem.empty()) {
+    throw Error(ErrorKind::damage, "reading",
+                fmt::format("pack {} at offset {}", m_index.packs()[loc.pack].hex(), loc.offset), problem);
+  }
+  return raw_len;
+}
+
+}  // namespace vssimg

@@ -1,0 +1,37 @@
+// The store's config file (docs/format.md, "config").
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vssimg {
+
+inline constexpr uint32_t k_format_version = 1;
+inline constexpr uint32_t k_known_required_features = 0;
+inline constexpr uint32_t k_min_block_size = 64 * 1024;
+inline constexpr uint32_t k_max_block_size = 4 * 1024 * 1024;
+inline constexpr size_t k_config_size = 252;
+// Default block size; README "Block size" gives the measurements behind it.
+inline constexpr uint32_t k_default_block_size = 256 * 1024;
+
+using StoreId = std::array<uint8_t, 16>;
+
+struct StoreConfig {
+  uint32_t version = k_format_version;
+  uint32_t required_features = 0;
+  uint32_t compatible_features = 0;
+  uint32_t block_size = 0;
+  StoreId store_id{};
+  int64_t created = 0;
+  std::vector<uint8_t> secret;
+};
+
+std::vector<uint8_t> encode_config(const StoreConfig& config);
+// Parses and checks a config file's bytes. Throws Error: store_not_found for a wrong
+// magic or a newer version / unknown required feature, damage for a bad checksum.
+StoreConfig decode_config(const uint8_t* data, size_t len, const std::string& name);
+bool valid_block_size(uint64_t size);
+
+}  // namespace vssimg

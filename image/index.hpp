@@ -1,0 +1,83 @@
+// Index segments on disk and the in-memory block index (docs/format.md, "Index segment").
+#pragma once
+
+#include "core/hash.hpp"
+#include "image/config.hpp"
+#include "image/pack.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace vssimg {
+
+struct BlockLocation {
+  uint32_t pack = 0;    // ordinal into BlockIndex::packs()
+  uint32_t offset = 0;  // record offset in the pack
+};
+
+// id -> location, an open-addressing table of 24-byte slots (28–42 bytes per block).
+// Not thread-safe; callers that share it across threads lock around it.
+class BlockIndex {
+ public:
+  BlockIndex() = default;
+  void reserve(size_t blocks);
+  uint32_t add_pack(const PackId& pack);
+  const std::vector<PackId>& packs() const { return m_packs; }
+  bool find(const BlockId& id, BlockLocation& out) const;
+  bool contains(const BlockId& id) const {
+    BlockLocation l;
+    return find(id, l);
+  }
+  // Inserts unless present; returns false (and keeps the old location) if present.
+  bool insert(const BlockId& id, BlockLocation loc);
+  size_t size() const { return m_count; }
+  size_t memory_bytes() const { return m_slots.capacity() * sizeof(Slot); }
+
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& s : m_slots) {
+      if (!s.id.is_zero()) f(s.id, BlockLocation{s.pack, s.offset});
+    }
+  }
+
+ private:
+  struct Slot {
+    BlockId id;  // all-zero = empty (the ZERO marker is never inserted)
+    uint32_t pack;
+    uint32_t offset;
+  };
+  static_assert(sizeof(Slot) == 24);
+  size_t slot_of(const BlockId& id) const;
+  void grow(size_t capacity);
+
+  std::vector<Slot> m_slots;
+  size_t m_count = 0;
+  std::vector<PackId> m_packs;
+  std::map<PackId, uint32_t> m_pack_ordinals;
+};
+
+struct SegmentEntry {
+  BlockId id;
+  uint32_t pack = 0;  // ordinal into Segment::packs
+  uint32_t offset = 0;
+  uint32_t raw_len = 0;
+  uint32_t stored_len = 0;
+};
+
+struct Segment {
+  std::vector<PackId> packs;
+  std::vector<SegmentEntry> entries;  // sorted by id
+};
+
+// Writes (atomically) an index segment for the given committed packs; returns its path.
+std::filesystem::path write_index_segment(
+    const std::filesystem::path& store_root, const StoreId& store_id,
+    const std::vector<std::pair<PackId, std::vector<PackEntry>>>& packs);
+
+// Reads and checks a segment. Throws Error(damage) naming the segment.
+Segment read_index_segment(const std::filesystem::path& path, const StoreId& store_id);
+
+}  // namespace vssimg

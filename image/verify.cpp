@@ -1,0 +1,189 @@
+#include "image/verify.hpp"
+
+#include "core/error.hpp"
+#include "core/file.hpp"
+#include "core/platform.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+namespace vssimg {
+
+namespace {
+
+struct IdHash {
+  size_t operator()(const BlockId& id) const { return static_cast<size_t>(id.prefix64()); }
+};
+
+// Problem per damaged block id, with the pack it is in.
+struct BadBlock {
+  std::string pack;
+  std::string what;
+};
+using BadBlocks = std::unordered_map<BlockId, BadBlock, IdHash>;
+
+// Checks every pack the index refers to: present, table intact, and agreeing with the
+// index. With read_data, also reads every referenced record and re-hashes it.
+void check_packs(const Store& store, const BlockIndex& index,
+                 const std::unordered_map<BlockId, bool, IdHash>& referenced, bool read_data,
+                 unsigned threads, VerifyResult& result, BadBlocks& bad, ProgressSink& progress) {
+  // Group the index's entries by pack.
+  std::vector<std::vector<std::pair<BlockId, uint32_t>>> by_pack(index.packs().size());
+  index.for_each([&](const BlockId& id, BlockLocation loc) { by_pack[loc.pack].emplace_back(id, loc.offset); });
+
+  std::mutex mutex;
+  std::atomic<size_t> next{0};
+  std::atomic<uint64_t> bytes{0}, records{0};
+  const uint32_t bs = store.block_size();
+  progress.begin(read_data ? "verify --read-data" : "verify", index.packs().size());
+  std::atomic<size_t> packs_done{0};
+  auto worker = [&] {
+    std::vector<uint8_t> buf, out(bs);
+    for (size_t p; (p = next++) < by_pack.size();) {
+      if (interrupt_requested()) return;
+      auto& entries = by_pack[p];
+      const std::string pack_hex = index.packs()[p].hex();
+      std::vector<std::pair<BlockId, BadBlock>> local_bad;
+      auto mark_all = [&](const std::string& what) {
+        for (auto& e : entries) local_bad.emplace_back(e.first, BadBlock{pack_hex, what});
+      };
+      std::string pack_problem;
+      try {
+        File f(store.pack_path(index.packs()[p]), File::Open::read);
+        auto table = read_pack_table(f, store.config().store_id);
+        std::map<BlockId, uint32_t> table_offsets;
+        for (const auto& t : table) table_offsets[t.id] = t.offset;
+        for (auto& e : entries) {
+          auto it = table_offsets.find(e.first);
+          if (it == table_offsets.end() || it->second != e.second) {
+            local_bad.emplace_back(e.first, BadBlock{pack_hex, "index entry does not match the pack table"});
+          }
+        }
+        if (read_data) {
+          std::sort(entries.begin(), entries.end(),
+                    [](const auto& a, const auto& b) { return a.second < b.second; });
+          uint64_t size = f.size();
+          buf.resize(static_cast<size_t>(size));
+          f.read_exact_at(buf.data(), buf.size(), 0);
+          bytes += size;
+          for (auto& e : entries) {
+            if (!referenced.count(e.first)) continue;
+            uint32_t raw_len = 0;
+            std::string what = e.second < size
+                                   ? decode_record(buf.data() + e.second, buf.size() - e.second, e.first,
+                                                   out.data(), out.size(), raw_len)
+                                   : "record offset beyond the end of the pack";
+            if (what.empty() && store.hasher().hash(out.data(), raw_len) != e.first) {
+              what = "data does not match its id (hash mismatch)";
+            }
+            ++records;
+            if (!what.empty()) {
+              local_bad.emplace_back(e.first, BadBlock{pack_hex, fmt::format("record at offset {}: {}", e.second, what)});
+            }
+          }
+        }
+      } catch (const Error& e) {
+        pack_problem = e.what();
+        mark_all(e.cause());
+      }
+      std::lock_guard lock(mutex);
+      if (!pack_problem.empty()) result.damage.push_back(Damage{"", Damage::k_whole_file, pack_hex, pack_problem});
+      for (auto& [id, b] : local_bad) bad.emplace(id, b);
+      progress.update(++packs_done);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < std::max(1u, threads); ++t) pool.emplace_back(worker);
+  for (auto& t : pool) t.join();
+  check_interrupted();
+  progress.end();
+  result.packs_checked = by_pack.size();
+  result.bytes_read = bytes;
+  result.records_read = records;
+}
+
+}  // namespace
+
+VerifyResult run_verify(const Store& store, const VerifyOptions& options, ProgressSink& progress) {
+  VerifyResult result;
+  std::vector<std::string> problems;
+  BlockIndex index = store.load_index(&problems);
+  for (const auto& p : problems) result.damage.push_back(Damage{"", Damage::k_whole_file, "", p});
+
+  // Points: the selected ones, or all (including those whose header is unreadable).
+  std::vector<std::string> ids = options.points;
+  if (ids.empty()) {
+    std::vector<std::string> list_problems;
+    for (const auto& info : store.list_points(&list_problems)) ids.push_back(info.id);
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(store.root() / "points", ec)) {
+      std::string id = entry.path().stem().string();
+      if (entry.path().extension() == ".point" && std::find(ids.begin(), ids.end(), id) == ids.end()) {
+        ids.push_back(id);
+      }
+    }
+  }
+  std::vector<Point> points;
+  std::unordered_map<BlockId, bool, IdHash> referenced;
+  for (const auto& id : ids) {
+    ++result.points_checked;
+    try {
+      points.push_back(store.load_point(id));
+    } catch (const Error& e) {
+      result.damage.push_back(Damage{id, Damage::k_whole_file, "", e.what()});
+      ++result.points_damaged;
+      continue;
+    }
+    for (const auto& b : points.back().map) {
+      if (!b.is_marker()) referenced.emplace(b, true);
+    }
+  }
+  result.blocks_referenced = referenced.size();
+
+  BadBlocks bad;
+  for (const auto& [id, _] : referenced) {
+    if (!index.contains(id)) bad.emplace(id, BadBlock{"", "block is not in the index (lost)"});
+  }
+  const unsigned threads = options.threads ? options.threads : hardware_threads();
+  check_packs(store, index, referenced, options.read_data, threads, result, bad, progress);
+
+  // Packs on disk that no index segment names: left by an interrupted backup.
+  std::set<PackId> indexed(index.packs().begin(), index.packs().end());
+  size_t unindexed = 0;
+  for (const auto& p : store.packs_on_disk()) unindexed += indexed.count(p) ? 0 : 1;
+  if (unindexed) {
+    result.notes.push_back(fmt::format(
+        "{} pack(s) are not in the index (left by an interrupted backup, or a lost index segment; "
+        "`vssimg repair index` indexes them, `vssimg prune` removes unused ones)", unindexed));
+  }
+
+  // Attribute damaged blocks to points and volume offsets.
+  for (const auto& p : points) {
+    bool damaged = false;
+    uint64_t unreadable = 0;
+    for (size_t i = 0; i < p.map.size(); ++i) {
+      const BlockId& b = p.map[i];
+      if (b.is_unreadable()) ++unreadable;
+      if (b.is_marker()) continue;
+      auto it = bad.find(b);
+      if (it == bad.end()) continue;
+      damaged = true;
+      result.damage.push_back(Damage{p.id, uint64_t{i} * p.block_size, it->second.pack, it->second.what});
+    }
+    if (damaged) ++result.points_damaged;
+    if (unreadable) {
+      result.notes.push_back(fmt::format("point {} has {} block(s) that were unreadable at backup time", p.id,
+                                         unreadable));
+    }
+  }
+  return result;
+}
+
+}  // namespace vssimg

@@ -1,0 +1,59 @@
+# Shared helpers for the CLI tests. Each test script: `source lib.sh "$1"` (the binary).
+set -euo pipefail
+VSSIMG=${1:?usage: test_x.sh path/to/vssimg}
+VSSIMG=$(readlink -f "$VSSIMG")
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/vssimg-cli.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK"
+export PATH=$PATH:/sbin:/usr/sbin
+export VSSIMG_STORE=
+TESTS_RUN=0
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { TESTS_RUN=$((TESTS_RUN + 1)); echo "ok $TESTS_RUN - $*"; }
+
+# expect_exit CODE CMD...: runs CMD, checks its exit code; stdout/stderr in $WORK/out, $WORK/err.
+expect_exit() {
+  local want=$1; shift
+  set +e
+  "$@" >"$WORK/out" 2>"$WORK/err"
+  local got=$?
+  set -e
+  if [ "$got" != "$want" ]; then
+    echo "--- stdout"; cat "$WORK/out"; echo "--- stderr"; cat "$WORK/err"
+    fail "expected exit $want, got $got: $*"
+  fi
+}
+
+# expect_one_line_error PATTERN: stderr of the last expect_exit is one error line matching PATTERN.
+expect_one_line_error() {
+  local lines
+  lines=$(grep -c 'error' "$WORK/err" || true)
+  [ "$lines" = 1 ] || { cat "$WORK/err"; fail "expected one error line, got $lines"; }
+  grep -q -- "$1" "$WORK/err" || { cat "$WORK/err"; fail "error does not mention '$1'"; }
+}
+
+# store_fingerprint DIR: names, sizes and checksums of every file (to prove no change).
+store_fingerprint() {
+  (cd "$1" && find . -type f ! -path './locks/*' -print0 | sort -z | xargs -0 -r sha1sum)
+}
+
+# make_tree DIR MB: a copy of some of this machine's own files, about MB megabytes.
+make_tree() {
+  local dir=$1 want=$(( $2 * 1024 * 1024 )) total=0 f size
+  mkdir -p "$dir"
+  while IFS= read -r f; do
+    size=$(stat -c %s "$f")
+    mkdir -p "$dir/$(dirname "$f")"
+    cp "$f" "$dir/$f"
+    total=$((total + size))
+    [ "$total" -ge "$want" ] && break
+  done < <(find /usr/lib /usr/share /usr/bin -xdev -type f -size +1k 2>/dev/null | sort)
+}
+
+# make_ext4 IMG SIZE_MB TREE: an ext4 image of SIZE_MB holding TREE.
+make_ext4() {
+  mkfs.ext4 -q -F -E root_owner=0:0 -d "$3" "$1" "$2M" >/dev/null 2>&1 || fail "mkfs.ext4 failed"
+}
+
+store_bytes() { du -sb "$1" | cut -f1; }

@@ -1,0 +1,57 @@
+#include "core/error.hpp"
+#include "core/pipeline.hpp"
+#include "tests/catch.hpp"
+
+#include <atomic>
+#include <stdexcept>
+
+using namespace vssimg;
+
+namespace {
+struct Job {
+  uint64_t n = 0;
+  uint64_t result = 0;
+};
+}  // namespace
+
+TEST_CASE("pipeline consumes in production order with bounded slots") {
+  OrderedPipeline<Job> p(5, [] { return Job{}; });
+  uint64_t next = 0, expect = 0;
+  std::atomic<int> processed{0};
+  p.run(
+      4, [&](Job& j) { if (next == 1000) return false; j.n = next++; return true; },
+      [&](Job& j) {
+        j.result = j.n * j.n;
+        ++processed;
+      },
+      [&](Job& j) {
+        REQUIRE(j.n == expect);
+        REQUIRE(j.result == j.n * j.n);
+        ++expect;
+      });
+  REQUIRE(expect == 1000);
+  REQUIRE(processed == 1000);
+}
+
+TEST_CASE("pipeline propagates the first error from any stage") {
+  OrderedPipeline<Job> p(3, [] { return Job{}; });
+  uint64_t next = 0;
+  auto produce = [&](Job& j) { j.n = next++; return next < 100000; };
+  REQUIRE_THROWS_AS(p.run(2, produce, [](Job& j) { if (j.n == 50) throw Error("x", "y", "z"); },
+                          [](Job&) {}),
+                    Error);
+  next = 0;
+  REQUIRE_THROWS_AS(p.run(2, produce, [](Job&) {}, [](Job& j) { if (j.n == 70) throw std::runtime_error("c"); }),
+                    std::runtime_error);
+  next = 0;
+  REQUIRE_THROWS_AS(p.run(2, [&](Job& j) { if (next == 10) throw Error("a", "b", "c"); j.n = next++; return true; },
+                          [](Job&) {}, [](Job&) {}),
+                    Error);
+}
+
+TEST_CASE("pipeline with no input") {
+  OrderedPipeline<Job> p(2, [] { return Job{}; });
+  int consumed = 0;
+  p.run(2, [](Job&) { return false; }, [](Job&) {}, [&](Job&) { ++consumed; });
+  REQUIRE(consumed == 0);
+}

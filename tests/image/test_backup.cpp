@@ -1,0 +1,221 @@
+#include "core/error.hpp"
+#include "image/backup.hpp"
+#include "image/lock.hpp"
+#include "image/restore.hpp"
+#include "image/verify.hpp"
+#include "tests/catch.hpp"
+#include "tests/helpers.hpp"
+
+#include <filesystem>
+
+using namespace vssimg;
+namespace fs = std::filesystem;
+
+namespace {
+constexpr uint32_t k_bs = 64 * 1024;
+
+std::vector<uint8_t> sample_volume() {
+  // 40 blocks: random data, a run of zeros, repeated blocks, and a short tail.
+  std::vector<uint8_t> v = test::pseudo_random(20 * k_bs, 1);
+  v.resize(30 * k_bs, 0);
+  auto rep = test::pseudo_random(k_bs, 2);
+  for (int i = 0; i < 10; ++i) v.insert(v.end(), rep.begin(), rep.end());
+  auto tail = test::pseudo_random(1000, 3);
+  v.insert(v.end(), tail.begin(), tail.end());
+  return v;
+}
+
+struct StoreFixture {
+  test::TempDir dir;
+  fs::path root = dir / "store";
+  StoreFixture() { Store::create(root, k_bs); }
+};
+}  // namespace
+
+TEST_CASE("backup, verify and restore round trip with dedup") {
+  StoreFixture f;
+  Store store(f.root);
+  test::MemorySource src(sample_volume(), "vol");
+  BackupOptions opts;
+  opts.threads = 3;
+  auto r1 = run_backup(store, src, opts, null_progress());
+  REQUIRE(r1.stats.zero_bytes == 10 * k_bs);
+  REQUIRE(r1.stats.new_blocks == 22);  // 20 random + 1 repeated + the tail
+  REQUIRE(r1.stats.index_reused_bytes == 9 * k_bs);
+
+  // Unchanged: nothing new, everything from the parent.
+  auto r2 = run_backup(store, src, opts, null_progress());
+  REQUIRE(r2.parent_id == r1.point_id);
+  REQUIRE(r2.stats.new_bytes == 0);
+  REQUIRE(r2.stats.parent_reused_bytes == src.size() - 10 * k_bs);
+
+  // Change one block: one new block.
+  src.data()[5 * k_bs + 17] ^= 0xff;
+  auto r3 = run_backup(store, src, opts, null_progress());
+  REQUIRE(r3.stats.new_blocks == 1);
+
+  VerifyOptions vo;
+  vo.read_data = true;
+  auto v = run_verify(store, vo, null_progress());
+  REQUIRE(v.ok());
+  REQUIRE(v.points_checked == 3);
+  REQUIRE(v.records_read == 23);
+
+  for (const auto& id : {r1.point_id, r3.point_id}) {
+    fs::path out = f.dir / ("out-" + id);
+    run_restore(store, store.load_point(id), out, RestoreOptions{}, null_progress());
+    auto data = test::read_file(out);
+    if (id == r3.point_id) {
+      REQUIRE(data == src.data());
+    } else {
+      auto orig = sample_volume();
+      REQUIRE(data == orig);
+    }
+  }
+  REQUIRE(store.resolve_point("latest") == r3.point_id);
+  REQUIRE(store.resolve_point(r2.point_id.substr(0, 10)) == r2.point_id);
+  REQUIRE_THROWS_AS(store.resolve_point("ffffffffffffffff"), Error);
+}
+
+TEST_CASE("commit order: packs and index are durable before the point, a failed backup leaves no point") {
+  StoreFixture f;
+  Store store(f.root);
+  test::MemorySource src(test::pseudo_random(300 * k_bs, 11), "vol");
+  src.fail_at = 250 * k_bs;  // in the fourth 4 MiB batch: three batches are stored first
+  src.fail_times = -1;
+  BackupOptions opts;
+  opts.pack_target_size = 4 * k_bs;  // many small packs, committed as they fill
+  REQUIRE_THROWS_AS(run_backup(store, src, opts, null_progress()), Error);
+  REQUIRE(store.list_points().empty());
+  REQUIRE_FALSE(store.packs_on_disk().empty());  // earlier packs were committed
+  REQUIRE(store.segment_paths().size() == 1);      // and indexed by a checkpoint
+
+  // The next backup works without repair and cleans tmp/.
+  src.fail_times = 0;
+  auto r = run_backup(store, src, opts, null_progress());
+  REQUIRE(fs::is_empty(store.tmp_dir()));
+  REQUIRE(r.stats.index_reused_bytes >= 192 * k_bs);  // the failed run's work was kept
+  // Every block the point names is in a committed pack that a committed segment indexes.
+  std::vector<std::string> problems;
+  BlockIndex fresh = store.load_index(&problems);
+  REQUIRE(problems.empty());
+  Point p = store.load_point(r.point_id);
+  for (const auto& id : p.map) {
+    if (id.is_marker()) continue;
+    BlockLocation loc;
+    REQUIRE(fresh.find(id, loc));
+    REQUIRE(fs::exists(store.pack_path(fresh.packs()[loc.pack])));
+  }
+}
+
+TEST_CASE("bad sectors: retried, then fail with the offset or are recorded with the flag") {
+  StoreFixture f;
+  Store store(f.root);
+  test::MemorySource src(test::pseudo_random(8 * k_bs, 5), "vol");
+  src.fail_at = 3 * k_bs + 100;
+  src.fail_times = 2;  // transient: the retry succeeds
+  auto ok = run_backup(store, src, BackupOptions{}, null_progress());
+  REQUIRE(ok.stats.unreadable_bytes == 0);
+
+  src.fail_times = -1;
+  try {
+    run_backup(store, src, BackupOptions{}, null_progress());
+    FAIL("expected a read error");
+  } catch (const Error& e) {
+    REQUIRE(std::string(e.what()).find("offset 196608") != std::string::npos);
+  }
+  BackupOptions ignore;
+  ignore.ignore_bad_sectors = true;
+  auto r = run_backup(store, src, ignore, null_progress());
+  REQUIRE(r.unreadable_offsets == std::vector<uint64_t>{3 * k_bs});
+  Point p = store.load_point(r.point_id);
+  REQUIRE(p.map[3].is_unreadable());
+  auto v = run_verify(store, VerifyOptions{}, null_progress());
+  REQUIRE(v.ok());
+  REQUIRE_FALSE(v.notes.empty());
+}
+
+TEST_CASE("free blocks from an allocation map are not read and restore as holes") {
+  StoreFixture f;
+  Store store(f.root);
+  test::MemorySource src(test::pseudo_random(16 * k_bs, 8), "vol");
+  AllocationMap map("testfs", src.size(), {{0, 2 * k_bs}, {10 * k_bs + 5, 1}});
+  src.fail_at = 5 * k_bs;  // a free block: must not be read
+  src.fail_times = -1;
+  BackupOptions opts;
+  opts.allocation = &map;
+  auto r = run_backup(store, src, opts, null_progress());
+  REQUIRE(r.stats.free_skipped_bytes == 13 * k_bs);
+  REQUIRE(r.stats.bytes_read == 3 * k_bs);
+  fs::path out = f.dir / "out";
+  run_restore(store, store.load_point(r.point_id), out, RestoreOptions{}, null_progress());
+  auto data = test::read_file(out);
+  REQUIRE(data.size() == src.size());
+  REQUIRE(std::equal(data.begin(), data.begin() + 2 * k_bs, src.data().begin()));
+  REQUIRE(std::all_of(data.begin() + 2 * k_bs, data.begin() + 10 * k_bs, [](uint8_t b) { return b == 0; }));
+}
+
+TEST_CASE("verify and restore report damaged packs with point and offset") {
+  StoreFixture f;
+  Store store(f.root);
+  test::MemorySource src(test::pseudo_random(8 * k_bs, 21), "vol");
+  auto r = run_backup(store, src, BackupOptions{}, null_progress());
+  auto packs = store.packs_on_disk();
+  REQUIRE(packs.size() == 1);
+  {
+    File pack(store.pack_path(packs[0]), File::Open::read_write);
+    auto table = read_pack_table(pack, store.config().store_id);
+    uint8_t b;
+    uint64_t at = table[4].offset + k_record_header_size + 10;
+    pack.read_exact_at(&b, 1, at);
+    b ^= 0x01;
+    pack.write_at(&b, 1, at);
+  }
+  REQUIRE(run_verify(store, VerifyOptions{}, null_progress()).ok());  // structure only
+  VerifyOptions vo;
+  vo.read_data = true;
+  auto v = run_verify(store, vo, null_progress());
+  REQUIRE_FALSE(v.ok());
+  REQUIRE(v.damage.size() == 1);
+  REQUIRE(v.damage[0].point == r.point_id);
+  REQUIRE(v.damage[0].offset == 4 * k_bs);
+  REQUIRE(v.damage[0].pack == packs[0].hex());
+  fs::path out = f.dir / "out";
+  REQUIRE_THROWS_AS(run_restore(store, store.load_point(r.point_id), out, RestoreOptions{}, null_progress()), Error);
+  REQUIRE_FALSE(fs::exists(out));  // no file that looks complete but is wrong
+}
+
+TEST_CASE("store refuses missing paths, files and foreign directories") {
+  test::TempDir dir;
+  auto kind_of = [](const fs::path& p) {
+    try {
+      Store s(p);
+    } catch (const Error& e) {
+      return e.kind();
+    }
+    return ErrorKind::failure;
+  };
+  REQUIRE(kind_of(dir / "nope") == ErrorKind::store_not_found);
+  test::write_file(dir / "file", {1, 2, 3});
+  REQUIRE(kind_of(dir / "file") == ErrorKind::store_not_found);
+  fs::create_directories(dir / "empty");
+  REQUIRE(kind_of(dir / "empty") == ErrorKind::store_not_found);
+  REQUIRE_THROWS_AS(Store::create(dir / "file", k_bs), Error);
+  REQUIRE_THROWS_AS(Store::create(dir / "x", 1000), Error);
+}
+
+TEST_CASE("locks: one writer at a time, exclusive excludes shared") {
+  StoreFixture f;
+  {
+    StoreLock w(f.root, LockMode::shared, true, "backup");
+    try {
+      StoreLock w2(f.root, LockMode::shared, true, "backup2");
+      FAIL("second writer allowed");
+    } catch (const Error& e) {
+      REQUIRE(e.kind() == ErrorKind::store_locked);
+    }
+    StoreLock reader(f.root, LockMode::shared, false, "verify");  // readers run beside a backup
+    REQUIRE_THROWS_AS(StoreLock(f.root, LockMode::exclusive, false, "prune"), Error);
+  }
+  StoreLock ex(f.root, LockMode::exclusive, false, "prune");
+}
