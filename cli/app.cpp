@@ -38,6 +38,12 @@ std::filesystem::path Context::store_path() const {
   return std::filesystem::path(global.store);
 }
 
+std::string normalize_source(const std::string& source) {
+  std::error_code ec;
+  if (source.empty() || !std::filesystem::exists(source, ec)) return source;
+  return std::filesystem::absolute(source, ec).lexically_normal().string();
+}
+
 uint64_t parse_size(const std::string& text, const std::string& what) {
   size_t pos = 0;
   while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos]))) ++pos;

@@ -1,6 +1,7 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "core/block_source.hpp"
+#include "core/fs_detect.hpp"
 #include "image/backup.hpp"
 #include "image/lock.hpp"
 
@@ -59,12 +60,23 @@ int run_backup_command(Context& ctx, const BackupCommandOptions& opts) {
   ctx.out->log(fmt::format("backup of {} into {} started", opts.source, store.root().string()));
 
   BackupOptions bo;
-  bo.source_label = opts.source;
+  // Used blocks only: the filesystem's allocation bitmap decides what is read.
+  AllocationResult alloc;
+  if (opts.all_blocks) {
+    ctx.out->info("--all-blocks: reading every block of " + opts.source);
+  } else {
+    alloc = read_allocation_map(*source);
+    ctx.out->info(alloc.note);
+    if (alloc.map) bo.allocation = &*alloc.map;
+  }
+  // Recorded absolute, so `latest --source` and the parent shortcut find it from any
+  // working directory.
+  bo.source_label = normalize_source(opts.source);
   bo.label = opts.label;
   bo.threads = ctx.global.threads;
   bo.ignore_bad_sectors = opts.ignore_bad_sectors;
   BackupResult result = run_backup(store, *source, bo, ctx.out->progress());
-  report(ctx, result, opts.source);
+  report(ctx, result, bo.source_label);
   return ctx.out->warning_count() ? k_exit_warnings : k_exit_ok;
 }
 

@@ -23,7 +23,7 @@ int run_list(Context& ctx, const ListOptions& opts) {
   size_t shown = 0;
   for (const auto& p : points) {
     const auto& m = p.meta;
-    if (!opts.source.empty() && m.get("source") != opts.source) continue;
+    if (!opts.source.empty() && m.get("source") != normalize_source(opts.source)) continue;
     ++shown;
     ctx.out->text(fmt::format("{:<16}  {:<19}  {:>10}  {:>10}  {:<24}  {}", p.id, local_time(m.get_int("created")),
                               human_bytes(static_cast<uint64_t>(m.get_int("source_size"))),

@@ -19,7 +19,7 @@ struct RestoreCommandOptions {
 int run_restore_command(Context& ctx, const RestoreCommandOptions& opts) {
   Store store(ctx.store_path());
   StoreLock lock(store.root(), LockMode::shared, false, "restore");
-  Point point = store.load_point(store.resolve_point(opts.point, opts.source));
+  Point point = store.load_point(store.resolve_point(opts.point, normalize_source(opts.source)));
   ctx.out->log(fmt::format("restore of point {} to {} started", point.id, opts.target));
   RestoreOptions ro;
   ro.force = opts.force;

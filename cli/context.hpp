@@ -43,6 +43,10 @@ void add_restore_command(CLI::App& app, CommandTable& table);
 // Entry point used by main(): parses, runs, maps errors to exit codes.
 int run_cli(int argc, char** argv);
 
+// The name a source is recorded under: an existing local file or device path made
+// absolute (so it matches from any working directory); anything else as given.
+std::string normalize_source(const std::string& source);
+
 // Parses "256K", "1M", "4MiB", "65536" into bytes; Error(usage) on anything else.
 uint64_t parse_size(const std::string& text, const std::string& what);
 
