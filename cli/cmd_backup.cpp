@@ -1,5 +1,6 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/vss_flags.hpp"
 #include "core/block_source.hpp"
 #include "core/fs_detect.hpp"
 #include "image/backup.hpp"
@@ -16,6 +17,7 @@ struct BackupCommandOptions {
   std::string label;
   bool all_blocks = false;
   bool ignore_bad_sectors = false;
+  BackupVssFlags vss;  // VSS: cli/vss_flags.hpp
 };
 
 void report(Context& ctx, const BackupResult& r, const std::string& source) {
@@ -55,11 +57,14 @@ void report(Context& ctx, const BackupResult& r, const std::string& source) {
 
 int run_backup_command(Context& ctx, const BackupCommandOptions& opts) {
   Store store(ctx.store_path());
-  auto source = open_block_source(opts.source);
   StoreLock lock(store.root(), LockMode::shared, true, "backup " + opts.source);
   ctx.out->log(fmt::format("backup of {} into {} started", opts.source, store.root().string()));
+  // VSS (Windows volumes): the snapshot exists while `snapshot` lives; its device is read.
+  BackupSnapshot snapshot(ctx, opts.source, opts.vss);
+  auto source = open_block_source(snapshot.read_path());
 
   BackupOptions bo;
+  snapshot.fill_meta(bo.extra);
   // Used blocks only: the filesystem's allocation bitmap decides what is read.
   AllocationResult alloc;
   if (opts.all_blocks) {
@@ -71,11 +76,12 @@ int run_backup_command(Context& ctx, const BackupCommandOptions& opts) {
   }
   // Recorded absolute, so `latest --source` and the parent shortcut find it from any
   // working directory.
-  bo.source_label = normalize_source(opts.source);
+  bo.source_label = snapshot.is_volume() ? volume_label(opts.source) : normalize_source(opts.source);
   bo.label = opts.label;
   bo.threads = ctx.global.threads;
   bo.ignore_bad_sectors = opts.ignore_bad_sectors;
   BackupResult result = run_backup(store, *source, bo, ctx.out->progress());
+  snapshot.complete();  // BackupComplete only once the point is committed
   report(ctx, result, bo.source_label);
   return ctx.out->warning_count() ? k_exit_warnings : k_exit_ok;
 }
@@ -91,6 +97,7 @@ void add_backup_command(CLI::App& app, CommandTable& table) {
   sub->add_flag("--all-blocks", opts->all_blocks, "Read every block, also those the filesystem does not use");
   sub->add_flag("--ignore-bad-sectors", opts->ignore_bad_sectors,
                 "Record unreadable blocks in the point (exit 3) instead of failing");
+  add_backup_vss_flags(sub, opts->vss);
   table.add(sub, [opts](Context& ctx) { return run_backup_command(ctx, *opts); });
 }
 

@@ -39,6 +39,8 @@ void add_list_command(CLI::App& app, CommandTable& table);
 void add_show_command(CLI::App& app, CommandTable& table);
 void add_verify_command(CLI::App& app, CommandTable& table);
 void add_restore_command(CLI::App& app, CommandTable& table);
+void add_list_writers_command(CLI::App& app, CommandTable& table);  // cmd_list_writers.cpp
+void add_snapshot_command(CLI::App& app, CommandTable& table);      // cmd_snapshot.cpp
 
 // Entry point used by main(): parses, runs, maps errors to exit codes.
 int run_cli(int argc, char** argv);

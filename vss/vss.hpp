@@ -9,7 +9,8 @@
 //    advice: "VSS DoSnapshotSet: VSS_E_INSUFFICIENT_STORAGE (0x8004231F): ...".
 //  - Retries (snapshot set in progress, transient provider errors, retryable writer
 //    errors) are bounded by SnapshotOptions::retries and reported through
-//    ProgressSink::warning, naming the writer.
+//    ProgressSink::info, naming the writer (a retry that succeeds is not a warning);
+//    writers that fail for good are reported through ProgressSink::warning.
 //  - Nothing is printed; cli/ decides what to show.
 #pragma once
 

@@ -680,7 +680,8 @@ std::unique_ptr<SnapshotSession> create_snapshot(const Backend& backend, const s
         throw Error(e.kind(), e.operation(), "",
                     fmt::format("{} (gave up after {} attempts; --vss-retries)", e.cause(), attempt + 1));
       }
-      progress.warning(fmt::format("{}; retrying in {:g} s (attempt {} of {})", e.what(), options.retry_delay_seconds,
+      // A retry that then succeeds leaves nothing to warn about: info, not warning.
+      progress.info(fmt::format("{}; retrying in {:g} s (attempt {} of {})", e.what(), options.retry_delay_seconds,
                                    attempt + 2, options.retries + 1));
       backend.sleep(options.retry_delay_seconds);
     }
