@@ -8,6 +8,7 @@
 
 #include <objbase.h>
 #include <vss.h>
+#include <vsserror.h>
 #include <vswriter.h>
 #include <vsbackup.h>
 
