@@ -83,6 +83,7 @@ int run_cli(int argc, char** argv) {
   add_show_command(app, table);
   add_verify_command(app, table);
   add_restore_command(app, table);
+  add_repair_command(app, table);
   add_list_writers_command(app, table);
   add_snapshot_command(app, table);
 

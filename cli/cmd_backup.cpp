@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
+
 namespace vssimg::cli {
 
 namespace {
@@ -80,6 +82,8 @@ int run_backup_command(Context& ctx, const BackupCommandOptions& opts) {
   bo.label = opts.label;
   bo.threads = ctx.global.threads;
   bo.ignore_bad_sectors = opts.ignore_bad_sectors;
+  // Test-only: small packs so that kill and fault tests cross many pack commits.
+  if (const char* t = std::getenv("VSSIMG_TEST_PACK_SIZE")) bo.pack_target_size = parse_size(t, "VSSIMG_TEST_PACK_SIZE");
   BackupResult result = run_backup(store, *source, bo, ctx.out->progress());
   snapshot.complete();  // BackupComplete only once the point is committed
   report(ctx, result, bo.source_label);

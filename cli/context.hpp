@@ -39,6 +39,7 @@ void add_list_command(CLI::App& app, CommandTable& table);
 void add_show_command(CLI::App& app, CommandTable& table);
 void add_verify_command(CLI::App& app, CommandTable& table);
 void add_restore_command(CLI::App& app, CommandTable& table);
+void add_repair_command(CLI::App& app, CommandTable& table);
 void add_list_writers_command(CLI::App& app, CommandTable& table);  // cmd_list_writers.cpp
 void add_snapshot_command(CLI::App& app, CommandTable& table);      // cmd_snapshot.cpp
 

@@ -5,13 +5,71 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <utility>
 
 namespace vssimg {
 
 namespace {
 int fd_of(intptr_t h) { return static_cast<int>(h); }
+
+// Test-only fault seam (tests/cli/test_faults.sh, test_kill.sh, test_concurrency.sh).
+// VSSIMG_FAULT=OP:N[+]:ACTION[:MATCH]: the N-th (with `+`: every one from the N-th on)
+// write, fsync or rename of this process on a path containing MATCH (default: any) fails
+// with ENOSPC or EIO, or the process stops there: KILL raises SIGKILL, STOP raises
+// SIGSTOP (and goes on when continued). Unset: no effect.
+enum FaultOp { k_fault_write, k_fault_fsync, k_fault_rename };
+
+int injected_fault(FaultOp op, const std::filesystem::path& path) {
+  static const struct Plan {
+    int op = -1, err = 0, sig = 0;
+    unsigned long n = 0;
+    bool from_n = false;
+    std::string match;
+  } plan = [] {
+    Plan p;
+    const char* env = std::getenv("VSSIMG_FAULT");
+    char name[16] = {}, action[16] = {}, match[256] = {};
+    int used = 0;
+    if (!env || std::sscanf(env, "%15[a-z]:%lu%n", name, &p.n, &used) < 2) return p;
+    p.from_n = env[used] == '+';
+    std::sscanf(env + used + (p.from_n ? 1 : 0), ":%15[A-Z]:%255s", action, match);
+    p.match = match;
+    p.op = !std::strcmp(name, "write") ? k_fault_write : !std::strcmp(name, "fsync") ? k_fault_fsync
+           : !std::strcmp(name, "rename") ? k_fault_rename : -1;
+    p.err = !std::strcmp(action, "ENOSPC") ? ENOSPC : !std::strcmp(action, "EIO") ? EIO : 0;
+    p.sig = !std::strcmp(action, "KILL") ? SIGKILL : !std::strcmp(action, "STOP") ? SIGSTOP : 0;
+    return p;
+  }();
+  static std::atomic<unsigned long> count{0};
+  if (plan.op != op || path.string().find(plan.match) == std::string::npos) return 0;
+  unsigned long n = ++count;
+  if (n != plan.n && !(plan.from_n && n > plan.n)) return 0;
+  if (plan.sig) ::raise(plan.sig);
+  return plan.err;
+}
+
+// Test-only bad sectors: VSSIMG_FAULT_READ=NAME:OFFSET[:OFFSET...] makes every read of a
+// file named NAME (last path component) that covers one of the byte offsets fail with EIO.
+bool injected_read_fault(const std::filesystem::path& path, size_t len, uint64_t offset) {
+  const char* env = std::getenv("VSSIMG_FAULT_READ");
+  if (!env) return false;
+  std::string spec(env);
+  size_t colon = spec.find(':');
+  if (colon == std::string::npos || spec.substr(0, colon) != path.filename().string()) return false;
+  for (const char* p = env + colon; *p == ':';) {
+    char* end = nullptr;
+    unsigned long long bad = std::strtoull(p + 1, &end, 10);
+    if (bad >= offset && bad < offset + len) return true;
+    p = end;
+  }
+  return false;
+}
 }  // namespace
 
 File::File(const std::filesystem::path& path, Open mode) : m_path(path) {
@@ -50,6 +108,9 @@ File& File::operator=(File&& other) noexcept {
 bool File::is_open() const { return m_handle >= 0; }
 
 size_t File::read_at(void* buf, size_t len, uint64_t offset) const {
+  if (injected_read_fault(m_path, len, offset)) {
+    throw_errno("reading", m_path.string() + " at offset " + std::to_string(offset), EIO);
+  }
   size_t done = 0;
   while (done < len) {
     ssize_t n = ::pread(fd_of(m_handle), static_cast<char*>(buf) + done, len - done,
@@ -73,6 +134,7 @@ void File::read_exact_at(void* buf, size_t len, uint64_t offset) const {
 }
 
 void File::write_at(const void* buf, size_t len, uint64_t offset) {
+  if (int err = injected_fault(k_fault_write, m_path)) throw_errno("writing", m_path.string(), err);
   size_t done = 0;
   while (done < len) {
     ssize_t n = ::pwrite(fd_of(m_handle), static_cast<const char*>(buf) + done, len - done,
@@ -92,6 +154,7 @@ void File::append(const void* buf, size_t len) {
 }
 
 void File::sync() {
+  if (int err = injected_fault(k_fault_fsync, m_path)) throw_errno("flushing", m_path.string(), err);
   if (::fsync(fd_of(m_handle)) != 0) throw_errno("flushing", m_path.string(), errno);
 }
 
@@ -137,18 +200,21 @@ void sync_directory(const std::filesystem::path& dir) {
   if (fd < 0) throw_errno("opening directory", dir.string(), errno);
   int rc = ::fsync(fd);
   int err = errno;
+  if (int fault = injected_fault(k_fault_fsync, dir)) rc = -1, err = fault;
   ::close(fd);
   // Some filesystems (e.g. CIFS) refuse fsync on directories; that is not data loss.
   if (rc != 0 && err != EINVAL && err != ENOTSUP) throw_errno("flushing directory", dir.string(), err);
 }
 
 void rename_replace(const std::filesystem::path& from, const std::filesystem::path& to) {
+  if (int err = injected_fault(k_fault_rename, from)) throw_errno("renaming", from.string() + " to " + to.string(), err);
   if (::rename(from.c_str(), to.c_str()) != 0) {
     throw_errno("renaming", from.string() + " to " + to.string(), errno);
   }
 }
 
 bool rename_no_replace(const std::filesystem::path& from, const std::filesystem::path& to) {
+  if (int err = injected_fault(k_fault_rename, from)) throw_errno("renaming", from.string() + " to " + to.string(), err);
   if (::link(from.c_str(), to.c_str()) != 0) {
     if (errno == EEXIST) return false;
     if (errno == EPERM || errno == ENOTSUP || errno == EXDEV) {

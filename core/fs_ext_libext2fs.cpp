@@ -157,6 +157,20 @@ FsScan scan_ext(VolumeReader& volume) {
   if (sb->s_state & EXT2_ERROR_FS) throw FsRejected("filesystem has errors recorded (run e2fsck)");
   if (ext2fs_has_feature_journal_dev(sb)) throw FsRejected("external journal device");
 
+  // Bitmap and inode table locations inside their groups, descriptor checksums.
+  err = ext2fs_check_desc(fs.get());
+  if (state.io_error) std::rethrow_exception(state.io_error);
+  if (err) throw FsRejected(fmt::format("group descriptors: {}", ext_error(err)));
+
+  // ext2fs_open2 and ext2fs_check_desc leave descriptor checksums to e2fsck.
+  if (ext2fs_has_group_desc_csum(fs.get())) {
+    for (dgrp_t g = 0; g < fs->group_desc_count; ++g) {
+      if (!ext2fs_group_desc_csum_verify(fs.get(), g)) {
+        throw FsRejected(fmt::format("group descriptor {}: checksum mismatch", g));
+      }
+    }
+  }
+
   err = ext2fs_read_block_bitmap(fs.get());
   if (state.io_error) std::rethrow_exception(state.io_error);
   if (err) throw FsRejected(fmt::format("reading block bitmap: {}", ext_error(err)));

@@ -1,5 +1,6 @@
 #include "image/block_reader.hpp"
 
+#include "core/bytes.hpp"
 #include "core/error.hpp"
 
 #include <fmt/format.h>
@@ -26,6 +27,9 @@ std::shared_ptr<File> BlockReader::open_pack(uint32_t ordinal) {
   } catch (const Error& e) {
     throw Error(ErrorKind::damage, "reading", "pack " + id.hex(), e.cause());
   }
+  uint8_t header[12] = {};
+  file->read_at(header, sizeof header, 0);
+  check_pack_version(get_u32(header + 8), "pack " + id.hex());  // its records may differ
   if (m_open.size() >= k_max_open_packs) {
     m_open.erase(m_lru.back());
     m_lru.pop_back();

@@ -142,7 +142,9 @@ Segment read_index_segment(const std::filesystem::path& path, const StoreId& sto
   r.take(sid.data(), sid.size());
   if (version == 0 || version > k_version) throw damaged(fmt::format("unsupported version {}", version));
   if (sid != store_id) throw damaged("segment belongs to another store");
-  if (uint64_t{pack_count} * 16 + entry_count * k_entry_size != r.remaining()) {
+  // entry_count is checked before multiplying: a huge count must not wrap to the size.
+  if (entry_count > r.remaining() / k_entry_size ||
+      uint64_t{pack_count} * 16 + entry_count * k_entry_size != r.remaining()) {
     throw damaged("counts do not match the file size");
   }
   Segment seg;

@@ -18,7 +18,13 @@ fs::path write_lock_info(const fs::path& store_root, const std::string& command)
   File f(path, File::Open::create_trunc);
   std::string text = fmt::format("command={}\nhost={}\npid={}\nstarted={}\n", command, host_name(),
                                  process_id(), now_unix());
-  f.append(text.data(), text.size());
+  try {
+    f.append(text.data(), text.size());
+  } catch (...) {
+    std::error_code ec;  // an empty info file would name no holder and never go stale
+    fs::remove(path, ec);
+    throw;
+  }
   return path;
 }
 
@@ -46,6 +52,15 @@ std::vector<std::string> describe_lock_holders(const fs::path& store_root) {
       if (k == "host") host = v;
       if (k == "pid") pid = std::strtoull(v.c_str(), nullptr, 10);
       if (k == "started") started = std::strtoll(v.c_str(), nullptr, 10);
+    }
+    if (pid == 0) {
+      // Killed before it wrote its info: the name still says whose it is (<host>-<pid>.info).
+      std::string stem = entry.path().stem().string();
+      auto dash = stem.rfind('-');
+      if (dash != std::string::npos) {
+        host = stem.substr(0, dash);
+        pid = std::strtoull(stem.c_str() + dash + 1, nullptr, 10);
+      }
     }
     if (host == me && pid != process_id() && !process_alive(pid)) {
       fs::remove(entry.path(), ec);  // stale: its process is gone

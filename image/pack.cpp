@@ -17,6 +17,14 @@ constexpr char k_tail_magic[8] = {'V', 'P', 'K', 'T', 'A', 'I', 'L', '\0'};
 constexpr uint32_t k_pack_version = 1;
 }  // namespace
 
+void check_pack_version(uint32_t version, const std::string& name) {
+  if (version > k_pack_version) {
+    throw Error(ErrorKind::store_not_found, "reading", name,
+                fmt::format("pack format version {} is newer than this build supports ({}); use a newer vssimg",
+                            version, k_pack_version));
+  }
+}
+
 std::string PackId::hex() const { return to_hex(bytes.data(), bytes.size()); }
 
 PackId PackId::random() {
@@ -120,7 +128,7 @@ std::vector<PackEntry> read_pack_table(const File& pack, const StoreId& store_id
   uint8_t header[k_pack_header_size];
   pack.read_exact_at(header, sizeof header, 0);
   if (std::memcmp(header, k_pack_magic, 8) != 0) throw damaged("bad pack magic");
-  if (get_u32(header + 8) > k_pack_version) throw damaged("pack version is newer than supported");
+  check_pack_version(get_u32(header + 8), name);
   if (std::memcmp(header + 16, store_id.data(), 16) != 0) {
     throw damaged("pack belongs to another store");
   }

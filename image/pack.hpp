@@ -68,6 +68,10 @@ class PackWriter {
   bool m_committed = false;
 };
 
+// Throws Error(store_not_found) naming both versions when `version` (a pack header's)
+// is newer than this build's.
+void check_pack_version(uint32_t version, const std::string& name);
+
 // Reads and checks a pack's header and table. Throws Error(damage) naming the pack.
 std::vector<PackEntry> read_pack_table(const File& pack, const StoreId& store_id);
 

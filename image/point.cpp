@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace vssimg {
@@ -204,7 +205,9 @@ Point decode_point(const uint8_t* data, size_t len, const std::string& id) {
   ParsedHeader h = parse_header(data, len, name, p.meta);
   p.block_size = h.block_size;
   if (h.block_count > (uint64_t{1} << 36)) throw damaged("implausible block count");
-  p.map.resize(static_cast<size_t>(h.block_count));
+  // The map grows chunk by chunk as chunks are found, so a header claiming a huge map
+  // in a tiny file fails at its first missing chunk instead of allocating it.
+  p.map.reserve(static_cast<size_t>(std::min<uint64_t>(h.block_count, k_ids_per_chunk)));
   Reader r(data + k_header_size + h.meta_len, len - k_trailer_size - k_header_size - h.meta_len);
   for (uint32_t c = 0; c < h.chunks; ++c) {
     uint32_t raw_len = r.u32();
@@ -215,8 +218,9 @@ Point decode_point(const uint8_t* data, size_t len, const std::string& id) {
     const uint8_t* payload = r.skip(stored);
     if (!r.ok() || payload == nullptr) throw damaged(fmt::format("chunk {} truncated", c));
     size_t first = size_t{c} * k_ids_per_chunk;
-    size_t n = std::min<size_t>(k_ids_per_chunk, p.map.size() - first);
+    size_t n = static_cast<size_t>(std::min<uint64_t>(k_ids_per_chunk, h.block_count - first));
     if (raw_len != n * 16) throw damaged(fmt::format("chunk {} has the wrong length", c));
+    p.map.resize(first + n);
     if (checksum64(payload, stored) != sum) throw damaged(fmt::format("chunk {} checksum mismatch", c));
     if (!decode_block(codec, payload, stored, reinterpret_cast<uint8_t*>(p.map.data() + first), raw_len)) {
       throw damaged(fmt::format("chunk {} does not decompress", c));

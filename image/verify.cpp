@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -31,14 +32,16 @@ using BadBlocks = std::unordered_map<BlockId, BadBlock, IdHash>;
 
 // Checks every pack the index refers to: present, table intact, and agreeing with the
 // index. With read_data, also reads every referenced record and re-hashes it.
+// `scoped` (points were selected): packs holding none of their blocks are not checked.
 void check_packs(const Store& store, const BlockIndex& index,
-                 const std::unordered_map<BlockId, bool, IdHash>& referenced, bool read_data,
+                 const std::unordered_map<BlockId, bool, IdHash>& referenced, bool read_data, bool scoped,
                  unsigned threads, VerifyResult& result, BadBlocks& bad, ProgressSink& progress) {
   // Group the index's entries by pack.
   std::vector<std::vector<std::pair<BlockId, uint32_t>>> by_pack(index.packs().size());
   index.for_each([&](const BlockId& id, BlockLocation loc) { by_pack[loc.pack].emplace_back(id, loc.offset); });
 
   std::mutex mutex;
+  std::unique_ptr<Error> newer;
   std::atomic<size_t> next{0};
   std::atomic<uint64_t> bytes{0}, records{0};
   const uint32_t bs = store.block_size();
@@ -49,6 +52,11 @@ void check_packs(const Store& store, const BlockIndex& index,
     for (size_t p; (p = next++) < by_pack.size();) {
       if (interrupt_requested()) return;
       auto& entries = by_pack[p];
+      if (scoped && std::none_of(entries.begin(), entries.end(),
+                                 [&](const auto& e) { return referenced.count(e.first) != 0; })) {
+        progress.update(++packs_done);
+        continue;
+      }
       const std::string pack_hex = index.packs()[p].hex();
       std::vector<std::pair<BlockId, BadBlock>> local_bad;
       auto mark_all = [&](const std::string& what) {
@@ -90,6 +98,10 @@ void check_packs(const Store& store, const BlockIndex& index,
           }
         }
       } catch (const Error& e) {
+        if (e.kind() == ErrorKind::store_not_found) {  // a newer format: refuse, as for config
+          std::lock_guard lock(mutex);
+          if (!newer) newer = std::make_unique<Error>(e);
+        }
         pack_problem = e.what();
         mark_all(e.cause());
       }
@@ -102,6 +114,7 @@ void check_packs(const Store& store, const BlockIndex& index,
   std::vector<std::thread> pool;
   for (unsigned t = 0; t < std::max(1u, threads); ++t) pool.emplace_back(worker);
   for (auto& t : pool) t.join();
+  if (newer) throw *newer;
   check_interrupted();
   progress.end();
   result.packs_checked = by_pack.size();
@@ -115,7 +128,13 @@ VerifyResult run_verify(const Store& store, const VerifyOptions& options, Progre
   VerifyResult result;
   std::vector<std::string> problems;
   BlockIndex index = store.load_index(&problems);
-  for (const auto& p : problems) result.damage.push_back(Damage{"", Damage::k_whole_file, "", p});
+  // With points selected, a damaged segment matters only through blocks those points
+  // lose ("not in the index", reported per offset below).
+  const bool scoped = !options.points.empty();
+  for (const auto& p : problems) {
+    if (scoped) result.notes.push_back(p);
+    else result.damage.push_back(Damage{"", Damage::k_whole_file, "", p});
+  }
 
   // Points: the selected ones, or all (including those whose header is unreadable).
   std::vector<std::string> ids = options.points;
@@ -137,6 +156,7 @@ VerifyResult run_verify(const Store& store, const VerifyOptions& options, Progre
     try {
       points.push_back(store.load_point(id));
     } catch (const Error& e) {
+      if (e.kind() == ErrorKind::store_not_found) throw;  // a newer point format: refuse (exit 10)
       result.damage.push_back(Damage{id, Damage::k_whole_file, "", e.what()});
       ++result.points_damaged;
       continue;
@@ -152,7 +172,7 @@ VerifyResult run_verify(const Store& store, const VerifyOptions& options, Progre
     if (!index.contains(id)) bad.emplace(id, BadBlock{"", "block is not in the index (lost)"});
   }
   const unsigned threads = options.threads ? options.threads : hardware_threads();
-  check_packs(store, index, referenced, options.read_data, threads, result, bad, progress);
+  check_packs(store, index, referenced, options.read_data, scoped, threads, result, bad, progress);
 
   // Packs on disk that no index segment names: left by an interrupted backup.
   std::set<PackId> indexed(index.packs().begin(), index.packs().end());
