@@ -1,6 +1,8 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/vss_flags.hpp"
 #include "core/error.hpp"
+#include "vss/vss.hpp"
 
 #include <fmt/format.h>
 
@@ -67,6 +69,7 @@ std::filesystem::path Context::store_path() const {
 }
 
 std::string normalize_source(const std::string& source) {
+  if (vss::looks_like_volume(source)) return volume_label(source);  // "c:\" -> "C:", never a folder
   std::error_code ec;
   if (source.empty() || !std::filesystem::exists(source, ec)) return source;
   return std::filesystem::absolute(source, ec).lexically_normal().string();
@@ -114,6 +117,8 @@ int run_cli(int argc, char** argv) {
   add_repair_command(app, table);
   add_forget_command(app, table);
   add_prune_command(app, table);
+  add_list_writers_command(app, table);
+  add_snapshot_command(app, table);
 
   try {
     app.parse(argc, argv);

@@ -1,6 +1,7 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/retention_cli.hpp"
+#include "cli/vss_flags.hpp"
 #include "core/block_source.hpp"
 #include "core/fs_detect.hpp"
 #include "image/backup.hpp"
@@ -19,7 +20,8 @@ struct BackupCommandOptions {
   std::string label;
   bool all_blocks = false;
   bool ignore_bad_sectors = false;
-  KeepFlags keep;  // --keep-*: retention for this source after a successful backup
+  KeepFlags keep;      // --keep-*: retention for this source after a successful backup
+  BackupVssFlags vss;  // VSS: cli/vss_flags.hpp
 };
 
 // --keep-*: forget this source's points by the policy, right after the backup. The point
@@ -76,11 +78,14 @@ void report(Context& ctx, const BackupResult& r, const std::string& source) {
 int run_backup_command(Context& ctx, const BackupCommandOptions& opts) {
   const RetentionPolicy keep_policy = policy_from_flags(opts.keep);
   Store store(ctx.store_path());
-  auto source = open_block_source(opts.source);
   auto lock = std::make_unique<StoreLock>(store.root(), LockMode::shared, true, "backup " + opts.source);
   ctx.out->log(fmt::format("backup of {} into {} started", opts.source, store.root().string()));
+  // VSS (Windows volumes): the snapshot exists while `snapshot` lives; its device is read.
+  BackupSnapshot snapshot(ctx, opts.source, opts.vss);
+  auto source = open_block_source(snapshot.read_path());
 
   BackupOptions bo;
+  snapshot.fill_meta(bo.extra);
   // Used blocks only: the filesystem's allocation bitmap decides what is read.
   AllocationResult alloc;
   if (opts.all_blocks) {
@@ -99,6 +104,7 @@ int run_backup_command(Context& ctx, const BackupCommandOptions& opts) {
   // Test-only: small packs so that kill and fault tests cross many pack commits.
   if (const char* t = std::getenv("VSSIMG_TEST_PACK_SIZE")) bo.pack_target_size = parse_size(t, "VSSIMG_TEST_PACK_SIZE");
   BackupResult result = run_backup(store, *source, bo, ctx.out->progress());
+  snapshot.complete();  // BackupComplete only once the point is committed
   report(ctx, result, bo.source_label);
   lock.reset();
   if (!keep_policy.empty() && ctx.out->warning_count()) {
@@ -122,6 +128,7 @@ void add_backup_command(CLI::App& app, CommandTable& table) {
   sub->add_flag("--ignore-bad-sectors", opts->ignore_bad_sectors,
                 "Record unreadable blocks in the point (exit 3) instead of failing");
   add_keep_flags(sub, opts->keep);
+  add_backup_vss_flags(sub, opts->vss);
   table.add(sub, [opts](Context& ctx) { return run_backup_command(ctx, *opts); });
 }
 

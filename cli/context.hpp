@@ -42,12 +42,15 @@ void add_restore_command(CLI::App& app, CommandTable& table);
 void add_repair_command(CLI::App& app, CommandTable& table);
 void add_forget_command(CLI::App& app, CommandTable& table);
 void add_prune_command(CLI::App& app, CommandTable& table);
+void add_list_writers_command(CLI::App& app, CommandTable& table);  // cmd_list_writers.cpp
+void add_snapshot_command(CLI::App& app, CommandTable& table);      // cmd_snapshot.cpp
 
 // Entry point used by main(): parses, runs, maps errors to exit codes.
 int run_cli(int argc, char** argv);
 
-// The name a source is recorded under: an existing local file or device path made
-// absolute (so it matches from any working directory); anything else as given.
+// The name a source is recorded under: a Windows volume as "C:" (or its \\?\Volume{..}\
+// name), an existing local file or device path made absolute (so it matches from any
+// working directory); anything else as given.
 std::string normalize_source(const std::string& source);
 
 // Parses "256K", "1M", "4MiB", "65536" into bytes; Error(usage) on anything else.

@@ -1,0 +1,72 @@
+// A scripted, in-process fake of IVssBackupComponents (with fake IVssAsync and writer
+// metadata) that drives the real wrapper in vss_win32.cpp under Wine or Windows.
+// Every call lands in FakeVss::calls, so tests assert the exact VSS call order.
+#pragma once
+
+#include "vss/vss_win32.hpp"
+
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace vssimg::test {
+
+// An async status that never finishes (until Cancel()).
+constexpr HRESULT k_never_finishes = static_cast<HRESULT>(0x7FFF0001);
+
+struct FakeWriter {
+  std::wstring name;
+  GUID writer_id;
+  GUID instance_id;
+  VSS_WRITER_STATE state = VSS_WS_STABLE;
+  HRESULT failure = S_OK;
+  std::vector<std::wstring> components;  // logical names of its (database) components
+};
+
+FakeWriter fake_writer(const std::wstring& name, int number, VSS_WRITER_STATE state = VSS_WS_STABLE,
+                       HRESULT failure = S_OK);
+
+class FakeVss {
+ public:
+  FakeVss();
+
+  // The log: "Create", "InitializeForBackup", ..., "Cancel", "Release" (last reference).
+  std::vector<std::string> calls;
+  // Immediate results per method name, consumed one per call (default S_OK).
+  std::map<std::string, std::deque<HRESULT>> results;
+  // Final status of the IVssAsync a method hands out, one per call (default finished);
+  // k_never_finishes keeps it pending until Cancel.
+  std::map<std::string, std::deque<HRESULT>> async_results;
+  // Writers for each GatherWriterStatus in turn; when exhausted, `writers`.
+  std::deque<std::vector<FakeWriter>> writer_status;
+  std::vector<FakeWriter> writers;
+  // What GetSnapshotProperties reports as the device (an image file in the store tests).
+  std::wstring device_path = L"\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy1";
+  // Called on every IVssAsync::Wait slice (tests request Ctrl+C from here).
+  std::function<void()> on_wait;
+
+  // Observations.
+  std::vector<std::wstring> added_volumes;
+  LONG context = VSS_CTX_BACKUP;
+  int backup_type = -1;
+  int live_components = 0;
+  int live_async = 0;
+  int freed_properties = 0;
+  std::vector<double> sleeps;
+
+  // A Backend whose components are this fake; volumes resolve to fake GUID names; no
+  // real sleeping; snapshot records in `records_file`.
+  vss::Backend backend(const std::filesystem::path& records_file);
+
+  HRESULT next_result(const std::string& method);
+  HRESULT next_async(const std::string& method);
+  std::vector<FakeWriter> next_writer_status();
+};
+
+// The number of calls named `name` in the log.
+size_t count_calls(const std::vector<std::string>& calls, const std::string& name);
+
+}  // namespace vssimg::test
