@@ -48,8 +48,8 @@ void add_snapshot_command(CLI::App& app, CommandTable& table);      // cmd_snaps
 // Entry point used by main(): parses, runs, maps errors to exit codes.
 int run_cli(int argc, char** argv);
 
-// The name a source is recorded under: a Windows volume as "C:" (or its \\?\Volume{..}\
-// name), an existing local file or device path made absolute (so it matches from any
+// The name a source is recorded under: a Windows volume as "C:" (or its volume GUID
+// path), an existing local file or device path made absolute (so it matches from any
 // working directory); anything else as given.
 std::string normalize_source(const std::string& source);
 

@@ -55,26 +55,6 @@ bool process_alive(uint64_t pid) {
   return ::WaitForSingleObject(h.get(), 0) == WAIT_TIMEOUT;
 }
 
-int64_t now_unix() {
-  if (const char* fake = std::getenv("VSSIMG_FAKE_NOW")) {
-    char* end = nullptr;
-    long long v = std::strtoll(fake, &end, 10);
-    if (end && *end == '\0') return v;
-  }
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-double monotonic_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-unsigned hardware_threads() {
-  unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : n;
-}
-
 namespace {
 
 struct LocalFreeDeleter {

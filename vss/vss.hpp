@@ -108,6 +108,7 @@ struct SnapshotVolume {
 struct WriterOutcome {
   std::string name;
   std::string writer_id;
+  std::string instance_id;
   int state = 0;
   std::string state_name;
   uint32_t error = 0;

@@ -400,57 +400,27 @@ std::vector<WriterComponent> components_of(IVssExamineWriterMetadata* metadata) 
   return out;
 }
 
-}  // namespace
-
-std::vector<WriterInfo> list_writers(const Backend& backend, bool with_components, ProgressSink& progress) {
-  (void)progress;
-  if (backend.preflight) preflight();
-  SnapshotOptions options;  // timeouts for the waits
-  ComScope com;
-  ComPtr<IVssBackupComponents> components;
-  check("CreateVssBackupComponents", backend.create_components(components.put()));
-  check("InitializeForBackup", components->InitializeForBackup(nullptr));
-  check("SetBackupState", components->SetBackupState(false, false, VSS_BT_COPY, false));
+// One GatherWriterStatus pass (wait included): every writer's name, ids, state and last
+// error. Writers that failed Identify appear only here, so list-writers and the snapshot
+// sequence both use it. Frees the status before returning.
+std::vector<WriterOutcome> gather_writer_status(IVssBackupComponents* components,
+                                                const SnapshotOptions& options) {
   ComPtr<IVssAsync> async;
-  run_async("GatherWriterMetadata", components->GatherWriterMetadata(async.put()), async, options);
-
-  std::vector<std::pair<std::string, std::vector<WriterComponent>>> metadata;  // by instance id
-  if (with_components) {
-    UINT count = 0;
-    check("GetWriterMetadataCount", components->GetWriterMetadataCount(&count));
-    for (UINT i = 0; i < count; ++i) {
-      VSS_ID instance = GUID_NULL;
-      ComPtr<IVssExamineWriterMetadata> examine;
-      check("GetWriterMetadata", components->GetWriterMetadata(i, &instance, examine.put()));
-      metadata.emplace_back(guid_string(instance), components_of(examine.get()));
-    }
-  }
-
-  run_async("GatherWriterStatus", components->GatherWriterStatus(async.put()), async, options);
-  UINT count = 0;
-  check("GetWriterStatusCount", components->GetWriterStatusCount(&count));
   std::vector<WriterInfo> writers;
-  for (UINT i = 0; i < count; ++i) {
-    VSS_ID instance = GUID_NULL, writer = GUID_NULL;
-    BSTR name = nullptr;
-    VSS_WRITER_STATE state = VSS_WS_UNKNOWN;
-    HRESULT failure = S_OK;
-    check("GetWriterStatus", components->GetWriterStatus(i, &instance, &writer, &name, &state, &failure));
+  for (const auto& o : gather_writer_status(components.get(), options)) {
     WriterInfo w;
-    w.name = bstr_text(name);
-    ::SysFreeString(name);
-    w.writer_id = guid_string(writer);
-    w.instance_id = guid_string(instance);
-    w.state = static_cast<int>(state);
-    w.state_name = writer_state_name(w.state);
-    w.last_error = static_cast<uint32_t>(failure);
-    w.last_error_name = hresult_name(w.last_error);
+    w.name = o.name;
+    w.writer_id = o.writer_id;
+    w.instance_id = o.instance_id;
+    w.state = o.state;
+    w.state_name = o.state_name;
+    w.last_error = o.error;
+    w.last_error_name = o.error_name;
     for (auto& [id, comps] : metadata) {
       if (id == w.instance_id) w.components = comps;
     }
     writers.push_back(std::move(w));
   }
-  components->FreeWriterStatus();
   if (with_components) components->FreeWriterMetadata();
   return writers;
 }
@@ -559,29 +529,7 @@ void SnapshotSession::Impl::run(const std::vector<std::string>& sources) {
 }
 
 void SnapshotSession::Impl::gather_writer_status(std::string_view when) {
-  ComPtr<IVssAsync> async;
-  run_async("GatherWriterStatus", m_components->GatherWriterStatus(async.put()), async, m_options);
-  UINT count = 0;
-  check("GetWriterStatusCount", m_components->GetWriterStatusCount(&count));
-  std::vector<WriterOutcome> outcomes;
-  for (UINT i = 0; i < count; ++i) {
-    VSS_ID instance = GUID_NULL, writer = GUID_NULL;
-    BSTR name = nullptr;
-    VSS_WRITER_STATE state = VSS_WS_UNKNOWN;
-    HRESULT failure = S_OK;
-    check("GetWriterStatus", m_components->GetWriterStatus(i, &instance, &writer, &name, &state, &failure));
-    WriterOutcome w;
-    w.name = bstr_text(name);
-    ::SysFreeString(name);
-    w.writer_id = guid_string(writer);
-    w.state = static_cast<int>(state);
-    w.state_name = writer_state_name(w.state);
-    w.error = static_cast<uint32_t>(failure);
-    w.error_name = hresult_name(w.error);
-    w.failed = writer_state_failed(w.state) || FAILED(failure);
-    outcomes.push_back(std::move(w));
-  }
-  m_components->FreeWriterStatus();
+  std::vector<WriterOutcome> outcomes = vss::gather_writer_status(m_components.get(), m_options);
   for (const auto& w : outcomes) {
     if (!w.failed) continue;
     const HresultInfo* info = find_hresult(w.error);
