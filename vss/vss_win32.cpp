@@ -406,6 +406,58 @@ std::vector<WriterComponent> components_of(IVssExamineWriterMetadata* metadata) 
 std::vector<WriterOutcome> gather_writer_status(IVssBackupComponents* components,
                                                 const SnapshotOptions& options) {
   ComPtr<IVssAsync> async;
+  run_async("GatherWriterStatus", components->GatherWriterStatus(async.put()), async, options);
+  UINT count = 0;
+  check("GetWriterStatusCount", components->GetWriterStatusCount(&count));
+  std::vector<WriterOutcome> out;
+  for (UINT i = 0; i < count; ++i) {
+    VSS_ID instance = GUID_NULL, writer = GUID_NULL;
+    BSTR name = nullptr;
+    VSS_WRITER_STATE state = VSS_WS_UNKNOWN;
+    HRESULT failure = S_OK;
+    check("GetWriterStatus", components->GetWriterStatus(i, &instance, &writer, &name, &state, &failure));
+    WriterOutcome w;
+    w.name = bstr_text(name);
+    ::SysFreeString(name);
+    w.writer_id = guid_string(writer);
+    w.instance_id = guid_string(instance);
+    w.state = static_cast<int>(state);
+    w.state_name = writer_state_name(w.state);
+    w.error = static_cast<uint32_t>(failure);
+    w.error_name = hresult_name(w.error);
+    w.failed = writer_state_failed(w.state) || FAILED(failure);
+    out.push_back(std::move(w));
+  }
+  components->FreeWriterStatus();
+  return out;
+}
+
+}  // namespace
+
+std::vector<WriterInfo> list_writers(const Backend& backend, bool with_components, ProgressSink& progress) {
+  (void)progress;
+  if (backend.preflight) preflight();
+  SnapshotOptions options;  // timeouts for the waits
+  ComScope com;
+  ComPtr<IVssBackupComponents> components;
+  check("CreateVssBackupComponents", backend.create_components(components.put()));
+  check("InitializeForBackup", components->InitializeForBackup(nullptr));
+  check("SetBackupState", components->SetBackupState(false, false, VSS_BT_COPY, false));
+  ComPtr<IVssAsync> async;
+  run_async("GatherWriterMetadata", components->GatherWriterMetadata(async.put()), async, options);
+
+  std::vector<std::pair<std::string, std::vector<WriterComponent>>> metadata;  // by instance id
+  if (with_components) {
+    UINT count = 0;
+    check("GetWriterMetadataCount", components->GetWriterMetadataCount(&count));
+    for (UINT i = 0; i < count; ++i) {
+      VSS_ID instance = GUID_NULL;
+      ComPtr<IVssExamineWriterMetadata> examine;
+      check("GetWriterMetadata", components->GetWriterMetadata(i, &instance, examine.put()));
+      metadata.emplace_back(guid_string(instance), components_of(examine.get()));
+    }
+  }
+
   std::vector<WriterInfo> writers;
   for (const auto& o : gather_writer_status(components.get(), options)) {
     WriterInfo w;
