@@ -14,6 +14,7 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <mutex>
 
 namespace vssimg {
 
@@ -108,7 +109,9 @@ struct FsCloser {
 using FsHandle = std::unique_ptr<struct_ext2_filsys, FsCloser>;
 
 std::string ext_error(errcode_t code) {
-  // error_message() needs the com_err tables that ext2fs registers on first use.
+  // error_message() knows libext2fs's codes only once their com_err table is added.
+  static std::once_flag once;
+  std::call_once(once, [] { initialize_ext2_error_table(); });
   const char* text = error_message(code);
   return text ? text : fmt::format("error {}", code);
 }

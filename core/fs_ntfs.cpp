@@ -19,6 +19,7 @@ constexpr uint32_t k_attr_attribute_list = 0x20;
 constexpr uint32_t k_attr_volume_information = 0x70;
 constexpr uint32_t k_attr_data = 0x80;
 constexpr uint32_t k_attr_end = 0xFFFFFFFF;
+constexpr uint64_t k_record_logfile = 2;
 constexpr uint64_t k_record_volume = 3;
 constexpr uint64_t k_record_bitmap = 6;
 constexpr uint16_t k_attr_flag_compressed = 0x0001;
@@ -463,6 +464,36 @@ void check_not_dirty(NtfsVolume& ntfs, uint64_t number) {
   throw FsRejected("$Volume: no $VOLUME_INFORMATION");
 }
 
+// A $LogFile whose restart area does not say "clean" holds transactions that Windows
+// replays on mount, possibly allocating clusters the on-disk $Bitmap still calls free:
+// a restore of a used-only image would then lack their data. Both restart pages are
+// checked; any one not clean (or unreadable) rejects. An all-0xFF page is a reset log.
+void check_logfile_clean(NtfsVolume& ntfs, const Geometry& g) {
+  DataStream log = read_unnamed_data(ntfs, g, k_record_logfile, "$LogFile");
+  if (log.is_resident || log.data_size < 8192) throw FsRejected("$LogFile: too small");
+  std::vector<uint8_t> first = ntfs.read_attribute_bytes(log.runs, 0, 512, "$LogFile restart page");
+  uint32_t page_size = get_u32(first.data() + 0x10);
+  if (std::all_of(first.begin(), first.end(), [](uint8_t b) { return b == 0xFF; })) return;
+  if (page_size < 512 || page_size > 65536 || !is_power_of_two(page_size) || 2 * uint64_t{page_size} > log.data_size) {
+    throw FsRejected(fmt::format("$LogFile: restart page size {} invalid", page_size));
+  }
+  for (uint64_t page = 0; page < 2; ++page) {
+    std::string what = fmt::format("$LogFile restart page {}", page);
+    std::vector<uint8_t> rp = ntfs.read_attribute_bytes(log.runs, page * page_size, page_size, what);
+    if (std::all_of(rp.begin(), rp.end(), [](uint8_t b) { return b == 0xFF; })) continue;
+    apply_fixups(rp, "RSTR", what);
+    size_t ra = get_u16(rp.data() + 0x18);
+    if (ra < 0x1E || ra + 0x10 > rp.size()) throw FsRejected(what + ": restart area offset out of range");
+    uint16_t in_use_list = get_u16(rp.data() + ra + 0x0C);
+    uint16_t flags = get_u16(rp.data() + ra + 0x0E);
+    constexpr uint16_t k_no_client = 0xFFFF;
+    constexpr uint16_t k_volume_is_clean = 0x0002;
+    if (in_use_list != k_no_client && !(flags & k_volume_is_clean)) {
+      throw FsRejected("$LogFile holds transactions not yet applied (not cleanly unmounted)");
+    }
+  }
+}
+
 }  // namespace
 
 FsScan scan_ntfs(VolumeReader& volume) {
@@ -471,6 +502,7 @@ FsScan scan_ntfs(VolumeReader& volume) {
   NtfsVolume ntfs(volume, g);
   ntfs.load_mft();
   check_not_dirty(ntfs, k_record_volume);
+  check_logfile_clean(ntfs, g);
   DataStream bitmap = read_unnamed_data(ntfs, g, k_record_bitmap, "$Bitmap");
 
   const uint64_t cs = g.cluster_size;

@@ -19,6 +19,27 @@
 
 namespace vssimg {
 
+// Sizes an OrderedPipeline within a memory budget. Jobs hold up to `max_units` units of
+// `unit_bytes` (blocks with their buffers). Aims for 2 jobs per worker plus one being
+// filled and one being consumed (so no worker waits while the producer reads the next
+// job), shrinking jobs down to one unit, then the number of jobs down to 3, so memory
+// stays under `budget` whatever the core count (unless one unit alone exceeds it).
+struct PipelineShape {
+  size_t slots = 0;
+  size_t units_per_job = 0;
+};
+inline PipelineShape pipeline_shape(unsigned workers, size_t unit_bytes, size_t max_units, size_t budget) {
+  PipelineShape shape;
+  shape.slots = size_t{workers ? workers : 1} * 2 + 2;
+  if (unit_bytes == 0) unit_bytes = 1;
+  size_t units = budget / (shape.slots * unit_bytes);
+  shape.units_per_job = units < 1 ? 1 : units > max_units ? max_units : units;
+  if (max_units == 0) shape.units_per_job = 1;
+  size_t fit = budget / (shape.units_per_job * unit_bytes);
+  if (fit < shape.slots) shape.slots = fit < 3 ? 3 : fit;
+  return shape;
+}
+
 template <class Job>
 class OrderedPipeline {
  public:

@@ -18,7 +18,8 @@ namespace {
 
 enum class Kind : uint8_t { data, zero, free_, unreadable };
 
-constexpr size_t k_batch_bytes = 4u << 20;
+constexpr size_t k_batch_bytes = 4u << 20;    // a job reads this much at once at most
+constexpr size_t k_buffer_budget = 96u << 20;  // all jobs' buffers together
 constexpr size_t k_packs_per_segment = 64;
 constexpr int k_read_attempts = 3;
 
@@ -169,11 +170,13 @@ BackupResult run_backup(const Store& store, BlockSource& source, const BackupOpt
   point.block_size = bs;
   point.map.resize(static_cast<size_t>(nblocks));
 
-  const uint32_t per_batch = static_cast<uint32_t>(std::max<size_t>(1, k_batch_bytes / bs));
   const unsigned threads = options.threads ? options.threads : hardware_threads();
-  const size_t slots = threads * 2 + 2;
   const size_t bound = compress_bound(bs);
-  OrderedPipeline<Job> pipeline(slots, [&] {
+  // Each block in flight needs its read buffer and room for its compressed form.
+  const PipelineShape shape =
+      pipeline_shape(threads, size_t{bs} + bound, std::max<size_t>(1, k_batch_bytes / bs), k_buffer_budget);
+  const uint32_t per_batch = static_cast<uint32_t>(shape.units_per_job);
+  OrderedPipeline<Job> pipeline(shape.slots, [&] {
     Job j;
     j.data = AlignedBuffer(size_t{per_batch} * bs);
     j.packed = AlignedBuffer(size_t{per_batch} * bound);

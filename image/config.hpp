@@ -13,7 +13,7 @@ inline constexpr uint32_t k_known_required_features = 0;
 inline constexpr uint32_t k_min_block_size = 64 * 1024;
 inline constexpr uint32_t k_max_block_size = 4 * 1024 * 1024;
 inline constexpr size_t k_config_size = 252;
-// Default block size; README "Block size" gives the measurements behind it.
+// Default block size, chosen by measurement: docs/benchmarks.md, "Block size".
 inline constexpr uint32_t k_default_block_size = 256 * 1024;
 
 using StoreId = std::array<uint8_t, 16>;

@@ -19,11 +19,17 @@ constexpr uint32_t k_version = 1;
 constexpr size_t k_header_size = 40;
 constexpr size_t k_entry_size = 32;
 constexpr size_t k_trailer_size = 16;
+// Load factor bounds of the in-memory table. Linear probing stays short up to 0.85;
+// growing by 1.25x keeps the table 68-85% full while inserting (31.6 bytes per block on
+// average over store sizes), and reserve() sizes a freshly loaded index to 80% (30 bytes),
+// leaving room for a backup's new blocks before the first regrow.
 constexpr double k_max_load = 0.85;
+constexpr double k_reserve_load = 0.80;
+constexpr double k_growth = 1.25;
 }  // namespace
 
 void BlockIndex::reserve(size_t blocks) {
-  size_t want = static_cast<size_t>(static_cast<double>(blocks) / k_max_load) + 16;
+  size_t want = static_cast<size_t>(static_cast<double>(blocks) / k_reserve_load) + 16;
   if (want > m_slots.size()) grow(want);
 }
 
@@ -54,7 +60,7 @@ bool BlockIndex::find(const BlockId& id, BlockLocation& out) const {
 
 bool BlockIndex::insert(const BlockId& id, BlockLocation loc) {
   if (static_cast<double>(m_count + 1) > static_cast<double>(m_slots.size()) * k_max_load) {
-    grow(std::max<size_t>(64, m_slots.size() + m_slots.size() / 2));
+    grow(std::max<size_t>(64, static_cast<size_t>(static_cast<double>(m_slots.size()) * k_growth)));
   }
   size_t i = slot_of(id);
   for (;;) {

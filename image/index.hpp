@@ -18,7 +18,8 @@ struct BlockLocation {
   uint32_t offset = 0;  // record offset in the pack
 };
 
-// id -> location, an open-addressing table of 24-byte slots (28–42 bytes per block).
+// id -> location, an open-addressing table of 24-byte slots, 68-85% full while growing
+// (28-35 bytes per block, 32 on average; docs/format.md "In memory").
 // Not thread-safe; callers that share it across threads lock around it.
 class BlockIndex {
  public:

@@ -16,7 +16,8 @@ namespace vssimg {
 
 namespace {
 
-constexpr size_t k_batch_bytes = 4u << 20;
+constexpr size_t k_batch_bytes = 4u << 20;    // a job writes this much at once at most
+constexpr size_t k_buffer_budget = 96u << 20;  // all jobs' buffers together
 
 struct Job {
   uint64_t first_block = 0;
@@ -80,9 +81,11 @@ RestoreStats run_restore(const Store& store, const Point& point, const std::file
   RestoreStats stats;
   stats.bytes_total = size;
 
-  const uint32_t per_batch = static_cast<uint32_t>(std::max<size_t>(1, k_batch_bytes / bs));
   const unsigned threads = options.threads ? options.threads : hardware_threads();
-  OrderedPipeline<Job> pipeline(threads * 2 + 2, [&] {
+  const PipelineShape shape =
+      pipeline_shape(threads, bs, std::max<size_t>(1, k_batch_bytes / bs), k_buffer_budget);
+  const uint32_t per_batch = static_cast<uint32_t>(shape.units_per_job);
+  OrderedPipeline<Job> pipeline(shape.slots, [&] {
     Job j;
     j.data = AlignedBuffer(size_t{per_batch} * bs);
     return j;

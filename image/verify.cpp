@@ -22,6 +22,8 @@ namespace vssimg {
 
 namespace {
 
+constexpr size_t k_read_window = 4u << 20;
+
 struct IdHash {
   size_t operator()(const BlockId& id) const { return static_cast<size_t>(id.prefix64()); }
 };
@@ -93,15 +95,26 @@ void check_packs(const Store& store, const BlockIndex& index,
         if (read_this) {
           std::sort(entries.begin(), entries.end(),
                     [](const auto& a, const auto& b) { return a.second < b.second; });
-          uint64_t size = f.size();
-          buf.resize(static_cast<size_t>(size));
-          f.read_exact_at(buf.data(), buf.size(), 0);
-          bytes += size;
+          // Records are read through a sliding window, not the whole pack: memory stays
+          // bounded per thread (a pack may be 32 MiB or more) and reads stay sequential.
+          const uint64_t size = f.size();
+          const size_t window = std::max<size_t>(k_read_window, k_record_header_size + bs);
+          buf.resize(window);
+          uint64_t win_start = 0, win_end = 0;
           for (auto& e : entries) {
             if (!referenced.count(e.first)) continue;
+            if (e.second < size && (e.second < win_start || e.second + k_record_header_size + bs > win_end) &&
+                win_end < size) {
+              win_start = e.second;
+              size_t want = static_cast<size_t>(std::min<uint64_t>(window, size - win_start));
+              f.read_exact_at(buf.data(), want, win_start);
+              win_end = win_start + want;
+              bytes += want;
+            }
             uint32_t raw_len = 0;
-            std::string what = e.second < size
-                                   ? decode_record(buf.data() + e.second, buf.size() - e.second, e.first,
+            std::string what = e.second < size && e.second >= win_start
+                                   ? decode_record(buf.data() + (e.second - win_start),
+                                                   static_cast<size_t>(win_end - e.second), e.first,
                                                    out.data(), out.size(), raw_len)
                                    : "record offset beyond the end of the pack";
             if (what.empty() && store.hasher().hash(out.data(), raw_len) != e.first) {
@@ -271,7 +284,8 @@ VerifyResult run_verify(const Store& store, const VerifyOptions& options, Progre
     result.packs_read = static_cast<size_t>(std::count(plan.read.begin(), plan.read.end(), 1));
     result.time_limit_reached = plan.deadline != 0 && result.packs_read < result.packs_selected;
   }
-  if (remember) {
+  // A damaged store is left exactly as it was found (the state is advisory).
+  if (remember && result.damage.empty()) {
     std::map<PackId, int64_t> next;
     const int64_t now = now_unix();
     for (size_t i = 0; i < packs.size(); ++i) {

@@ -1,5 +1,7 @@
 // Helpers for the allocation-map tests: temp directories, external tools found on PATH
-// (plus the sbin directories, where mkfs.ext4 and mkntfs live), in-memory sources.
+// (plus the sbin directories, where mkfs.ext4 and mkntfs live), in-memory sources that
+// can demand alignment. Own namespace: tests/helpers.hpp has a TempDir and MemorySource
+// too, and one name for two different classes would break the ODR.
 #pragma once
 
 #include "core/block_source.hpp"
@@ -20,7 +22,7 @@
 #include <string>
 #include <vector>
 
-namespace vssimg::fstest {
+namespace vssimg::fs_test {
 
 class MemorySource final : public BlockSource {
  public:
@@ -114,4 +116,4 @@ class TempDir {
   std::filesystem::path m_path;
 };
 
-}  // namespace vssimg::fstest
+}  // namespace vssimg::fs_test

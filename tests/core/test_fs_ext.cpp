@@ -12,7 +12,7 @@
 #include <sstream>
 
 using namespace vssimg;
-using namespace vssimg::fstest;
+using namespace vssimg::fs_test;
 
 namespace {
 

@@ -9,11 +9,12 @@
 #include "tests/catch.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
 #include <map>
 
 using namespace vssimg;
-using namespace vssimg::fstest;
+using namespace vssimg::fs_test;
 
 namespace {
 
@@ -154,6 +155,45 @@ TEST_CASE("NTFS: damaged structures fall back to all blocks without crashing", "
     MemorySource src(pristine);
     REQUIRE(read_allocation_map(src).map);  // the damage below is what makes it fail
   }
+  // $LogFile: mkntfs leaves it reset (all 0xFF). Write a restart page into its first
+  // cluster: a log with a client in use and no "clean" flag must reject the map.
+  auto write_restart_page = [&](std::vector<uint8_t>& b, uint16_t in_use_list, uint16_t flags) {
+    size_t rec2 = mft + 2 * 1024;
+    size_t a = rec2 + get_u16(b.data() + rec2 + 0x14);
+    while (get_u32(b.data() + a) != 0x80) a += get_u32(b.data() + a + 4);
+    size_t mp = a + get_u16(b.data() + a + 32);
+    uint8_t h = b[mp];
+    uint64_t lcn = 0;
+    for (int k = 0; k < (h >> 4); ++k) lcn |= uint64_t{b[mp + 1 + (h & 15) + k]} << (8 * k);
+    uint8_t* page = b.data() + lcn * cluster;
+    std::fill_n(page, 4096, 0);
+    std::memcpy(page, "RSTR", 4);
+    page[4] = 0x1E;  // update sequence array offset
+    page[6] = 9;     // 4096 / 512 + 1 entries
+    set_u32(page + 0x10, 4096);
+    set_u32(page + 0x14, 4096);
+    page[0x18] = 0x40;  // restart area offset
+    page[0x1E] = 1;     // update sequence number; saved tails stay 0
+    for (int i = 1; i <= 8; ++i) page[i * 512 - 2] = 1;
+    page[0x40 + 0x0C] = static_cast<uint8_t>(in_use_list);
+    page[0x40 + 0x0D] = static_cast<uint8_t>(in_use_list >> 8);
+    page[0x40 + 0x0E] = static_cast<uint8_t>(flags);
+  };
+  {
+    std::vector<uint8_t> b = pristine;
+    write_restart_page(b, 0xFFFF, 0);  // no client in use: clean
+    MemorySource src(std::move(b));
+    AllocationResult r = read_allocation_map(src);
+    INFO(r.note);
+    CHECK(r.map);
+  }
+  {
+    std::vector<uint8_t> b = pristine;
+    write_restart_page(b, 0, 0x0002);  // client in use, volume-is-clean flag set
+    MemorySource src(std::move(b));
+    CHECK(read_allocation_map(src).map);
+  }
+  expect_fallback([&](auto& b) { write_restart_page(b, 0, 0); }, "$LogFile not clean");
   expect_fallback([](auto& b) { b[3] = 'X'; }, "no NTFS signature");
   expect_fallback([](auto& b) { b[0x0B] = 0x00; b[0x0C] = 0x03; }, "768-byte sectors");
   expect_fallback([](auto& b) { set_u64(b.data() + 0x28, UINT64_MAX / 2); }, "volume larger than source");
