@@ -38,7 +38,9 @@ for spot in "write:1:STOP:.pack." "fsync:3:STOP:.pack." "rename:1:STOP:.idx." "r
   expect_one_line_error "backup during.img (pid $pid on $host, since "
   expect_exit 11 $VSSIMG $S repair index
   expect_one_line_error "pid $pid on $host"
-  pass "$spot: a second backup and repair are refused with exit 11 naming pid $pid on $host"
+  expect_exit 11 $VSSIMG $S prune
+  expect_one_line_error "pid $pid on $host"
+  pass "$spot: a second backup, repair and prune are refused with exit 11 naming pid $pid on $host"
 
   expect_exit 0 $VSSIMG $S verify --read-data
   for p in $(points store); do restores_identical store "$p" "img.$p"; done

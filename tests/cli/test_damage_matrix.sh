@@ -139,7 +139,7 @@ def check_case(name, damage, expect_offsets, expect_whole_points=(), structure_e
                 fail(f"{name}: {' '.join(args)}: exit {r.returncode}, stderr {r.stderr!r}")
         if os.path.exists(os.path.join(WORK, "r.img")):
             fail(f"{name}: restore wrote a file")
-        if fingerprint(store) != before:
+        if fingerprint(store) != before or os.path.exists(os.path.join(store, "verify.state")):
             fail(f"{name}: the store was modified")
         ok(f"{name}: every command exits {exit_codes[0]} naming '{exit_codes[1]}'; store untouched")
         return
@@ -302,7 +302,7 @@ def newer(name, path_of, edit, cmds, want):
         r = run(store, *[src if a == "SRC" else a for a in args])
         if r.returncode != 10 or not all(w in r.stderr for w in want) or r.stderr.count("error") != 1:
             fail(f"{name}: {' '.join(args)}: exit {r.returncode}: {r.stderr!r}")
-    if fingerprint(store) != before:
+    if fingerprint(store) != before or os.path.exists(os.path.join(store, "verify.state")):
         fail(f"{name}: the store was modified")
     if os.path.exists(os.path.join(WORK, "r.img")):
         fail(f"{name}: restore wrote a file")

@@ -90,6 +90,19 @@ for spec in "${specs[@]}"; do
   pass "trial $trial: $spec: $([ $rc = 137 ] && echo killed || echo finished before the kill); verify --read-data clean; $(echo "$before" | wc -w) earlier points restore; next backup ok"
 done
 
+# repair index killed while writing its segments, committing them, or after deleting the
+# old ones: the index stays usable (old and new side by side at worst).
+for spec in "write:1:KILL:.idx." "rename:1:KILL:.idx." "fsync:1:KILL:/index" "fsync:2:KILL:/index"; do
+  set +e; VSSIMG_FAULT="$spec" $VSSIMG --store "$st" repair index >out 2>err; rc=$?; set -e
+  [ $rc = 137 ] || { cat err; fail "repair index with $spec: exit $rc, expected to be killed"; }
+  kills=$((kills + 1))
+  expect_exit 0 $VSSIMG --store "$st" verify --read-data
+  for p in $(points "$st"); do restores_identical "$st" "$p" "$st.img.$p"; done
+  pass "repair index killed at $spec: verify --read-data clean, every point restores"
+done
+expect_exit 0 $VSSIMG --store "$st" repair index
+expect_exit 0 $VSSIMG --store "$st" verify --read-data
+
 (( kills >= min_kills )) || fail "only $kills kills landed (want >= $min_kills)"
 for phase in .pack. /packs/ .idx. /index .point. /points .info; do
   (( ${phases[$phase]:-0} >= 1 )) || fail "no kill landed in phase $phase"
