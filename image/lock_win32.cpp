@@ -53,6 +53,7 @@ StoreLock::StoreLock(const fs::path& store_root, LockMode mode, bool writer, con
   auto locks = store_root / "locks";
   if (writer) m_impl->writer_lock = lock_file(locks / "writer.lock", true, store_root);
   m_impl->store_lock = lock_file(locks / "store.lock", mode == LockMode::exclusive, store_root);
+  describe_lock_holders(store_root);  // removes info files left by dead processes
   m_impl->info = write_lock_info(store_root, command);
 }
 
