@@ -1,4 +1,5 @@
 #include "cli/context.hpp"
+#include "cli/event_log.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/vss_flags.hpp"
 #include "core/error.hpp"
@@ -59,6 +60,23 @@ void log_usage_error(int argc, char** argv, const std::string& command, const st
   out.log(fmt::format("{} finished with exit code {}; summary {}", name, int{k_exit_usage}, summary.str()));
 }
 
+// --event-log: one event per run, Information / Warning (exit 3) / Error. A failure to
+// write it is one warning line; it never changes the exit code. Written before the
+// summary record so that the summary stays the last JSON line.
+void write_run_event(Context& ctx, int code, const std::string& failure) {
+  const EventLevel level = code == k_exit_ok         ? EventLevel::information
+                           : code == k_exit_warnings ? EventLevel::warning
+                                                     : EventLevel::error;
+  std::string text = fmt::format("vssimg {} finished with exit code {}", ctx.command, code);
+  if (!failure.empty()) text += "\r\nerror: " + failure;
+  text += "\r\nsummary: " + ctx.summary.str();
+  try {
+    write_event(level, text);
+  } catch (const Error& e) {
+    ctx.out->warning(fmt::format("event log: {}", e.what()));
+  }
+}
+
 }  // namespace
 
 std::filesystem::path Context::store_path() const {
@@ -106,6 +124,8 @@ int run_cli(int argc, char** argv) {
   app.add_option("--log-file", ctx.global.log_file, "Append timestamped log lines to FILE");
   app.add_option("--threads", ctx.global.threads, "Worker threads (default: all cores)");
   app.add_flag("-q,--quiet", ctx.global.quiet, "No informational lines on stderr");
+  app.add_flag("--event-log", ctx.global.event_log,
+               "Windows: also write one Application event per run (source vssimg; see vssimg eventlog)");
 
   CommandTable table;
   add_init_command(app, table);
@@ -119,6 +139,7 @@ int run_cli(int argc, char** argv) {
   add_prune_command(app, table);
   add_list_writers_command(app, table);
   add_snapshot_command(app, table);
+  add_eventlog_command(app, table);
 
   try {
     app.parse(argc, argv);
@@ -155,6 +176,9 @@ int run_cli(int argc, char** argv) {
     ctx.command = sub->get_name();
     ctx.out->log(fmt::format("{} started: {}", ctx.command, command_line(argc, argv)));
     try {
+      if (ctx.global.event_log && !event_log_available()) {
+        throw Error(ErrorKind::usage, "--event-log", "", "the event log is Windows-only");
+      }
       code = run(ctx);
     } catch (const Error& e) {
       code = exit_code_for(e.kind());
@@ -181,6 +205,7 @@ int run_cli(int argc, char** argv) {
   }
   ctx.summary.add("command", ctx.command).add("exit_code", code);
   if (!failure.empty()) ctx.summary.add("exit_error", failure);
+  if (ctx.global.event_log && event_log_available()) write_run_event(ctx, code, failure);
   ctx.out->record(ctx.summary);
   // The summary record in the log too: the same fields as docs/json.md, for every command.
   ctx.out->log(fmt::format("{} finished with exit code {}; summary {}", ctx.command, code, ctx.summary.str()));

@@ -19,6 +19,7 @@ struct GlobalOptions {
   std::string log_file;       // --log-file
   unsigned threads = 0;       // --threads (0 = all cores)
   bool quiet = false;         // -q: no info lines
+  bool event_log = false;     // --event-log: one Application event per run (Windows)
 };
 
 class Output {
