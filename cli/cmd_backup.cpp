@@ -4,6 +4,7 @@
 #include "cli/vss_flags.hpp"
 #include "core/block_source.hpp"
 #include "core/fs_detect.hpp"
+#include "core/fs_windows.hpp"
 #include "image/backup.hpp"
 #include "image/lock.hpp"
 
@@ -19,6 +20,7 @@ struct BackupCommandOptions {
   std::string source;
   std::string label;
   bool all_blocks = false;
+  bool include_pagefile = false;  // --include-pagefile: keep pagefile/swapfile/hiberfil clusters
   bool ignore_bad_sectors = false;
   KeepFlags keep;      // --keep-*: retention for this source after a successful backup
   BackupVssFlags vss;  // VSS: cli/vss_flags.hpp
@@ -38,6 +40,28 @@ void apply_keep_after_backup(Context& ctx, const Store& store, const RetentionPo
     if (e.kind() == ErrorKind::interrupted) throw;
     ctx.out->warning("retention not applied after the backup: " + std::string(e.what()));
   }
+}
+
+// Windows volumes and their shadow copies: the mounted filesystem's volume bitmap
+// (core/fs_windows.hpp) first. When the FSCTLs fail (Wine: ERROR_NOT_SUPPORTED) one line
+// says so, through info: the image is still complete, so this is no warning (exit 3).
+// Then, and for every other source, the portable parsers and finally all blocks.
+AllocationResult allocation_for(Context& ctx, const BackupSnapshot& snapshot, BlockSource& source,
+                                bool include_pagefile, PointMeta& meta) {
+  if (snapshot.is_volume()) {
+    WindowsAllocation w = read_windows_allocation(source, include_pagefile);
+    if (w.result.map) {
+      meta.set_int("excluded_bytes", static_cast<int64_t>(w.excluded_bytes));
+      return std::move(w.result);
+    }
+    if (w.fsctl_failed) {
+      ctx.out->info("volume bitmap unavailable (" + w.result.note +
+                    "); falling back to the filesystem's own bitmap, else all blocks");
+    } else {
+      ctx.out->info(w.result.note);
+    }
+  }
+  return read_allocation_map(source);
 }
 
 void report(Context& ctx, const BackupResult& r, const std::string& source) {
@@ -91,7 +115,7 @@ int run_backup_command(Context& ctx, const BackupCommandOptions& opts) {
   if (opts.all_blocks) {
     ctx.out->info("--all-blocks: reading every block of " + opts.source);
   } else {
-    alloc = read_allocation_map(*source);
+    alloc = allocation_for(ctx, snapshot, *source, opts.include_pagefile, bo.extra);
     ctx.out->info(alloc.note);
     if (alloc.map) bo.allocation = &*alloc.map;
   }
@@ -125,6 +149,8 @@ void add_backup_command(CLI::App& app, CommandTable& table) {
       ->required();
   sub->add_option("--label", opts->label, "A label stored with the point");
   sub->add_flag("--all-blocks", opts->all_blocks, "Read every block, also those the filesystem does not use");
+  sub->add_flag("--include-pagefile", opts->include_pagefile,
+                "Windows volumes: also image the clusters of pagefile.sys, swapfile.sys and hiberfil.sys");
   sub->add_flag("--ignore-bad-sectors", opts->ignore_bad_sectors,
                 "Record unreadable blocks in the point (exit 3) instead of failing");
   add_keep_flags(sub, opts->keep);

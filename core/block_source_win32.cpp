@@ -35,14 +35,17 @@ std::wstring without_trailing_backslash(std::wstring s) {
 
 class Win32Source final : public BlockSource {
  public:
-  Win32Source(std::string name, UniqueHandle handle, uint64_t size, uint32_t sector, bool device)
+  Win32Source(std::string name, UniqueHandle handle, uint64_t size, uint32_t sector, bool device,
+              std::wstring open_path = {})
       : m_name(std::move(name)), m_handle(std::move(handle)), m_size(size), m_sector(sector),
-        m_device(device) {}
+        m_device(device), m_open_path(std::move(open_path)) {}
 
   std::string name() const override { return m_name; }
   uint64_t size() const override { return m_size; }
   uint32_t alignment() const override { return m_sector; }
   bool is_device() const override { return m_device; }
+  HANDLE handle() const { return m_handle.get(); }
+  const std::wstring& open_path() const { return m_open_path; }
 
   void read_at(void* buf, size_t len, uint64_t offset) override {
     if (offset > m_size || len > m_size - offset) {
@@ -108,6 +111,7 @@ class Win32Source final : public BlockSource {
   uint64_t m_size;
   uint32_t m_sector;
   bool m_device;
+  std::wstring m_open_path;  // devices only
   AlignedBuffer m_bounce;
 };
 
@@ -250,7 +254,18 @@ std::unique_ptr<BlockSource> open_source(const std::string& source, const Source
     if (options.force_sector_size) sector = *options.force_sector_size;
   }
   if (size == 0) throw Error("opening source", source, "is empty (0 bytes)");
-  return std::make_unique<Win32Source>(source, std::move(handle), size, sector, device);
+  return std::make_unique<Win32Source>(source, std::move(handle), size, sector, device,
+                                       device ? resolved.open_path : std::wstring());
+}
+
+void* device_handle(BlockSource& source) {
+  auto* s = dynamic_cast<Win32Source*>(&source);
+  return s && s->is_device() ? s->handle() : nullptr;
+}
+
+std::wstring device_path(BlockSource& source) {
+  auto* s = dynamic_cast<Win32Source*>(&source);
+  return s && s->is_device() ? s->open_path() : std::wstring();
 }
 
 }  // namespace vssimg::win32

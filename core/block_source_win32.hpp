@@ -33,4 +33,10 @@ struct SourceOptions {
 
 std::unique_ptr<BlockSource> open_source(const std::string& source, const SourceOptions& options);
 
+// For a device opened by open_source (a volume or shadow copy device): its handle (owned
+// by the source) and the path CreateFileW got, without a trailing backslash (files of
+// the volume are <path>\name). nullptr / empty for files and other sources.
+void* device_handle(BlockSource& source);
+std::wstring device_path(BlockSource& source);
+
 }  // namespace vssimg::win32
