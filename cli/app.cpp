@@ -49,15 +49,18 @@ void log_usage_error(int argc, char** argv, const std::string& command, const st
   GlobalOptions options;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    if (arg == "--log-file" && i + 1 < argc) options.log_file = argv[i + 1];
-    else if (arg.rfind("--log-file=", 0) == 0) options.log_file = arg.substr(11);
+    if (arg == "--log-file" && i + 1 < argc)
+      options.log_file = argv[i + 1];
+    else if (arg.rfind("--log-file=", 0) == 0)
+      options.log_file = arg.substr(11);
   }
   if (options.log_file.empty()) return;
   Output out(options);
   const std::string name = command.empty() ? "vssimg" : command;
   out.log(fmt::format("{} started: {}", name, command_line(argc, argv)));
   out.log(fmt::format("error (exit {}): {}", int{k_exit_usage}, msg));
-  out.log(fmt::format("{} finished with exit code {}; summary {}", name, int{k_exit_usage}, summary.str()));
+  out.log(fmt::format("{} finished with exit code {}; summary {}", name, int{k_exit_usage},
+                      summary.str()));
 }
 
 // --event-log: one event per run, Information / Warning (exit 3) / Error. A failure to
@@ -81,7 +84,8 @@ void write_run_event(Context& ctx, int code, const std::string& failure) {
 
 std::filesystem::path Context::store_path() const {
   if (global.store.empty()) {
-    throw Error(ErrorKind::usage, "finding store", "", "no store given; use --store PATH or set VSSIMG_STORE");
+    throw Error(ErrorKind::usage, "finding store", "",
+                "no store given; use --store PATH or set VSSIMG_STORE");
   }
   return std::filesystem::path(global.store);
 }
@@ -99,12 +103,17 @@ uint64_t parse_size(const std::string& text, const std::string& what) {
   std::string suffix = text.substr(pos);
   for (auto& c : suffix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   uint64_t mult = 0;
-  if (suffix.empty() || suffix == "B") mult = 1;
-  else if (suffix == "K" || suffix == "KB" || suffix == "KIB") mult = 1024;
-  else if (suffix == "M" || suffix == "MB" || suffix == "MIB") mult = 1024 * 1024;
-  else if (suffix == "G" || suffix == "GB" || suffix == "GIB") mult = 1024ull * 1024 * 1024;
+  if (suffix.empty() || suffix == "B")
+    mult = 1;
+  else if (suffix == "K" || suffix == "KB" || suffix == "KIB")
+    mult = 1024;
+  else if (suffix == "M" || suffix == "MB" || suffix == "MIB")
+    mult = 1024 * 1024;
+  else if (suffix == "G" || suffix == "GB" || suffix == "GIB")
+    mult = 1024ull * 1024 * 1024;
   if (pos == 0 || mult == 0 || pos > 12) {
-    throw Error(ErrorKind::usage, "parsing", what, fmt::format("'{}' is not a size like 256K or 1M", text));
+    throw Error(ErrorKind::usage, "parsing", what,
+                fmt::format("'{}' is not a size like 256K or 1M", text));
   }
   return std::stoull(text.substr(0, pos)) * mult;
 }
@@ -119,13 +128,15 @@ int run_cli(int argc, char** argv) {
   app.add_option("--store", ctx.global.store, "Store path (local or UNC); or set VSSIMG_STORE")
       ->envname("VSSIMG_STORE");
   app.add_flag("--json", ctx.global.json, "Results as JSON Lines on stdout (see docs/json.md)");
-  app.add_option("--progress", ctx.global.progress, "Progress on stderr: auto (only on a console), always, never")
+  app.add_option("--progress", ctx.global.progress,
+                 "Progress on stderr: auto (only on a console), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   app.add_option("--log-file", ctx.global.log_file, "Append timestamped log lines to FILE");
   app.add_option("--threads", ctx.global.threads, "Worker threads (default: all cores)");
   app.add_flag("-q,--quiet", ctx.global.quiet, "No informational lines on stderr");
-  app.add_flag("--event-log", ctx.global.event_log,
-               "Windows: also write one Application event per run (source vssimg; see vssimg eventlog)");
+  app.add_flag(
+      "--event-log", ctx.global.event_log,
+      "Windows: also write one Application event per run (source vssimg; see vssimg eventlog)");
 
   CommandTable table;
   add_init_command(app, table);
@@ -160,7 +171,11 @@ int run_cli(int argc, char** argv) {
     summary.add("command", command).add("exit_code", int{k_exit_usage}).add("exit_error", msg);
     log_usage_error(argc, argv, command, msg, summary);
     if (has_flag(argc, argv, "--json")) {
-      std::printf("%s\n", JsonObject("error").add("message", msg).add("exit_code", int{k_exit_usage}).str().c_str());
+      std::printf("%s\n", JsonObject("error")
+                              .add("message", msg)
+                              .add("exit_code", int{k_exit_usage})
+                              .str()
+                              .c_str());
       std::printf("%s\n", summary.str().c_str());
     }
     return k_exit_usage;
@@ -208,7 +223,8 @@ int run_cli(int argc, char** argv) {
   if (ctx.global.event_log && event_log_available()) write_run_event(ctx, code, failure);
   ctx.out->record(ctx.summary);
   // The summary record in the log too: the same fields as docs/json.md, for every command.
-  ctx.out->log(fmt::format("{} finished with exit code {}; summary {}", ctx.command, code, ctx.summary.str()));
+  ctx.out->log(fmt::format("{} finished with exit code {}; summary {}", ctx.command, code,
+                           ctx.summary.str()));
   return code;
 }
 

@@ -72,7 +72,8 @@ void report(Context& ctx, const BackupResult& r, const std::string& source) {
                             r.parent_id.empty() ? "" : " (compared with " + r.parent_id + ")"));
   ctx.out->text(fmt::format("  source    {} ({})", source, human_bytes(s.source_size)));
   ctx.out->text(fmt::format("  read      {} in {:.1f} s ({}/s); skipped {} free, {} zero",
-                            human_bytes(s.bytes_read), s.seconds, human_bytes(static_cast<uint64_t>(rate)),
+                            human_bytes(s.bytes_read), s.seconds,
+                            human_bytes(static_cast<uint64_t>(rate)),
                             human_bytes(s.free_skipped_bytes), human_bytes(s.zero_bytes)));
   ctx.out->text(fmt::format("  new       {} ({} stored, {} blocks)", human_bytes(s.new_bytes),
                             human_bytes(s.new_stored_bytes), s.new_blocks));
@@ -95,14 +96,16 @@ void report(Context& ctx, const BackupResult& r, const std::string& source) {
       .add("new_stored_bytes", s.new_stored_bytes)
       .add("reused_bytes", reused)
       .add("seconds", s.seconds);
-  ctx.out->log(fmt::format("backup of {} done: point {}, read {}, new {} ({} stored), {:.1f} s", source,
-                           r.point_id, s.bytes_read, s.new_bytes, s.new_stored_bytes, s.seconds));
+  ctx.out->log(fmt::format("backup of {} done: point {}, read {}, new {} ({} stored), {:.1f} s",
+                           source, r.point_id, s.bytes_read, s.new_bytes, s.new_stored_bytes,
+                           s.seconds));
 }
 
 int run_backup_command(Context& ctx, const BackupCommandOptions& opts) {
   const RetentionPolicy keep_policy = policy_from_flags(opts.keep);
   Store store(ctx.store_path());
-  auto lock = std::make_unique<StoreLock>(store.root(), LockMode::shared, true, "backup " + opts.source);
+  auto lock =
+      std::make_unique<StoreLock>(store.root(), LockMode::shared, true, "backup " + opts.source);
   ctx.out->log(fmt::format("backup of {} into {} started", opts.source, store.root().string()));
   // VSS (Windows volumes): the snapshot exists while `snapshot` lives; its device is read.
   BackupSnapshot snapshot(ctx, opts.source, opts.vss);
@@ -126,14 +129,16 @@ int run_backup_command(Context& ctx, const BackupCommandOptions& opts) {
   bo.threads = ctx.global.threads;
   bo.ignore_bad_sectors = opts.ignore_bad_sectors;
   // Test-only: small packs so that kill and fault tests cross many pack commits.
-  if (const char* t = std::getenv("VSSIMG_TEST_PACK_SIZE")) bo.pack_target_size = parse_size(t, "VSSIMG_TEST_PACK_SIZE");
+  if (const char* t = std::getenv("VSSIMG_TEST_PACK_SIZE"))
+    bo.pack_target_size = parse_size(t, "VSSIMG_TEST_PACK_SIZE");
   BackupResult result = run_backup(store, *source, bo, ctx.out->progress());
   snapshot.complete();  // BackupComplete only once the point is committed
   report(ctx, result, bo.source_label);
   lock.reset();
   if (!keep_policy.empty() && ctx.out->warning_count()) {
     // A degraded point must not push healthy older ones out of the policy.
-    ctx.out->warning("retention not applied: the backup had warnings; check them, then run vssimg forget");
+    ctx.out->warning(
+        "retention not applied: the backup had warnings; check them, then run vssimg forget");
   } else if (!keep_policy.empty()) {
     apply_keep_after_backup(ctx, store, keep_policy, bo.source_label);
   }
@@ -144,13 +149,18 @@ int run_backup_command(Context& ctx, const BackupCommandOptions& opts) {
 
 void add_backup_command(CLI::App& app, CommandTable& table) {
   auto opts = std::make_shared<BackupCommandOptions>();
-  auto* sub = app.add_subcommand("backup", "Back up a volume, block device or image file as a recovery point");
-  sub->add_option("source", opts->source, "Block device or image file (on Windows also C:, a mount folder or \\\\?\\Volume{GUID}\\)")
+  auto* sub = app.add_subcommand(
+      "backup", "Back up a volume, block device or image file as a recovery point");
+  sub->add_option(
+         "source", opts->source,
+         "Block device or image file (on Windows also C:, a mount folder or \\\\?\\Volume{GUID}\\)")
       ->required();
   sub->add_option("--label", opts->label, "A label stored with the point");
-  sub->add_flag("--all-blocks", opts->all_blocks, "Read every block, also those the filesystem does not use");
-  sub->add_flag("--include-pagefile", opts->include_pagefile,
-                "Windows volumes: also image the clusters of pagefile.sys, swapfile.sys and hiberfil.sys");
+  sub->add_flag("--all-blocks", opts->all_blocks,
+                "Read every block, also those the filesystem does not use");
+  sub->add_flag(
+      "--include-pagefile", opts->include_pagefile,
+      "Windows volumes: also image the clusters of pagefile.sys, swapfile.sys and hiberfil.sys");
   sub->add_flag("--ignore-bad-sectors", opts->ignore_bad_sectors,
                 "Record unreadable blocks in the point (exit 3) instead of failing");
   add_keep_flags(sub, opts->keep);

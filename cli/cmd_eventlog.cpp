@@ -12,13 +12,16 @@ namespace {
 
 int run_eventlog_install(Context& ctx) {
   auto r = install_event_source();
-  ctx.out->text(fmt::format("event source '{}' {}: {}", k_event_source, r.existed ? "updated" : "registered",
-                            k_event_source_key));
+  ctx.out->text(fmt::format("event source '{}' {}: {}", k_event_source,
+                            r.existed ? "updated" : "registered", k_event_source_key));
   if (r.message_file.empty()) {
-    ctx.out->info("no EventMessageFile registered (the .NET Framework 4 EventLogMessages.dll was not found); "
-                  "Event Viewer shows the text after a 'description cannot be found' note");
+    ctx.out->info(
+        "no EventMessageFile registered (the .NET Framework 4 EventLogMessages.dll was not found); "
+        "Event Viewer shows the text after a 'description cannot be found' note");
   }
-  ctx.summary.add("source", k_event_source).add("key", k_event_source_key).add("message_file", r.message_file)
+  ctx.summary.add("source", k_event_source)
+      .add("key", k_event_source_key)
+      .add("message_file", r.message_file)
       .add("existed", r.existed);
   return k_exit_ok;
 }
@@ -34,9 +37,11 @@ int run_eventlog_uninstall(Context& ctx) {
 }  // namespace
 
 void add_eventlog_command(CLI::App& app, CommandTable& table) {
-  auto* sub = app.add_subcommand("eventlog", "Register or remove the Windows event log source (admin; see --event-log)");
+  auto* sub = app.add_subcommand(
+      "eventlog", "Register or remove the Windows event log source (admin; see --event-log)");
   sub->require_subcommand(1, 1);
-  auto* install = sub->add_subcommand("install", "Register the Application log source 'vssimg' (exit 14 if not elevated)");
+  auto* install = sub->add_subcommand(
+      "install", "Register the Application log source 'vssimg' (exit 14 if not elevated)");
   sub->add_subcommand("uninstall", "Remove the Application log source 'vssimg'");
   table.add(sub, [install](Context& ctx) {
     return install->parsed() ? run_eventlog_install(ctx) : run_eventlog_uninstall(ctx);

@@ -13,19 +13,27 @@
 namespace vssimg::cli {
 
 void add_keep_flags(CLI::App* sub, KeepFlags& f) {
-  sub->add_option("--keep-last", f.last, "Keep the N newest points (per source; 'unlimited' = all)");
-  sub->add_option("--keep-hourly", f.hourly, "Keep the newest point of each of the last N hours that have points");
-  sub->add_option("--keep-daily", f.daily, "Keep the newest point of each of the last N days that have points");
-  sub->add_option("--keep-weekly", f.weekly, "Keep the newest point of each of the last N ISO weeks that have points");
-  sub->add_option("--keep-monthly", f.monthly, "Keep the newest point of each of the last N months that have points");
-  sub->add_option("--keep-yearly", f.yearly, "Keep the newest point of each of the last N years that have points");
+  sub->add_option("--keep-last", f.last,
+                  "Keep the N newest points (per source; 'unlimited' = all)");
+  sub->add_option("--keep-hourly", f.hourly,
+                  "Keep the newest point of each of the last N hours that have points");
+  sub->add_option("--keep-daily", f.daily,
+                  "Keep the newest point of each of the last N days that have points");
+  sub->add_option("--keep-weekly", f.weekly,
+                  "Keep the newest point of each of the last N ISO weeks that have points");
+  sub->add_option("--keep-monthly", f.monthly,
+                  "Keep the newest point of each of the last N months that have points");
+  sub->add_option("--keep-yearly", f.yearly,
+                  "Keep the newest point of each of the last N years that have points");
   sub->add_option("--keep-within", f.within,
                   "Keep every point newer than DURATION (like 2d3h, 1y6m) before the newest point");
 }
 
 RetentionPolicy policy_from_flags(const KeepFlags& f) {
   RetentionPolicy p;
-  auto count = [](const std::string& text, const char* flag) { return text.empty() ? 0 : parse_keep_count(text, flag); };
+  auto count = [](const std::string& text, const char* flag) {
+    return text.empty() ? 0 : parse_keep_count(text, flag);
+  };
   p.last = count(f.last, "--keep-last");
   p.hourly = count(f.hourly, "--keep-hourly");
   p.daily = count(f.daily, "--keep-daily");
@@ -43,7 +51,8 @@ ForgetCounts apply_policy(Context& ctx, const Store& store, const RetentionPolic
   if (!problems.empty()) {
     // A point we cannot read has no date: refusing is safer than guessing.
     throw Error(ErrorKind::damage, "applying retention", store.root().string(),
-                "a point file is unreadable (" + problems.front() + "); nothing was forgotten; run vssimg verify");
+                "a point file is unreadable (" + problems.front() +
+                    "); nothing was forgotten; run vssimg verify");
   }
   std::vector<RetentionItem> items;
   std::map<std::string, const PointInfo*> by_id;
@@ -54,7 +63,8 @@ ForgetCounts apply_policy(Context& ctx, const Store& store, const RetentionPolic
     by_id[info.id] = &info;
   }
   auto decisions = apply_retention(std::move(items), policy, now_unix());
-  ctx.out->log(fmt::format("forget: {}{}{}", policy.describe(), source.empty() ? "" : ", source " + source,
+  ctx.out->log(fmt::format("forget: {}{}{}", policy.describe(),
+                           source.empty() ? "" : ", source " + source,
                            dry_run ? " (dry run)" : ""));
 
   ForgetCounts counts;
@@ -67,12 +77,14 @@ ForgetCounts apply_policy(Context& ctx, const Store& store, const RetentionPolic
       for (const auto& e : decisions) {
         if (e.item.source == current) (e.keep ? keep : go)++;
       }
-      ctx.out->text(fmt::format("source {}: keep {} point(s), {} {}", current, keep, dry_run ? "would remove" : "remove",
-                                go));
+      ctx.out->text(fmt::format("source {}: keep {} point(s), {} {}", current, keep,
+                                dry_run ? "would remove" : "remove", go));
     }
     std::string action = d.keep ? "keep" : (dry_run ? "would remove" : "remove");
     std::string label = info.meta.get("label");
-    std::string why = d.keep ? fmt::format("{}", fmt::join(d.reasons, ", ")) : label.empty() ? "" : "(" + label + ")";
+    std::string why = d.keep          ? fmt::format("{}", fmt::join(d.reasons, ", "))
+                      : label.empty() ? ""
+                                      : "(" + label + ")";
     ctx.out->text(fmt::format("  {:<12}  {}  {}{}", action, d.item.id, local_time(d.item.created),
                               why.empty() ? "" : "  " + why));
     ctx.out->record(JsonObject("point")
@@ -94,8 +106,8 @@ ForgetCounts apply_policy(Context& ctx, const Store& store, const RetentionPolic
     }
     ++counts.removed;
   }
-  ctx.out->log(fmt::format("forget: kept {} point(s), {} {}", counts.kept, dry_run ? "would remove" : "removed",
-                           counts.removed));
+  ctx.out->log(fmt::format("forget: kept {} point(s), {} {}", counts.kept,
+                           dry_run ? "would remove" : "removed", counts.removed));
   return counts;
 }
 
@@ -112,8 +124,9 @@ struct ForgetOptions {
 int run_forget(Context& ctx, const ForgetOptions& opts) {
   RetentionPolicy policy = policy_from_flags(opts.keep);
   if (policy.empty()) {
-    throw Error(ErrorKind::usage, "forget", "policy",
-                "no --keep-* option given (forget never removes every point); see vssimg forget --help");
+    throw Error(
+        ErrorKind::usage, "forget", "policy",
+        "no --keep-* option given (forget never removes every point); see vssimg forget --help");
   }
   PruneOptions po;
   po.repack_threshold = parse_repack_threshold(opts.repack_threshold);
@@ -134,11 +147,14 @@ int run_forget(Context& ctx, const ForgetOptions& opts) {
 
 void add_forget_command(CLI::App& app, CommandTable& table) {
   auto opts = std::make_shared<ForgetOptions>();
-  auto* sub = app.add_subcommand("forget", "Remove recovery points by a retention policy (per source)");
+  auto* sub =
+      app.add_subcommand("forget", "Remove recovery points by a retention policy (per source)");
   add_keep_flags(sub, opts->keep);
   sub->add_option("--source", opts->source, "Only points of this source");
-  sub->add_flag("-n,--dry-run", opts->dry_run, "Show what would be removed and which rule keeps each point");
-  sub->add_flag("--prune", opts->prune, "Run prune afterwards (reclaim the space of removed points)");
+  sub->add_flag("-n,--dry-run", opts->dry_run,
+                "Show what would be removed and which rule keeps each point");
+  sub->add_flag("--prune", opts->prune,
+                "Run prune afterwards (reclaim the space of removed points)");
   sub->add_option("--repack-threshold", opts->repack_threshold,
                   "With --prune: repack packs at least this dead (default 50%)");
   table.add(sub, [opts](Context& ctx) { return run_forget(ctx, *opts); });

@@ -13,7 +13,8 @@ struct InitOptions {
 
 int run_init(Context& ctx, const InitOptions& opts) {
   auto path = ctx.store_path();
-  uint64_t bs = opts.block_size.empty() ? k_default_block_size : parse_size(opts.block_size, "--block-size");
+  uint64_t bs =
+      opts.block_size.empty() ? k_default_block_size : parse_size(opts.block_size, "--block-size");
   if (!valid_block_size(bs)) {
     throw Error(ErrorKind::usage, "creating store", path.string(),
                 fmt::format("block size {} is not a power of two from 64K to 4M", bs));
@@ -31,7 +32,9 @@ int run_init(Context& ctx, const InitOptions& opts) {
 void add_init_command(CLI::App& app, CommandTable& table) {
   auto opts = std::make_shared<InitOptions>();
   auto* sub = app.add_subcommand("init", "Create a new store");
-  sub->add_option("--block-size", opts->block_size, "Block size, a power of two from 64K to 4M (default 256K; 128K dedups better for volumes up to ~2 TB)");
+  sub->add_option("--block-size", opts->block_size,
+                  "Block size, a power of two from 64K to 4M (default 256K; 128K dedups better for "
+                  "volumes up to ~2 TB)");
   table.add(sub, [opts](Context& ctx) { return run_init(ctx, *opts); });
 }
 

@@ -18,14 +18,15 @@ int run_list(Context& ctx, const ListOptions& opts) {
   std::vector<std::string> problems;
   auto points = store.list_points(&problems);
   for (const auto& p : problems) ctx.out->warning(p);
-  ctx.out->text(fmt::format("{:<16}  {:<19}  {:>10}  {:>10}  {:<24}  {}", "ID", "CREATED", "SIZE", "NEW",
-                            "SOURCE", "LABEL"));
+  ctx.out->text(fmt::format("{:<16}  {:<19}  {:>10}  {:>10}  {:<24}  {}", "ID", "CREATED", "SIZE",
+                            "NEW", "SOURCE", "LABEL"));
   size_t shown = 0;
   for (const auto& p : points) {
     const auto& m = p.meta;
     if (!opts.source.empty() && m.get("source") != normalize_source(opts.source)) continue;
     ++shown;
-    ctx.out->text(fmt::format("{:<16}  {:<19}  {:>10}  {:>10}  {:<24}  {}", p.id, local_time(m.get_int("created")),
+    ctx.out->text(fmt::format("{:<16}  {:<19}  {:>10}  {:>10}  {:<24}  {}", p.id,
+                              local_time(m.get_int("created")),
                               human_bytes(static_cast<uint64_t>(m.get_int("source_size"))),
                               human_bytes(static_cast<uint64_t>(m.get_int("new_stored_bytes"))),
                               m.get("source"), m.get("label")));

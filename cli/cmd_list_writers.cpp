@@ -18,7 +18,10 @@ std::string components_json(const std::vector<vss::WriterComponent>& components)
   for (const auto& c : components) {
     if (json.size() > 1) json += ',';
     JsonObject o("component");
-    o.add("logical_path", c.logical_path).add("name", c.name).add("component_type", c.type).add("selectable", c.selectable);
+    o.add("logical_path", c.logical_path)
+        .add("name", c.name)
+        .add("component_type", c.type)
+        .add("selectable", c.selectable);
     json += o.str();
   }
   return json + "]";
@@ -53,11 +56,12 @@ int run_list_writers(Context& ctx, const ListWritersOptions& opts) {
     ctx.out->record(rec);
     if (bad) {
       ++failed;
-      ctx.out->warning(fmt::format("VSS writer '{}' is in state [{}] {} with last error {}", w.name, w.state,
-                                   w.state_name, vss::describe_vss_hresult(w.last_error)));
+      ctx.out->warning(fmt::format("VSS writer '{}' is in state [{}] {} with last error {}", w.name,
+                                   w.state, w.state_name, vss::describe_vss_hresult(w.last_error)));
     }
   }
-  ctx.summary.add("writers", static_cast<uint64_t>(writers.size())).add("failed_writers", static_cast<uint64_t>(failed));
+  ctx.summary.add("writers", static_cast<uint64_t>(writers.size()))
+      .add("failed_writers", static_cast<uint64_t>(failed));
   return failed ? k_exit_warnings : k_exit_ok;
 }
 
@@ -65,8 +69,9 @@ int run_list_writers(Context& ctx, const ListWritersOptions& opts) {
 
 void add_list_writers_command(CLI::App& app, CommandTable& table) {
   auto opts = std::make_shared<ListWritersOptions>();
-  auto* sub = app.add_subcommand("list-writers",
-                                 "List the VSS writers: name, ids, state and last error (exit 3 if one failed)");
+  auto* sub = app.add_subcommand(
+      "list-writers",
+      "List the VSS writers: name, ids, state and last error (exit 3 if one failed)");
   sub->add_flag("-v,--verbose", opts->verbose, "Also list each writer's components");
   table.add(sub, [opts](Context& ctx) { return run_list_writers(ctx, *opts); });
 }

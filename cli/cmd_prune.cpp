@@ -25,17 +25,22 @@ double parse_repack_threshold(const std::string& text) {
 }
 
 PruneStats prune_and_report(Context& ctx, const Store& store, const PruneOptions& options) {
-  ctx.out->log(fmt::format("prune of {} started{}", store.root().string(), options.dry_run ? " (dry run)" : ""));
+  ctx.out->log(fmt::format("prune of {} started{}", store.root().string(),
+                           options.dry_run ? " (dry run)" : ""));
   PruneStats s = run_prune(store, options, ctx.out->progress());
   const char* would = options.dry_run ? "would " : "";
   ctx.out->text(fmt::format("prune: {} points refer to {} blocks", s.points, s.live_blocks));
-  ctx.out->text(fmt::format("  packs     {} before; {}delete {} ({} not indexed), {}repack {} into {}; {} after",
-                            s.packs_before, would, s.packs_deleted, s.packs_unindexed, would, s.packs_repacked,
-                            options.dry_run ? "about " + std::to_string(s.packs_after - (s.packs_before - s.packs_deleted - s.packs_repacked))
-                                            : std::to_string(s.packs_written),
-                            s.packs_after));
-  ctx.out->text(fmt::format("  space     {} before, {} after: {}{} freed{}", human_bytes(s.bytes_before),
-                            human_bytes(s.bytes_after), options.dry_run ? "about " : "", human_bytes(s.bytes_freed),
+  ctx.out->text(fmt::format(
+      "  packs     {} before; {}delete {} ({} not indexed), {}repack {} into {}; {} after",
+      s.packs_before, would, s.packs_deleted, s.packs_unindexed, would, s.packs_repacked,
+      options.dry_run
+          ? "about " + std::to_string(s.packs_after -
+                                      (s.packs_before - s.packs_deleted - s.packs_repacked))
+          : std::to_string(s.packs_written),
+      s.packs_after));
+  ctx.out->text(fmt::format("  space     {} before, {} after: {}{} freed{}",
+                            human_bytes(s.bytes_before), human_bytes(s.bytes_after),
+                            options.dry_run ? "about " : "", human_bytes(s.bytes_freed),
                             options.dry_run ? " (dry run: nothing changed)" : ""));
   ctx.summary.add("live_blocks", s.live_blocks)
       .add("packs_before", static_cast<uint64_t>(s.packs_before))
@@ -51,9 +56,10 @@ PruneStats prune_and_report(Context& ctx, const Store& store, const PruneOptions
       .add("bytes_after", s.bytes_after)
       .add("bytes_freed", s.bytes_freed)
       .add("seconds", s.seconds);
-  ctx.out->log(fmt::format("prune done{}: {} packs deleted, {} repacked into {}, {} freed ({} -> {} bytes), {:.1f} s",
-                           options.dry_run ? " (dry run)" : "", s.packs_deleted, s.packs_repacked, s.packs_written,
-                           human_bytes(s.bytes_freed), s.bytes_before, s.bytes_after, s.seconds));
+  ctx.out->log(fmt::format(
+      "prune done{}: {} packs deleted, {} repacked into {}, {} freed ({} -> {} bytes), {:.1f} s",
+      options.dry_run ? " (dry run)" : "", s.packs_deleted, s.packs_repacked, s.packs_written,
+      human_bytes(s.bytes_freed), s.bytes_before, s.bytes_after, s.seconds));
   return s;
 }
 
@@ -79,10 +85,13 @@ int run_prune_command(Context& ctx, const PruneCommandOptions& opts) {
 
 void add_prune_command(CLI::App& app, CommandTable& table) {
   auto opts = std::make_shared<PruneCommandOptions>();
-  auto* sub = app.add_subcommand("prune", "Delete blocks no recovery point refers to; repack mostly dead packs");
-  sub->add_flag("-n,--dry-run", opts->dry_run, "Show what would be deleted and repacked; change nothing");
-  sub->add_option("--repack-threshold", opts->repack_threshold,
-                  "Repack a pack when at least this share of it is dead (default 50%; 100% = never)");
+  auto* sub = app.add_subcommand(
+      "prune", "Delete blocks no recovery point refers to; repack mostly dead packs");
+  sub->add_flag("-n,--dry-run", opts->dry_run,
+                "Show what would be deleted and repacked; change nothing");
+  sub->add_option(
+      "--repack-threshold", opts->repack_threshold,
+      "Repack a pack when at least this share of it is dead (default 50%; 100% = never)");
   table.add(sub, [opts](Context& ctx) { return run_prune_command(ctx, *opts); });
 }
 

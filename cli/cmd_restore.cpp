@@ -27,9 +27,10 @@ int run_restore_command(Context& ctx, const RestoreCommandOptions& opts) {
   ro.threads = ctx.global.threads;
   RestoreStats s = run_restore(store, point, opts.target, ro, ctx.out->progress());
   double rate = s.seconds > 0 ? static_cast<double>(s.bytes_total) / s.seconds : 0;
-  ctx.out->text(fmt::format("restored point {} to {}: {} ({} written, {} sparse) in {:.1f} s ({}/s)", point.id,
-                            opts.target, human_bytes(s.bytes_total), human_bytes(s.bytes_written),
-                            human_bytes(s.bytes_sparse), s.seconds, human_bytes(static_cast<uint64_t>(rate))));
+  ctx.out->text(fmt::format(
+      "restored point {} to {}: {} ({} written, {} sparse) in {:.1f} s ({}/s)", point.id,
+      opts.target, human_bytes(s.bytes_total), human_bytes(s.bytes_written),
+      human_bytes(s.bytes_sparse), s.seconds, human_bytes(static_cast<uint64_t>(rate))));
   ctx.summary.add("point", point.id)
       .add("target", opts.target)
       .add("bytes", s.bytes_total)
@@ -37,8 +38,8 @@ int run_restore_command(Context& ctx, const RestoreCommandOptions& opts) {
       .add("bytes_sparse", s.bytes_sparse)
       .add("bytes_unreadable", s.bytes_unreadable)
       .add("seconds", s.seconds);
-  ctx.out->log(fmt::format("restore of point {} to {} done: {} bytes in {:.1f} s", point.id, opts.target,
-                           s.bytes_total, s.seconds));
+  ctx.out->log(fmt::format("restore of point {} to {} done: {} bytes in {:.1f} s", point.id,
+                           opts.target, s.bytes_total, s.seconds));
   return ctx.out->warning_count() ? k_exit_warnings : k_exit_ok;
 }
 }  // namespace
@@ -50,7 +51,8 @@ void add_restore_command(CLI::App& app, CommandTable& table) {
   sub->add_option("target", opts->target, "File or device to write")->required();
   sub->add_option("--source", opts->source, "With 'latest': the newest point of this source");
   sub->add_flag("--force", opts->force, "Overwrite an existing file or an unmounted device");
-  sub->add_flag("--zero-free", opts->zero_free, "On a device, write zeros over blocks the filesystem did not use");
+  sub->add_flag("--zero-free", opts->zero_free,
+                "On a device, write zeros over blocks the filesystem did not use");
   table.add(sub, [opts](Context& ctx) { return run_restore_command(ctx, *opts); });
 }
 

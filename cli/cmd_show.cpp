@@ -29,29 +29,46 @@ int run_show(Context& ctx, const ShowOptions& opts) {
   ctx.out->text(fmt::format("point        {}", p.id));
   ctx.out->text(fmt::format("created      {}", local_time(m.get_int("created"))));
   ctx.out->text(fmt::format("source       {} on {}", m.get("source"), m.get("host")));
-  ctx.out->text(fmt::format("size         {} ({} bytes)", human_bytes(p.source_size()), p.source_size()));
-  ctx.out->text(fmt::format("filesystem   {}", m.get("filesystem", "").empty() ? "(not detected: all blocks read)" : m.get("filesystem")));
+  ctx.out->text(
+      fmt::format("size         {} ({} bytes)", human_bytes(p.source_size()), p.source_size()));
+  ctx.out->text(fmt::format("filesystem   {}", m.get("filesystem", "").empty()
+                                                   ? "(not detected: all blocks read)"
+                                                   : m.get("filesystem")));
   ctx.out->text(fmt::format("label        {}", m.get("label")));
-  ctx.out->text(fmt::format("parent       {}", m.get("parent").empty() ? "(none)" : m.get("parent")));
+  ctx.out->text(
+      fmt::format("parent       {}", m.get("parent").empty() ? "(none)" : m.get("parent")));
   ctx.out->text(fmt::format("consistency  {}", m.get("consistency")));
-  ctx.out->text(fmt::format("blocks       {} of {}: {} data, {} zero, {} free (skipped {}), {} unreadable",
-                            p.map.size(), human_bytes(p.block_size), counts[0], counts[1], counts[2],
-                            human_bytes(static_cast<uint64_t>(m.get_int("free_skipped_bytes"))), counts[3]));
-  ctx.out->text(fmt::format("added        {} new ({} stored) in {} s", human_bytes(static_cast<uint64_t>(m.get_int("new_bytes"))),
-                            human_bytes(static_cast<uint64_t>(m.get_int("new_stored_bytes"))), m.get("duration_seconds")));
+  ctx.out->text(
+      fmt::format("blocks       {} of {}: {} data, {} zero, {} free (skipped {}), {} unreadable",
+                  p.map.size(), human_bytes(p.block_size), counts[0], counts[1], counts[2],
+                  human_bytes(static_cast<uint64_t>(m.get_int("free_skipped_bytes"))), counts[3]));
+  ctx.out->text(fmt::format("added        {} new ({} stored) in {} s",
+                            human_bytes(static_cast<uint64_t>(m.get_int("new_bytes"))),
+                            human_bytes(static_cast<uint64_t>(m.get_int("new_stored_bytes"))),
+                            m.get("duration_seconds")));
   JsonObject rec("point");
-  rec.add("id", p.id).add("block_size", p.block_size).add("blocks", static_cast<uint64_t>(p.map.size()));
-  rec.add("data_blocks", counts[0]).add("zero_blocks", counts[1]).add("free_blocks", counts[2]).add("unreadable_blocks", counts[3]);
+  rec.add("id", p.id)
+      .add("block_size", p.block_size)
+      .add("blocks", static_cast<uint64_t>(p.map.size()));
+  rec.add("data_blocks", counts[0])
+      .add("zero_blocks", counts[1])
+      .add("free_blocks", counts[2])
+      .add("unreadable_blocks", counts[3]);
   for (const auto& [k, v] : m.values()) {
     if (k.rfind("vss.", 0) == 0) ctx.out->text(fmt::format("{:<12} {}", k, v));
     if (k == "id") continue;
     // Numbers as JSON numbers, as in `list` (docs/json.md); other keys as strings.
-    static const char* const k_int_keys[] = {"created", "sequence", "source_size", "used_bytes", "free_skipped_bytes",
-                                             "zero_bytes", "unreadable_bytes", "new_bytes", "new_stored_bytes"};
-    bool is_int = std::find(std::begin(k_int_keys), std::end(k_int_keys), k) != std::end(k_int_keys);
-    if (is_int) rec.add(k, m.get_int(k));
-    else if (k == "duration_seconds") rec.add(k, std::atof(v.c_str()));
-    else rec.add(k, v);
+    static const char* const k_int_keys[] = {
+        "created",    "sequence",         "source_size", "used_bytes",      "free_skipped_bytes",
+        "zero_bytes", "unreadable_bytes", "new_bytes",   "new_stored_bytes"};
+    bool is_int =
+        std::find(std::begin(k_int_keys), std::end(k_int_keys), k) != std::end(k_int_keys);
+    if (is_int)
+      rec.add(k, m.get_int(k));
+    else if (k == "duration_seconds")
+      rec.add(k, std::atof(v.c_str()));
+    else
+      rec.add(k, v);
   }
   ctx.out->record(rec);
   ctx.summary.add("point", p.id);

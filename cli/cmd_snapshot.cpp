@@ -24,7 +24,8 @@ struct SnapshotCommandOptions {
 
 // Environment for --exec: VSSIMG_SHADOW_COUNT, VSSIMG_SHADOW_<n>, VSSIMG_SNAPSHOT_ID_<n>,
 // VSSIMG_VOLUME_<n> (n from 1, in the order given) and VSSIMG_SHADOW_<letter> for drives.
-std::vector<std::pair<std::string, std::string>> exec_environment(const vss::SnapshotSession& session) {
+std::vector<std::pair<std::string, std::string>> exec_environment(
+    const vss::SnapshotSession& session) {
   std::vector<std::pair<std::string, std::string>> env;
   const auto& volumes = session.volumes();
   env.emplace_back("VSSIMG_SHADOW_COUNT", std::to_string(volumes.size()));
@@ -35,14 +36,16 @@ std::vector<std::pair<std::string, std::string>> exec_environment(const vss::Sna
     env.emplace_back(fmt::format("VSSIMG_SNAPSHOT_ID_{}", i + 1), v.snapshot_id);
     env.emplace_back(fmt::format("VSSIMG_VOLUME_{}", i + 1), v.source);
     std::string label = volume_label(v.source);
-    if (label.size() == 2 && label[1] == ':') env.emplace_back(fmt::format("VSSIMG_SHADOW_{}", label[0]), v.device_path);
+    if (label.size() == 2 && label[1] == ':')
+      env.emplace_back(fmt::format("VSSIMG_SHADOW_{}", label[0]), v.device_path);
   }
   return env;
 }
 
 int run_snapshot_create(Context& ctx, const SnapshotCommandOptions& opts) {
   if (opts.volumes.empty()) {
-    throw Error(ErrorKind::usage, "creating snapshot", "", "give one or more volumes (or `snapshot list` / `snapshot delete ID`)");
+    throw Error(ErrorKind::usage, "creating snapshot", "",
+                "give one or more volumes (or `snapshot list` / `snapshot delete ID`)");
   }
   if (opts.keep && !opts.exec.empty()) {
     throw Error(ErrorKind::usage, "creating snapshot", "", "--keep and --exec exclude each other");
@@ -76,7 +79,8 @@ int run_snapshot_create(Context& ctx, const SnapshotCommandOptions& opts) {
   if (opts.keep) {
     ctx.out->info("kept: delete it with `vssimg snapshot delete ID` when done");
   } else {
-    ctx.out->info("the snapshot was deleted again (use --exec CMD to use it, or --keep to keep it)");
+    ctx.out->info(
+        "the snapshot was deleted again (use --exec CMD to use it, or --keep to keep it)");
   }
   return code;
 }
@@ -86,8 +90,8 @@ int run_snapshot_list(Context& ctx) {
   if (records.empty()) ctx.out->text("no snapshots made by vssimg");
   for (const auto& r : records) {
     std::string owner = r.pid == 0 ? "kept" : fmt::format("in use by process {}", r.pid);
-    ctx.out->text(fmt::format("{}  {}  {}  {}  {}", r.snapshot_id, local_time(r.created_unix), volume_label(r.volume),
-                              r.device_path, owner));
+    ctx.out->text(fmt::format("{}  {}  {}  {}  {}", r.snapshot_id, local_time(r.created_unix),
+                              volume_label(r.volume), r.device_path, owner));
     ctx.out->record(JsonObject("snapshot")
                         .add("snapshot_id", r.snapshot_id)
                         .add("snapshot_set_id", r.set_id)
@@ -112,15 +116,19 @@ int run_snapshot_delete(Context& ctx, const SnapshotCommandOptions& opts) {
 
 void add_snapshot_command(CLI::App& app, CommandTable& table) {
   auto opts = std::make_shared<SnapshotCommandOptions>();
-  auto* sub = app.add_subcommand("snapshot", "Create a VSS shadow copy of volumes; list or delete the ones vssimg made");
+  auto* sub = app.add_subcommand(
+      "snapshot", "Create a VSS shadow copy of volumes; list or delete the ones vssimg made");
   sub->add_option("volumes", opts->volumes, "Volumes: C:, a mount folder or \\\\?\\Volume{GUID}\\");
   sub->add_option("--exec", opts->exec,
-                  "Run CMD while the snapshot exists (device paths in VSSIMG_SHADOW_1.., VSSIMG_SHADOW_C, ...), "
+                  "Run CMD while the snapshot exists (device paths in VSSIMG_SHADOW_1.., "
+                  "VSSIMG_SHADOW_C, ...), "
                   "then delete it; exit with CMD's exit code");
-  sub->add_flag("--keep", opts->keep, "Keep a persistent snapshot (delete it later with `snapshot delete ID`)");
+  sub->add_flag("--keep", opts->keep,
+                "Keep a persistent snapshot (delete it later with `snapshot delete ID`)");
   add_vss_flags(sub, opts->vss);
   sub->require_subcommand(0, 1);
-  auto* list = sub->add_subcommand("list", "List the snapshots vssimg made and kept (deletes leftovers of killed runs)");
+  auto* list = sub->add_subcommand(
+      "list", "List the snapshots vssimg made and kept (deletes leftovers of killed runs)");
   auto* del = sub->add_subcommand("delete", "Delete a snapshot vssimg made");
   del->add_option("id", opts->delete_id, "Snapshot id or a unique prefix of it")->required();
   table.add(sub, [opts, list, del](Context& ctx) {

@@ -24,9 +24,10 @@ struct VerifyCommandOptions {
 std::pair<unsigned, unsigned> parse_subset(const std::string& text) {
   unsigned n = 0, t = 0;
   char slash = 0, extra = 0;
-  if (std::sscanf(text.c_str(), "%u%c%u%c", &n, &slash, &t, &extra) != 3 || slash != '/' || n < 1 || n > t ||
-      t > 10000) {
-    throw Error(ErrorKind::usage, "parsing", "--subset", fmt::format("'{}' is not N/T with 1 <= N <= T", text));
+  if (std::sscanf(text.c_str(), "%u%c%u%c", &n, &slash, &t, &extra) != 3 || slash != '/' || n < 1 ||
+      n > t || t > 10000) {
+    throw Error(ErrorKind::usage, "parsing", "--subset",
+                fmt::format("'{}' is not N/T with 1 <= N <= T", text));
   }
   return {n, t};
 }
@@ -41,9 +42,12 @@ double parse_max_duration(const std::string& text) {
     if (i == start || i == text.size() || i - start > 6) break;
     double n = std::stod(text.substr(start, i - start));
     char unit = text[i++];
-    if (unit == 'h') total += n * 3600;
-    else if (unit == 'm') total += n * 60;
-    else if (unit == 's') total += n;
+    if (unit == 'h')
+      total += n * 3600;
+    else if (unit == 'm')
+      total += n * 60;
+    else if (unit == 's')
+      total += n;
     else {
       i = std::string::npos;
       break;
@@ -85,8 +89,8 @@ int run_verify_command(Context& ctx, const VerifyCommandOptions& opts) {
   }
   for (const auto& [point, n] : shown) {
     if (n > k_max_lines_per_point) {
-      ctx.out->text(fmt::format("damage: point {}: {} more damaged blocks (see --json for all)", point,
-                                n - k_max_lines_per_point));
+      ctx.out->text(fmt::format("damage: point {}: {} more damaged blocks (see --json for all)",
+                                point, n - k_max_lines_per_point));
     }
   }
   for (const auto& note : r.notes) ctx.out->info(note);
@@ -94,24 +98,27 @@ int run_verify_command(Context& ctx, const VerifyCommandOptions& opts) {
   std::string what = read_data ? "structure and data" : "structure";
   std::string coverage;
   if (read_data && (vo.subset_count || vo.max_seconds > 0)) {
-    coverage = fmt::format("data of {} of {} selected packs read{}{}", r.packs_read, r.packs_selected,
-                           vo.subset_count ? fmt::format(" (subset {}/{} of {} packs)", vo.subset_index,
-                                                         vo.subset_count, r.packs_checked)
-                                           : "",
-                           r.time_limit_reached ? "; stopped at --max-duration" : "");
+    coverage =
+        fmt::format("data of {} of {} selected packs read{}{}", r.packs_read, r.packs_selected,
+                    vo.subset_count ? fmt::format(" (subset {}/{} of {} packs)", vo.subset_index,
+                                                  vo.subset_count, r.packs_checked)
+                                    : "",
+                    r.time_limit_reached ? "; stopped at --max-duration" : "");
     ctx.out->text("coverage: " + coverage);
     if (r.time_limit_reached) {
-      ctx.out->info(fmt::format("--max-duration {} reached: {} pack(s) not read this time; the next run reads them first",
-                                opts.max_duration, r.packs_selected - r.packs_read));
+      ctx.out->info(fmt::format(
+          "--max-duration {} reached: {} pack(s) not read this time; the next run reads them first",
+          opts.max_duration, r.packs_selected - r.packs_read));
     }
   }
   if (r.ok()) {
-    ctx.out->text(fmt::format("verified {} of {} points, {} blocks, {} packs{}: no damage", what, r.points_checked,
-                              r.blocks_referenced, r.packs_checked,
-                              read_data ? fmt::format(", {} read", human_bytes(r.bytes_read)) : ""));
+    ctx.out->text(
+        fmt::format("verified {} of {} points, {} blocks, {} packs{}: no damage", what,
+                    r.points_checked, r.blocks_referenced, r.packs_checked,
+                    read_data ? fmt::format(", {} read", human_bytes(r.bytes_read)) : ""));
   } else {
-    ctx.out->text(fmt::format("DAMAGE: {} damaged block or file reports; {} of {} points affected", r.damage.size(),
-                              r.points_damaged, r.points_checked));
+    ctx.out->text(fmt::format("DAMAGE: {} damaged block or file reports; {} of {} points affected",
+                              r.damage.size(), r.points_damaged, r.points_checked));
   }
   ctx.summary.add("points", static_cast<uint64_t>(r.points_checked))
       .add("points_damaged", static_cast<uint64_t>(r.points_damaged))
@@ -120,25 +127,29 @@ int run_verify_command(Context& ctx, const VerifyCommandOptions& opts) {
       .add("read_data", read_data)
       .add("bytes_read", r.bytes_read)
       .add("damage", static_cast<uint64_t>(r.damage.size()))
-      .add("subset", vo.subset_count ? fmt::format("{}/{}", vo.subset_index, vo.subset_count) : std::string())
+      .add("subset",
+           vo.subset_count ? fmt::format("{}/{}", vo.subset_index, vo.subset_count) : std::string())
       .add("packs_selected", static_cast<uint64_t>(r.packs_selected))
       .add("packs_read", static_cast<uint64_t>(r.packs_read))
       .add("time_limit_reached", r.time_limit_reached);
-  ctx.out->log(fmt::format("verify ({}): {} points, {} damage reports{}", what, r.points_checked, r.damage.size(),
-                           coverage.empty() ? "" : "; " + coverage));
+  ctx.out->log(fmt::format("verify ({}): {} points, {} damage reports{}", what, r.points_checked,
+                           r.damage.size(), coverage.empty() ? "" : "; " + coverage));
   return r.ok() ? k_exit_ok : k_exit_damage;
 }
 }  // namespace
 
 void add_verify_command(CLI::App& app, CommandTable& table) {
   auto opts = std::make_shared<VerifyCommandOptions>();
-  auto* sub = app.add_subcommand("verify", "Check recovery points (structure; --read-data: every block)");
+  auto* sub =
+      app.add_subcommand("verify", "Check recovery points (structure; --read-data: every block)");
   sub->add_option("points", opts->points, "Points to check (id, prefix or 'latest'; default all)");
   sub->add_flag("--read-data", opts->read_data, "Read, decompress and re-hash every block");
-  sub->add_option("--subset", opts->subset,
-                  "Read the data of pack slice N of T only (by pack id; implies --read-data), e.g. 3/7");
-  sub->add_option("--max-duration", opts->max_duration,
-                  "Stop reading data after this long (1h30m, 45m, 90s); packs read longest ago go first");
+  sub->add_option(
+      "--subset", opts->subset,
+      "Read the data of pack slice N of T only (by pack id; implies --read-data), e.g. 3/7");
+  sub->add_option(
+      "--max-duration", opts->max_duration,
+      "Stop reading data after this long (1h30m, 45m, 90s); packs read longest ago go first");
   table.add(sub, [opts](Context& ctx) { return run_verify_command(ctx, *opts); });
 }
 

@@ -11,12 +11,20 @@ namespace {
 }
 }  // namespace
 
-bool event_log_available() { return false; }
+bool event_log_available() {
+  return false;
+}
 
-void write_event(EventLevel, const std::string&) { windows_only("writing to the event log"); }
+void write_event(EventLevel, const std::string&) {
+  windows_only("writing to the event log");
+}
 
-EventSourceInstall install_event_source() { windows_only("installing the event source"); }
+EventSourceInstall install_event_source() {
+  windows_only("installing the event source");
+}
 
-bool uninstall_event_source() { windows_only("uninstalling the event source"); }
+bool uninstall_event_source() {
+  windows_only("uninstalling the event source");
+}
 
 }  // namespace vssimg::cli

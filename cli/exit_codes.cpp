@@ -4,14 +4,22 @@ namespace vssimg::cli {
 
 int exit_code_for(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::failure: return k_exit_failure;
-    case ErrorKind::usage: return k_exit_usage;
-    case ErrorKind::store_not_found: return k_exit_store_not_found;
-    case ErrorKind::store_locked: return k_exit_store_locked;
-    case ErrorKind::damage: return k_exit_damage;
-    case ErrorKind::vss: return k_exit_vss;
-    case ErrorKind::privilege: return k_exit_privilege;
-    case ErrorKind::interrupted: return k_exit_interrupted;
+    case ErrorKind::failure:
+      return k_exit_failure;
+    case ErrorKind::usage:
+      return k_exit_usage;
+    case ErrorKind::store_not_found:
+      return k_exit_store_not_found;
+    case ErrorKind::store_locked:
+      return k_exit_store_locked;
+    case ErrorKind::damage:
+      return k_exit_damage;
+    case ErrorKind::vss:
+      return k_exit_vss;
+    case ErrorKind::privilege:
+      return k_exit_privilege;
+    case ErrorKind::interrupted:
+      return k_exit_interrupted;
   }
   return k_exit_failure;
 }
@@ -21,7 +29,8 @@ std::string exit_code_table() {
          "  0    success\n"
          "  1    failure not covered below\n"
          "  2    usage error (bad flags or arguments)\n"
-         "  3    done with warnings (point written, but e.g. a VSS writer failed or bad sectors were skipped)\n"
+         "  3    done with warnings (point written, but e.g. a VSS writer failed or bad sectors "
+         "were skipped)\n"
          "  10   store not found / not a store / newer format\n"
          "  11   store locked by another process\n"
          "  12   verify found damage (or damage stopped the command)\n"

@@ -14,12 +14,18 @@ class JsonObject {
  public:
   explicit JsonObject(std::string_view type) { add("type", type); }
   JsonObject& add(std::string_view key, std::string_view value);
-  JsonObject& add(std::string_view key, const char* value) { return add(key, std::string_view(value)); }
-  JsonObject& add(std::string_view key, const std::string& value) { return add(key, std::string_view(value)); }
+  JsonObject& add(std::string_view key, const char* value) {
+    return add(key, std::string_view(value));
+  }
+  JsonObject& add(std::string_view key, const std::string& value) {
+    return add(key, std::string_view(value));
+  }
   JsonObject& add(std::string_view key, uint64_t value);
   JsonObject& add(std::string_view key, int64_t value);
   JsonObject& add(std::string_view key, int value) { return add(key, static_cast<int64_t>(value)); }
-  JsonObject& add(std::string_view key, unsigned value) { return add(key, static_cast<uint64_t>(value)); }
+  JsonObject& add(std::string_view key, unsigned value) {
+    return add(key, static_cast<uint64_t>(value));
+  }
   JsonObject& add(std::string_view key, double value);
   JsonObject& add(std::string_view key, bool value);
   // Adds a pre-rendered JSON value (an array or object).

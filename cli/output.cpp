@@ -55,18 +55,20 @@ class Output::Progress final : public ProgressSink {
     }
     double pct = m_total ? 100.0 * static_cast<double>(done) / static_cast<double>(m_total) : 0;
     bool bytes = m_phase.rfind("verify", 0) != 0;  // verify counts packs
-    std::string amount = bytes ? fmt::format("{} / {}  {}/s", human_bytes(done), human_bytes(m_total),
-                                             human_bytes(static_cast<uint64_t>(rate)))
-                               : fmt::format("{} / {} packs", done, m_total);
+    std::string amount = bytes
+                             ? fmt::format("{} / {}  {}/s", human_bytes(done), human_bytes(m_total),
+                                           human_bytes(static_cast<uint64_t>(rate)))
+                             : fmt::format("{} / {} packs", done, m_total);
     if (m_bar) {
       int width = 24, filled = static_cast<int>(pct / 100 * width);
       std::fprintf(stderr, "\r%s [%s%s] %5.1f%%  %s  ETA %s   ", m_phase.c_str(),
                    std::string(static_cast<size_t>(filled), '#').c_str(),
-                   std::string(static_cast<size_t>(width - filled), '.').c_str(), pct, amount.c_str(),
-                   eta.c_str());
+                   std::string(static_cast<size_t>(width - filled), '.').c_str(), pct,
+                   amount.c_str(), eta.c_str());
       m_drawn = true;
     } else {
-      std::fprintf(stderr, "%s: %.1f%%  %s  ETA %s\n", m_phase.c_str(), pct, amount.c_str(), eta.c_str());
+      std::fprintf(stderr, "%s: %.1f%%  %s  ETA %s\n", m_phase.c_str(), pct, amount.c_str(),
+                   eta.c_str());
     }
     std::fflush(stderr);
   }
@@ -74,8 +76,14 @@ class Output::Progress final : public ProgressSink {
     if (m_drawn) std::fprintf(stderr, "\r%*s\r", 100, "");
     m_drawn = false;
   }
-  void warning(const std::string& text) override { clear_line(); m_out.warning(text); }
-  void info(const std::string& text) override { clear_line(); m_out.info(text); }
+  void warning(const std::string& text) override {
+    clear_line();
+    m_out.warning(text);
+  }
+  void info(const std::string& text) override {
+    clear_line();
+    m_out.info(text);
+  }
 
  private:
   static constexpr double k_plain_interval = 10.0;

@@ -13,13 +13,13 @@
 namespace vssimg::cli {
 
 struct GlobalOptions {
-  std::string store;          // --store or VSSIMG_STORE
-  bool json = false;          // --json
+  std::string store;              // --store or VSSIMG_STORE
+  bool json = false;              // --json
   std::string progress = "auto";  // --progress auto|always|never
-  std::string log_file;       // --log-file
-  unsigned threads = 0;       // --threads (0 = all cores)
-  bool quiet = false;         // -q: no info lines
-  bool event_log = false;     // --event-log: one Application event per run (Windows)
+  std::string log_file;           // --log-file
+  unsigned threads = 0;           // --threads (0 = all cores)
+  bool quiet = false;             // -q: no info lines
+  bool event_log = false;         // --event-log: one Application event per run (Windows)
 };
 
 class Output {

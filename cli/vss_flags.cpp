@@ -14,9 +14,10 @@ void add_vss_flags(CLI::App* sub, VssFlags& flags) {
                   "VSS backup type: copy (default; writers keep their logs) or full (Exchange/SQL "
                   "truncate logs after the backup)")
       ->check(CLI::IsMember({"copy", "full"}));
-  sub->add_option("--vss-retries", flags.retries,
-                  "Retries when another snapshot is in progress, the provider is busy or a writer asks "
-                  "for it (default 3)");
+  sub->add_option(
+      "--vss-retries", flags.retries,
+      "Retries when another snapshot is in progress, the provider is busy or a writer asks "
+      "for it (default 3)");
   sub->add_option("--vss-timeout", flags.timeout_seconds,
                   "Seconds each VSS step may take before it is cancelled (default 600)")
       ->check(CLI::PositiveNumber);
@@ -31,13 +32,15 @@ vss::SnapshotOptions snapshot_options(const VssFlags& flags) {
 }
 
 void add_backup_vss_flags(CLI::App* sub, BackupVssFlags& flags) {
-  sub->add_option("--snapshot", flags.snapshot,
-                  "VSS snapshot of a volume: always (default for volumes: fail with exit 13 if VSS "
-                  "fails), auto (fall back to the live volume, exit 3), never (read the live volume)")
+  sub->add_option(
+         "--snapshot", flags.snapshot,
+         "VSS snapshot of a volume: always (default for volumes: fail with exit 13 if VSS "
+         "fails), auto (fall back to the live volume, exit 3), never (read the live volume)")
       ->check(CLI::IsMember({"always", "auto", "never"}));
   add_vss_flags(sub, flags);
-  sub->add_option("--pre-snapshot", flags.pre_snapshot,
-                  "Command to run before the snapshot (e.g. stop a database that is not VSS-aware)");
+  sub->add_option(
+      "--pre-snapshot", flags.pre_snapshot,
+      "Command to run before the snapshot (e.g. stop a database that is not VSS-aware)");
   sub->add_option("--post-snapshot", flags.post_snapshot,
                   "Command to run once the snapshot exists or has failed (e.g. start it again)");
 }
@@ -45,7 +48,8 @@ void add_backup_vss_flags(CLI::App* sub, BackupVssFlags& flags) {
 std::string volume_label(const std::string& source) {
   if ((source.size() == 2 || (source.size() == 3 && (source[2] == '\\' || source[2] == '/'))) &&
       std::isalpha(static_cast<unsigned char>(source[0])) && source[1] == ':') {
-    return std::string(1, static_cast<char>(std::toupper(static_cast<unsigned char>(source[0])))) + ":";
+    return std::string(1, static_cast<char>(std::toupper(static_cast<unsigned char>(source[0])))) +
+           ":";
   }
   return source;
 }
@@ -55,18 +59,20 @@ BackupSnapshot::BackupSnapshot(Context& ctx, const std::string& source, const Ba
   std::string mode = flags.snapshot.empty() ? (m_volume ? "always" : "never") : flags.snapshot;
   if (!m_volume && mode != "never") {
     if (mode == "always") {
-      throw Error(ErrorKind::usage, "backing up", source,
-                  "--snapshot=always needs a volume (C:, a mount folder or \\\\?\\Volume{GUID}\\); this is "
-                  "a file or device");
+      throw Error(
+          ErrorKind::usage, "backing up", source,
+          "--snapshot=always needs a volume (C:, a mount folder or \\\\?\\Volume{GUID}\\); this is "
+          "a file or device");
     }
     mode = "never";  // auto: nothing to snapshot
   }
   if (mode == "never") {
     if (m_volume) {
       m_consistency = "live-volume";
-      m_ctx.out->info(fmt::format("--snapshot=never: reading the live volume {}; files being written may be "
-                                  "inconsistent in the image",
-                                  source));
+      m_ctx.out->info(
+          fmt::format("--snapshot=never: reading the live volume {}; files being written may be "
+                      "inconsistent in the image",
+                      source));
     }
     return;
   }
@@ -87,9 +93,10 @@ BackupSnapshot::BackupSnapshot(Context& ctx, const std::string& source, const Ba
     run_post_command();
     if (mode == "auto" && e.kind() != ErrorKind::interrupted) {
       m_consistency = "live-volume";
-      m_ctx.out->warning(fmt::format("{}; --snapshot=auto: backing up the live volume {} instead (not "
-                                     "consistent: files being written may be damaged in the image)",
-                                     e.what(), source));
+      m_ctx.out->warning(
+          fmt::format("{}; --snapshot=auto: backing up the live volume {} instead (not "
+                      "consistent: files being written may be damaged in the image)",
+                      e.what(), source));
       return;
     }
     throw;
@@ -109,7 +116,9 @@ void BackupSnapshot::run_post_command() {
   m_ctx.out->info("running --post-snapshot: " + m_flags.post_snapshot);
   try {
     int rc = run_shell_command(m_flags.post_snapshot);
-    if (rc != 0) m_ctx.out->warning(fmt::format("--post-snapshot {} exited with code {}", m_flags.post_snapshot, rc));
+    if (rc != 0)
+      m_ctx.out->warning(
+          fmt::format("--post-snapshot {} exited with code {}", m_flags.post_snapshot, rc));
   } catch (const Error& e) {
     m_ctx.out->warning(e.what());
   }
@@ -127,7 +136,8 @@ void BackupSnapshot::fill_meta(PointMeta& meta) const {
   std::string writers;
   for (const auto& w : m_session->writers()) {
     if (!writers.empty()) writers += "; ";
-    writers += w.failed ? fmt::format("{}: crash-consistent ([{}] {}, {})", w.name, w.state, w.state_name, w.error_name)
+    writers += w.failed ? fmt::format("{}: crash-consistent ([{}] {}, {})", w.name, w.state,
+                                      w.state_name, w.error_name)
                         : fmt::format("{}: ok", w.name);
   }
   meta.set("vss.writers", writers);
@@ -138,10 +148,11 @@ void BackupSnapshot::complete() {
   try {
     m_session->complete(true);
   } catch (const Error& e) {
-    m_ctx.out->warning(fmt::format("{}; the point is written, but writers were not told the backup "
-                                   "succeeded{}",
-                                   e.what(),
-                                   m_session->backup_type() == vss::BackupType::full ? " (logs not truncated)" : ""));
+    m_ctx.out->warning(fmt::format(
+        "{}; the point is written, but writers were not told the backup "
+        "succeeded{}",
+        e.what(),
+        m_session->backup_type() == vss::BackupType::full ? " (logs not truncated)" : ""));
   }
 }
 

@@ -21,7 +21,9 @@ namespace {
 
 constexpr size_t k_bounce_size = 1u << 20;
 
-bool starts_with(const std::wstring& s, const wchar_t* prefix) { return s.rfind(prefix, 0) == 0; }
+bool starts_with(const std::wstring& s, const wchar_t* prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
 
 bool is_drive_letter(const std::wstring& s) {
   return (s.size() == 2 || (s.size() == 3 && (s[2] == L'\\' || s[2] == L'/'))) &&
@@ -37,8 +39,12 @@ class Win32Source final : public BlockSource {
  public:
   Win32Source(std::string name, UniqueHandle handle, uint64_t size, uint32_t sector, bool device,
               std::wstring open_path = {})
-      : m_name(std::move(name)), m_handle(std::move(handle)), m_size(size), m_sector(sector),
-        m_device(device), m_open_path(std::move(open_path)) {}
+      : m_name(std::move(name)),
+        m_handle(std::move(handle)),
+        m_size(size),
+        m_sector(sector),
+        m_device(device),
+        m_open_path(std::move(open_path)) {}
 
   std::string name() const override { return m_name; }
   uint64_t size() const override { return m_size; }
@@ -75,7 +81,8 @@ class Win32Source final : public BlockSource {
       if (!::ReadFile(m_handle.get(), static_cast<char*>(buf) + done, want, &got, &ov)) {
         DWORD err = ::GetLastError();
         if (err != ERROR_HANDLE_EOF) {
-          throw_win32("reading", m_name + " at offset " + std::to_string(offset + done), "ReadFile", err);
+          throw_win32("reading", m_name + " at offset " + std::to_string(offset + done), "ReadFile",
+                      err);
         }
         got = 0;
       }
@@ -101,7 +108,8 @@ class Win32Source final : public BlockSource {
       read_direct(m_bounce.data(), static_cast<size_t>(stop - start), start,
                   static_cast<size_t>(std::min(stop, end) - start));
       uint64_t copy_end = std::min(stop, end);
-      std::memcpy(out + (pos - offset), m_bounce.data() + (pos - start), static_cast<size_t>(copy_end - pos));
+      std::memcpy(out + (pos - offset), m_bounce.data() + (pos - start),
+                  static_cast<size_t>(copy_end - pos));
       pos = copy_end;
     }
   }
@@ -118,7 +126,8 @@ class Win32Source final : public BlockSource {
 template <typename T>
 bool device_query(HANDLE h, DWORD code, T& out, const void* in = nullptr, DWORD in_size = 0) {
   DWORD returned = 0;
-  return ::DeviceIoControl(h, code, const_cast<void*>(in), in_size, &out, sizeof out, &returned, nullptr) &&
+  return ::DeviceIoControl(h, code, const_cast<void*>(in), in_size, &out, sizeof out, &returned,
+                           nullptr) &&
          returned >= sizeof(DWORD);
 }
 
@@ -144,17 +153,19 @@ uint32_t sector_size_of(HANDLE h) {
 uint64_t device_size_of(HANDLE h, const std::string& name) {
   GET_LENGTH_INFORMATION length{};
   DWORD returned = 0;
-  if (::DeviceIoControl(h, IOCTL_DISK_GET_LENGTH_INFO, nullptr, 0, &length, sizeof length, &returned, nullptr)) {
+  if (::DeviceIoControl(h, IOCTL_DISK_GET_LENGTH_INFO, nullptr, 0, &length, sizeof length,
+                        &returned, nullptr)) {
     return static_cast<uint64_t>(length.Length.QuadPart);
   }
   DWORD first_error = ::GetLastError();
   NTFS_VOLUME_DATA_BUFFER ntfs{};
-  if (::DeviceIoControl(h, FSCTL_GET_NTFS_VOLUME_DATA, nullptr, 0, &ntfs, sizeof ntfs, &returned, nullptr)) {
+  if (::DeviceIoControl(h, FSCTL_GET_NTFS_VOLUME_DATA, nullptr, 0, &ntfs, sizeof ntfs, &returned,
+                        nullptr)) {
     return (static_cast<uint64_t>(ntfs.NumberSectors.QuadPart) + 1) * ntfs.BytesPerSector;
   }
   PARTITION_INFORMATION_EX partition{};
-  if (::DeviceIoControl(h, IOCTL_DISK_GET_PARTITION_INFO_EX, nullptr, 0, &partition, sizeof partition,
-                        &returned, nullptr)) {
+  if (::DeviceIoControl(h, IOCTL_DISK_GET_PARTITION_INFO_EX, nullptr, 0, &partition,
+                        sizeof partition, &returned, nullptr)) {
     return static_cast<uint64_t>(partition.PartitionLength.QuadPart);
   }
   throw_win32("reading size of", name, "DeviceIoControl(IOCTL_DISK_GET_LENGTH_INFO)", first_error);
@@ -197,7 +208,8 @@ ResolvedSource resolve_source(const std::string& source) {
   if (std::wstring(root) != with_slash && !starts_with(wide, L"\\\\?\\Volume{")) {
     throw Error(ErrorKind::usage, "resolving volume", source,
                 "is a folder inside the volume " + narrow(root) +
-                    ", not a volume root or mount folder; give the volume (e.g. " + narrow(root) + ")");
+                    ", not a volume root or mount folder; give the volume (e.g. " + narrow(root) +
+                    ")");
   }
   if (::GetDriveTypeW(root) == DRIVE_REMOTE) {
     throw Error(ErrorKind::usage, "resolving volume", source,
@@ -212,7 +224,8 @@ ResolvedSource resolve_source(const std::string& source) {
     out.volume_name = with_slash;
     out.open_path = L"\\\\.\\" + wide.substr(0, 2);
   } else {
-    throw_last_error("resolving volume", source, "GetVolumeNameForVolumeMountPointW", ErrorKind::usage);
+    throw_last_error("resolving volume", source, "GetVolumeNameForVolumeMountPointW",
+                     ErrorKind::usage);
   }
   return out;
 }
@@ -228,9 +241,11 @@ std::unique_ptr<BlockSource> open_source(const std::string& source, const Source
                              nullptr, OPEN_EXISTING, flags, nullptr);
   if (raw == INVALID_HANDLE_VALUE) {
     DWORD err = ::GetLastError();
-    ErrorKind kind = (device && err == ERROR_ACCESS_DENIED) ? ErrorKind::privilege : ErrorKind::failure;
+    ErrorKind kind =
+        (device && err == ERROR_ACCESS_DENIED) ? ErrorKind::privilege : ErrorKind::failure;
     std::string cause = describe_win32_error("CreateFileW", err);
-    if (kind == ErrorKind::privilege) cause += "; reading a volume needs an elevated prompt or SYSTEM";
+    if (kind == ErrorKind::privilege)
+      cause += "; reading a volume needs an elevated prompt or SYSTEM";
     throw Error(kind, "opening source", source, cause);
   }
   UniqueHandle handle(raw);
@@ -239,17 +254,20 @@ std::unique_ptr<BlockSource> open_source(const std::string& source, const Source
   if (device) {
     // Lets reads reach the last sectors of a volume that the filesystem does not cover.
     DWORD returned = 0;
-    ::DeviceIoControl(handle.get(), FSCTL_ALLOW_EXTENDED_DASD_IO, nullptr, 0, nullptr, 0, &returned, nullptr);
+    ::DeviceIoControl(handle.get(), FSCTL_ALLOW_EXTENDED_DASD_IO, nullptr, 0, nullptr, 0, &returned,
+                      nullptr);
     sector = options.force_sector_size ? *options.force_sector_size : sector_size_of(handle.get());
     size = device_size_of(handle.get(), source);
   } else {
     BY_HANDLE_FILE_INFORMATION info{};
     if (::GetFileInformationByHandle(handle.get(), &info) &&
         (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)) {
-      throw Error("opening source", source, "is a directory; give an image file, a volume or a device");
+      throw Error("opening source", source,
+                  "is a directory; give an image file, a volume or a device");
     }
     LARGE_INTEGER li{};
-    if (!::GetFileSizeEx(handle.get(), &li)) throw_last_error("reading size of", source, "GetFileSizeEx");
+    if (!::GetFileSizeEx(handle.get(), &li))
+      throw_last_error("reading size of", source, "GetFileSizeEx");
     size = static_cast<uint64_t>(li.QuadPart);
     if (options.force_sector_size) sector = *options.force_sector_size;
   }

@@ -13,10 +13,10 @@ namespace vssimg::win32 {
 
 // What a source string names on Windows.
 struct ResolvedSource {
-  bool is_volume = false;   // a volume (drive letter, mount folder, \\?\Volume{GUID}\)
-  bool is_device = false;   // opened as a device (volumes, \\.\..., \\?\GLOBALROOT\...)
-  std::wstring open_path;   // what CreateFileW gets (no trailing backslash for devices)
-  std::wstring volume_name; // \\?\Volume{GUID}\ (with the trailing backslash) for volumes
+  bool is_volume = false;    // a volume (drive letter, mount folder, \\?\Volume{GUID}\)
+  bool is_device = false;    // opened as a device (volumes, \\.\..., \\?\GLOBALROOT\...)
+  std::wstring open_path;    // what CreateFileW gets (no trailing backslash for devices)
+  std::wstring volume_name;  // \\?\Volume{GUID}\ (with the trailing backslash) for volumes
 };
 
 // Resolves "C:", "C:\", "D:\mnt\data" (a mount folder), "\\?\Volume{GUID}\", device

@@ -10,7 +10,9 @@
 
 namespace vssimg {
 
-inline void put_u8(std::vector<uint8_t>& out, uint8_t v) { out.push_back(v); }
+inline void put_u8(std::vector<uint8_t>& out, uint8_t v) {
+  out.push_back(v);
+}
 inline void put_u16(std::vector<uint8_t>& out, uint16_t v) {
   for (int i = 0; i < 2; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
 }

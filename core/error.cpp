@@ -41,13 +41,16 @@ std::string errno_text(int err) {
   return text;
 }
 
-void throw_errno(const std::string& operation, const std::string& object, int err,
-                 ErrorKind kind) {
+void throw_errno(const std::string& operation, const std::string& object, int err, ErrorKind kind) {
   throw Error(kind, operation, object, errno_text(err));
 }
 
-void request_interrupt() { g_interrupted.store(true); }
-bool interrupt_requested() { return g_interrupted.load(std::memory_order_relaxed); }
+void request_interrupt() {
+  g_interrupted.store(true);
+}
+bool interrupt_requested() {
+  return g_interrupted.load(std::memory_order_relaxed);
+}
 void check_interrupted() {
   if (interrupt_requested()) {
     throw Error(ErrorKind::interrupted, "stopping", "", "interrupted by the user");

@@ -16,7 +16,9 @@
 namespace vssimg {
 
 namespace {
-int fd_of(intptr_t h) { return static_cast<int>(h); }
+int fd_of(intptr_t h) {
+  return static_cast<int>(h);
+}
 
 // Test-only fault seam (tests/cli/test_faults.sh, test_kill.sh, test_concurrency.sh).
 // VSSIMG_FAULT=OP:N[+]:ACTION[:MATCH]: the N-th (with `+`: every one from the N-th on)
@@ -40,8 +42,10 @@ int injected_fault(FaultOp op, const std::filesystem::path& path) {
     p.from_n = env[used] == '+';
     std::sscanf(env + used + (p.from_n ? 1 : 0), ":%15[A-Z]:%255s", action, match);
     p.match = match;
-    p.op = !std::strcmp(name, "write") ? k_fault_write : !std::strcmp(name, "fsync") ? k_fault_fsync
-           : !std::strcmp(name, "rename") ? k_fault_rename : -1;
+    p.op = !std::strcmp(name, "write")    ? k_fault_write
+           : !std::strcmp(name, "fsync")  ? k_fault_fsync
+           : !std::strcmp(name, "rename") ? k_fault_rename
+                                          : -1;
     p.err = !std::strcmp(action, "ENOSPC") ? ENOSPC : !std::strcmp(action, "EIO") ? EIO : 0;
     p.sig = !std::strcmp(action, "KILL") ? SIGKILL : !std::strcmp(action, "STOP") ? SIGSTOP : 0;
     return p;
@@ -76,10 +80,20 @@ File::File(const std::filesystem::path& path, Open mode) : m_path(path) {
   int flags = O_CLOEXEC;
   const char* op = "opening";
   switch (mode) {
-    case Open::read: flags |= O_RDONLY; break;
-    case Open::create_new: flags |= O_RDWR | O_CREAT | O_EXCL; op = "creating"; break;
-    case Open::create_trunc: flags |= O_RDWR | O_CREAT | O_TRUNC; op = "creating"; break;
-    case Open::read_write: flags |= O_RDWR; break;
+    case Open::read:
+      flags |= O_RDONLY;
+      break;
+    case Open::create_new:
+      flags |= O_RDWR | O_CREAT | O_EXCL;
+      op = "creating";
+      break;
+    case Open::create_trunc:
+      flags |= O_RDWR | O_CREAT | O_TRUNC;
+      op = "creating";
+      break;
+    case Open::read_write:
+      flags |= O_RDWR;
+      break;
   }
   int fd = ::open(path.c_str(), flags, 0644);
   if (fd < 0) throw_errno(op, path.string(), errno);
@@ -105,7 +119,9 @@ File& File::operator=(File&& other) noexcept {
   return *this;
 }
 
-bool File::is_open() const { return m_handle >= 0; }
+bool File::is_open() const {
+  return m_handle >= 0;
+}
 
 size_t File::read_at(void* buf, size_t len, uint64_t offset) const {
   if (injected_read_fault(m_path, len, offset)) {
@@ -128,8 +144,8 @@ size_t File::read_at(void* buf, size_t len, uint64_t offset) const {
 
 void File::read_exact_at(void* buf, size_t len, uint64_t offset) const {
   if (read_at(buf, len, offset) != len) {
-    throw Error(ErrorKind::damage, "reading", m_path.string() + " at offset " + std::to_string(offset),
-                "unexpected end of file");
+    throw Error(ErrorKind::damage, "reading",
+                m_path.string() + " at offset " + std::to_string(offset), "unexpected end of file");
   }
 }
 
@@ -154,7 +170,8 @@ void File::append(const void* buf, size_t len) {
 }
 
 void File::sync() {
-  if (int err = injected_fault(k_fault_fsync, m_path)) throw_errno("flushing", m_path.string(), err);
+  if (int err = injected_fault(k_fault_fsync, m_path))
+    throw_errno("flushing", m_path.string(), err);
   if (::fsync(fd_of(m_handle)) != 0) throw_errno("flushing", m_path.string(), errno);
 }
 
@@ -203,18 +220,21 @@ void sync_directory(const std::filesystem::path& dir) {
   if (int fault = injected_fault(k_fault_fsync, dir)) rc = -1, err = fault;
   ::close(fd);
   // Some filesystems (e.g. CIFS) refuse fsync on directories; that is not data loss.
-  if (rc != 0 && err != EINVAL && err != ENOTSUP) throw_errno("flushing directory", dir.string(), err);
+  if (rc != 0 && err != EINVAL && err != ENOTSUP)
+    throw_errno("flushing directory", dir.string(), err);
 }
 
 void rename_replace(const std::filesystem::path& from, const std::filesystem::path& to) {
-  if (int err = injected_fault(k_fault_rename, from)) throw_errno("renaming", from.string() + " to " + to.string(), err);
+  if (int err = injected_fault(k_fault_rename, from))
+    throw_errno("renaming", from.string() + " to " + to.string(), err);
   if (::rename(from.c_str(), to.c_str()) != 0) {
     throw_errno("renaming", from.string() + " to " + to.string(), errno);
   }
 }
 
 bool rename_no_replace(const std::filesystem::path& from, const std::filesystem::path& to) {
-  if (int err = injected_fault(k_fault_rename, from)) throw_errno("renaming", from.string() + " to " + to.string(), err);
+  if (int err = injected_fault(k_fault_rename, from))
+    throw_errno("renaming", from.string() + " to " + to.string(), err);
   if (::link(from.c_str(), to.c_str()) != 0) {
     if (errno == EEXIST) return false;
     if (errno == EPERM || errno == ENOTSUP || errno == EXDEV) {

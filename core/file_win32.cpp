@@ -9,7 +9,9 @@ namespace vssimg {
 
 namespace {
 
-HANDLE handle_of(intptr_t h) { return reinterpret_cast<HANDLE>(h); }
+HANDLE handle_of(intptr_t h) {
+  return reinterpret_cast<HANDLE>(h);
+}
 // INVALID_HANDLE_VALUE is (HANDLE)-1, the same "no handle" value File uses on POSIX.
 constexpr intptr_t k_no_handle = -1;
 // ReadFile/WriteFile take a DWORD length; stay well below it.
@@ -29,10 +31,21 @@ File::File(const std::filesystem::path& path, Open mode) : m_path(path) {
   DWORD disposition = OPEN_EXISTING;
   const char* op = "opening";
   switch (mode) {
-    case Open::read: break;
-    case Open::create_new: access |= GENERIC_WRITE; disposition = CREATE_NEW; op = "creating"; break;
-    case Open::create_trunc: access |= GENERIC_WRITE; disposition = CREATE_ALWAYS; op = "creating"; break;
-    case Open::read_write: access |= GENERIC_WRITE; break;
+    case Open::read:
+      break;
+    case Open::create_new:
+      access |= GENERIC_WRITE;
+      disposition = CREATE_NEW;
+      op = "creating";
+      break;
+    case Open::create_trunc:
+      access |= GENERIC_WRITE;
+      disposition = CREATE_ALWAYS;
+      op = "creating";
+      break;
+    case Open::read_write:
+      access |= GENERIC_WRITE;
+      break;
   }
   // FILE_SHARE_DELETE lets another process rename or delete a file we hold open, as on
   // POSIX (the store renames temporary files into place while readers are active).
@@ -62,7 +75,9 @@ File& File::operator=(File&& other) noexcept {
   return *this;
 }
 
-bool File::is_open() const { return m_handle != k_no_handle; }
+bool File::is_open() const {
+  return m_handle != k_no_handle;
+}
 
 size_t File::read_at(void* buf, size_t len, uint64_t offset) const {
   size_t done = 0;
@@ -73,7 +88,8 @@ size_t File::read_at(void* buf, size_t len, uint64_t offset) const {
     if (!::ReadFile(handle_of(m_handle), static_cast<char*>(buf) + done, want, &got, &ov)) {
       DWORD err = ::GetLastError();
       if (err == ERROR_HANDLE_EOF) break;
-      win32::throw_win32("reading", win32::utf8_path(m_path) + " at offset " + std::to_string(offset + done),
+      win32::throw_win32("reading",
+                         win32::utf8_path(m_path) + " at offset " + std::to_string(offset + done),
                          "ReadFile", err);
     }
     if (got == 0) break;
@@ -99,7 +115,8 @@ void File::write_at(const void* buf, size_t len, uint64_t offset) {
     if (!::WriteFile(handle_of(m_handle), static_cast<const char*>(buf) + done, want, &put, &ov)) {
       win32::throw_last_error("writing", win32::utf8_path(m_path), "WriteFile");
     }
-    if (put == 0) win32::throw_win32("writing", win32::utf8_path(m_path), "WriteFile", ERROR_DISK_FULL);
+    if (put == 0)
+      win32::throw_win32("writing", win32::utf8_path(m_path), "WriteFile", ERROR_DISK_FULL);
     done += put;
   }
 }
@@ -139,7 +156,8 @@ void File::advise_sequential() const {
 void File::close() {
   if (m_handle != k_no_handle) {
     HANDLE h = handle_of(std::exchange(m_handle, k_no_handle));
-    if (!::CloseHandle(h)) win32::throw_last_error("closing", win32::utf8_path(m_path), "CloseHandle");
+    if (!::CloseHandle(h))
+      win32::throw_last_error("closing", win32::utf8_path(m_path), "CloseHandle");
   }
 }
 
@@ -171,7 +189,8 @@ void rename_replace(const std::filesystem::path& from, const std::filesystem::pa
 }
 
 bool rename_no_replace(const std::filesystem::path& from, const std::filesystem::path& to) {
-  if (!::MoveFileExW(win32::api_path(from).c_str(), win32::api_path(to).c_str(), MOVEFILE_WRITE_THROUGH)) {
+  if (!::MoveFileExW(win32::api_path(from).c_str(), win32::api_path(to).c_str(),
+                     MOVEFILE_WRITE_THROUGH)) {
     DWORD err = ::GetLastError();
     if (err == ERROR_ALREADY_EXISTS || err == ERROR_FILE_EXISTS) return false;
     win32::throw_win32("renaming", win32::utf8_path(from) + " to " + win32::utf8_path(to),

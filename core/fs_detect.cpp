@@ -12,8 +12,7 @@
 
 namespace vssimg {
 
-void VolumeReader::read(uint64_t offset, size_t len, std::vector<uint8_t>& out,
-                        const char* what) {
+void VolumeReader::read(uint64_t offset, size_t len, std::vector<uint8_t>& out, const char* what) {
   uint64_t size = m_source.size();
   if (offset > size || len > size - offset) {
     throw FsRejected(fmt::format("{} at offset {} (+{}) lies outside the {}-byte volume", what,
@@ -81,7 +80,9 @@ void add_bitmap_runs(RangeBuilder& out, const uint8_t* bits, uint64_t bit_count,
   if (in_run) close_run(bit_count);
 }
 
-bool looks_like_ntfs(const uint8_t* first4k) { return std::memcmp(first4k + 3, "NTFS    ", 8) == 0; }
+bool looks_like_ntfs(const uint8_t* first4k) {
+  return std::memcmp(first4k + 3, "NTFS    ", 8) == 0;
+}
 
 bool looks_like_ext(const uint8_t* first4k) {
   // The superblock lives at byte 1024 whatever the block size; s_magic at +56.
@@ -92,7 +93,9 @@ bool looks_like_fat32(const uint8_t* first4k) {
   return std::memcmp(first4k + 0x52, "FAT32   ", 8) == 0 && get_u16(first4k + 510) == 0xAA55;
 }
 
-bool looks_like_exfat(const uint8_t* first4k) { return std::memcmp(first4k + 3, "EXFAT   ", 8) == 0; }
+bool looks_like_exfat(const uint8_t* first4k) {
+  return std::memcmp(first4k + 3, "EXFAT   ", 8) == 0;
+}
 
 namespace {
 
@@ -107,7 +110,9 @@ std::string human_bytes(uint64_t n) {
   return unit == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, k_units[unit]);
 }
 
-AllocationResult no_map(const std::string& why) { return {std::nullopt, why + ": imaging all blocks"}; }
+AllocationResult no_map(const std::string& why) {
+  return {std::nullopt, why + ": imaging all blocks"};
+}
 
 }  // namespace
 

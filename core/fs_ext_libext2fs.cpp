@@ -30,7 +30,9 @@ struct ChannelState {
 // duration of one ext2fs_open2 call (each open creates its own channel state).
 thread_local ChannelState* t_opening = nullptr;
 
-ChannelState* state_of(io_channel ch) { return static_cast<ChannelState*>(ch->private_data); }
+ChannelState* state_of(io_channel ch) {
+  return static_cast<ChannelState*>(ch->private_data);
+}
 
 errcode_t source_close(io_channel ch) {
   if (--ch->refcount > 0) return 0;
@@ -67,9 +69,15 @@ errcode_t source_read_blk(io_channel ch, unsigned long block, int count, void* d
   return source_read_blk64(ch, block, count, data);
 }
 
-errcode_t source_write_blk(io_channel, unsigned long, int, const void*) { return EXT2_ET_RO_FILSYS; }
-errcode_t source_write_blk64(io_channel, unsigned long long, int, const void*) { return EXT2_ET_RO_FILSYS; }
-errcode_t source_flush(io_channel) { return 0; }
+errcode_t source_write_blk(io_channel, unsigned long, int, const void*) {
+  return EXT2_ET_RO_FILSYS;
+}
+errcode_t source_write_blk64(io_channel, unsigned long long, int, const void*) {
+  return EXT2_ET_RO_FILSYS;
+}
+errcode_t source_flush(io_channel) {
+  return 0;
+}
 
 errcode_t source_open(const char* name, int flags, io_channel* channel);
 
@@ -122,16 +130,18 @@ void precheck_superblock(VolumeReader& volume) {
   std::vector<uint8_t> sb = volume.read(1024, 1024, "ext superblock");
   const uint8_t* s = sb.data();
   uint32_t log_block = get_u32(s + 24);
-  if (log_block > 6) throw FsRejected(fmt::format("superblock: block size 2^(10+{}) too large", log_block));
+  if (log_block > 6)
+    throw FsRejected(fmt::format("superblock: block size 2^(10+{}) too large", log_block));
   uint64_t bs = uint64_t{1024} << log_block;
   uint32_t incompat = get_u32(s + 0x60);
   uint64_t blocks = get_u32(s + 4);
   if (incompat & 0x80) blocks |= uint64_t{get_u32(s + 0x150)} << 32;  // INCOMPAT_64BIT
   if (blocks == 0 || blocks > volume.size() / bs) {
-    throw FsRejected(fmt::format("superblock: {} blocks of {} bytes do not fit the {}-byte volume", blocks, bs,
-                                 volume.size()));
+    throw FsRejected(fmt::format("superblock: {} blocks of {} bytes do not fit the {}-byte volume",
+                                 blocks, bs, volume.size()));
   }
-  if (get_u32(s + 32) == 0 || get_u32(s + 40) == 0) throw FsRejected("superblock: zero blocks or inodes per group");
+  if (get_u32(s + 32) == 0 || get_u32(s + 40) == 0)
+    throw FsRejected("superblock: zero blocks or inodes per group");
 }
 
 }  // namespace
@@ -143,8 +153,9 @@ FsScan scan_ext(VolumeReader& volume) {
   state.volume = &volume;
   ext2_filsys raw = nullptr;
   t_opening = &state;
-  errcode_t err = ext2fs_open2(volume.source().name().c_str(), nullptr, EXT2_FLAG_64BITS | EXT2_FLAG_SKIP_MMP, 0, 0,
-                               &g_source_manager, &raw);
+  errcode_t err =
+      ext2fs_open2(volume.source().name().c_str(), nullptr, EXT2_FLAG_64BITS | EXT2_FLAG_SKIP_MMP,
+                   0, 0, &g_source_manager, &raw);
   t_opening = nullptr;
   FsHandle fs(raw);
   if (state.io_error) std::rethrow_exception(state.io_error);
@@ -194,7 +205,9 @@ FsScan scan_ext(VolumeReader& volume) {
     blk64_t set_at = 0;
     if (ext2fs_find_first_set_block_bitmap2(bmap, pos, count - 1, &set_at) != 0) break;
     blk64_t zero_at = 0;
-    blk64_t run_end = ext2fs_find_first_zero_block_bitmap2(bmap, set_at, count - 1, &zero_at) == 0 ? zero_at : count;
+    blk64_t run_end = ext2fs_find_first_zero_block_bitmap2(bmap, set_at, count - 1, &zero_at) == 0
+                          ? zero_at
+                          : count;
     if (run_end <= set_at) throw FsRejected("block bitmap search did not advance");
     uint64_t off = set_at * bs;
     uint64_t end = run_end * bs;
@@ -210,13 +223,16 @@ FsScan scan_ext(VolumeReader& volume) {
   uint64_t total_clusters = (count - first + ratio - 1) / ratio;
   uint64_t bitmap_free = total_clusters - std::min(used_clusters, total_clusters);
   uint64_t gd_free = 0;
-  for (dgrp_t g = 0; g < fs->group_desc_count; ++g) gd_free += ext2fs_bg_free_blocks_count(fs.get(), g);
+  for (dgrp_t g = 0; g < fs->group_desc_count; ++g)
+    gd_free += ext2fs_bg_free_blocks_count(fs.get(), g);
   if (gd_free != bitmap_free) {
-    throw FsRejected(fmt::format("group descriptors count {} free clusters, block bitmap {}", gd_free, bitmap_free));
+    throw FsRejected(fmt::format("group descriptors count {} free clusters, block bitmap {}",
+                                 gd_free, bitmap_free));
   }
   uint64_t sb_free = ext2fs_free_blocks_count(fs->super);
   if (sb_free != bitmap_free * ratio) {
-    throw FsRejected(fmt::format("superblock counts {} free blocks, block bitmap {}", sb_free, bitmap_free * ratio));
+    throw FsRejected(fmt::format("superblock counts {} free blocks, block bitmap {}", sb_free,
+                                 bitmap_free * ratio));
   }
 
   std::vector<ByteRange>& used = builder.ranges();
@@ -224,7 +240,8 @@ FsScan scan_ext(VolumeReader& volume) {
   used.push_back({count * bs, volume.size() - count * bs});
 
   FsScan scan;
-  scan.filesystem = ext2fs_has_feature_journal(sb) ? (ext2fs_has_feature_extents(sb) ? "ext4" : "ext3") : "ext2";
+  scan.filesystem =
+      ext2fs_has_feature_journal(sb) ? (ext2fs_has_feature_extents(sb) ? "ext4" : "ext3") : "ext2";
   if (ext2fs_has_feature_extents(sb) || ext2fs_has_feature_flex_bg(sb)) scan.filesystem = "ext4";
   scan.summary = fmt::format("block bitmap of {} blocks of {} bytes{}", count, bs,
                              ratio > 1 ? fmt::format(", {}-block clusters", ratio) : std::string());

@@ -29,8 +29,8 @@ constexpr uint16_t k_volume_dirty = 0x0001;
 constexpr size_t k_fixup_stride = 512;
 constexpr uint32_t k_max_cluster_size = 2u << 20;  // Windows' largest NTFS cluster
 constexpr uint32_t k_max_record_size = 64u << 10;
-constexpr size_t k_max_extent_records = 4096;      // $Bitmap extents through an attribute list
-constexpr size_t k_bitmap_chunk = 4u << 20;        // bitmap bytes read per I/O
+constexpr size_t k_max_extent_records = 4096;  // $Bitmap extents through an attribute list
+constexpr size_t k_bitmap_chunk = 4u << 20;    // bitmap bytes read per I/O
 constexpr uint64_t k_max_vcn = uint64_t{1} << 40;
 
 struct Geometry {
@@ -49,13 +49,16 @@ struct Run {
   bool sparse = false;
 };
 
-bool is_power_of_two(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
+bool is_power_of_two(uint64_t v) {
+  return v != 0 && (v & (v - 1)) == 0;
+}
 
 Geometry parse_boot_sector(const uint8_t* b, uint64_t volume_size) {
   Geometry g;
   g.sector_size = get_u16(b + 0x0B);
   if (g.sector_size < 256 || g.sector_size > 4096 || !is_power_of_two(g.sector_size)) {
-    throw FsRejected(fmt::format("boot sector: bytes per sector {} is not 256..4096", g.sector_size));
+    throw FsRejected(
+        fmt::format("boot sector: bytes per sector {} is not 256..4096", g.sector_size));
   }
   uint8_t spc = b[0x0D];
   // Values above 0x80 encode clusters of 2^(256 - value) sectors (Windows 10 1903+).
@@ -69,15 +72,17 @@ Geometry parse_boot_sector(const uint8_t* b, uint64_t volume_size) {
   }
   uint64_t total_sectors = get_u64(b + 0x28);
   if (total_sectors == 0 || total_sectors > volume_size / g.sector_size) {
-    throw FsRejected(fmt::format("boot sector: {} sectors of {} bytes do not fit the {}-byte volume",
-                                 total_sectors, g.sector_size, volume_size));
+    throw FsRejected(
+        fmt::format("boot sector: {} sectors of {} bytes do not fit the {}-byte volume",
+                    total_sectors, g.sector_size, volume_size));
   }
   g.total_clusters = total_sectors / sectors_per_cluster;
   g.mft_lcn = get_u64(b + 0x30);
   g.mftmirr_lcn = get_u64(b + 0x38);
   if (g.mft_lcn == 0 || g.mft_lcn >= g.total_clusters || g.mftmirr_lcn >= g.total_clusters) {
-    throw FsRejected(fmt::format("boot sector: $MFT at cluster {} / $MFTMirr at {} outside {} clusters",
-                                 g.mft_lcn, g.mftmirr_lcn, g.total_clusters));
+    throw FsRejected(
+        fmt::format("boot sector: $MFT at cluster {} / $MFTMirr at {} outside {} clusters",
+                    g.mft_lcn, g.mftmirr_lcn, g.total_clusters));
   }
   auto cpr = static_cast<int8_t>(b[0x40]);
   uint64_t record_size = 0;
@@ -86,7 +91,8 @@ Geometry parse_boot_sector(const uint8_t* b, uint64_t volume_size) {
   } else if (cpr >= -31) {
     record_size = uint64_t{1} << -cpr;
   }
-  if (record_size < k_fixup_stride || record_size > k_max_record_size || !is_power_of_two(record_size)) {
+  if (record_size < k_fixup_stride || record_size > k_max_record_size ||
+      !is_power_of_two(record_size)) {
     throw FsRejected(fmt::format("boot sector: MFT record size {} is not 512..65536", record_size));
   }
   g.record_size = static_cast<uint32_t>(record_size);
@@ -111,7 +117,8 @@ void apply_fixups(std::vector<uint8_t>& rec, const char* magic, const std::strin
   uint16_t usn = get_u16(rec.data() + usa_ofs);
   for (size_t i = 1; i < usa_count; ++i) {
     uint8_t* tail = rec.data() + i * k_fixup_stride - 2;
-    if (get_u16(tail) != usn) throw FsRejected(fmt::format("{}: torn write (update sequence mismatch)", what));
+    if (get_u16(tail) != usn)
+      throw FsRejected(fmt::format("{}: torn write (update sequence mismatch)", what));
     std::memcpy(tail, rec.data() + usa_ofs + 2 * i, 2);
   }
 }
@@ -146,8 +153,9 @@ std::vector<Attribute> record_attributes(const std::vector<uint8_t>& rec, uint64
   size_t attrs_offset = get_u16(r + 0x14);
   size_t in_use = get_u32(r + 0x18);
   if (in_use > rec.size() || attrs_offset < usa_end || attrs_offset + 8 > in_use) {
-    throw FsRejected(fmt::format("{}: header sizes (attributes at {}, {} bytes in use) are inconsistent",
-                                 what, attrs_offset, in_use));
+    throw FsRejected(
+        fmt::format("{}: header sizes (attributes at {}, {} bytes in use) are inconsistent", what,
+                    attrs_offset, in_use));
   }
   // NTFS 3.1 records carry their own number: catches a record read from the wrong place.
   if (get_u16(r + 4) >= 0x30 && get_u32(r + 0x2C) != (number & 0xFFFFFFFF)) {
@@ -160,10 +168,12 @@ std::vector<Attribute> record_attributes(const std::vector<uint8_t>& rec, uint64
     Attribute a;
     a.type = get_u32(r + off);
     if (a.type == k_attr_end) break;
-    if (off + 24 > in_use) throw FsRejected(fmt::format("{}: attribute header past the record", what));
+    if (off + 24 > in_use)
+      throw FsRejected(fmt::format("{}: attribute header past the record", what));
     a.length = get_u32(r + off + 4);
     if (a.length < 24 || a.length % 8 != 0 || a.length > in_use - off) {
-      throw FsRejected(fmt::format("{}: attribute 0x{:X} has bad length {}", what, a.type, a.length));
+      throw FsRejected(
+          fmt::format("{}: attribute 0x{:X} has bad length {}", what, a.type, a.length));
     }
     a.p = r + off;
     a.non_resident = a.p[8] != 0;
@@ -174,11 +184,13 @@ std::vector<Attribute> record_attributes(const std::vector<uint8_t>& rec, uint64
       throw FsRejected(fmt::format("{}: attribute 0x{:X} name past its end", what, a.type));
     }
     if (a.non_resident) {
-      if (a.length < 64) throw FsRejected(fmt::format("{}: non-resident attribute too short", what));
+      if (a.length < 64)
+        throw FsRejected(fmt::format("{}: non-resident attribute too short", what));
       a.lowest_vcn = get_u64(a.p + 16);
       a.highest_vcn = get_u64(a.p + 24);
       size_t mp = get_u16(a.p + 32);
-      if (mp < 64 || mp >= a.length) throw FsRejected(fmt::format("{}: mapping pairs offset {} out of range", what, mp));
+      if (mp < 64 || mp >= a.length)
+        throw FsRejected(fmt::format("{}: mapping pairs offset {} out of range", what, mp));
       a.mapping_pairs = a.p + mp;
       a.mapping_pairs_len = a.length - mp;
       a.allocated_size = get_u64(a.p + 40);
@@ -201,7 +213,8 @@ std::vector<Attribute> record_attributes(const std::vector<uint8_t>& rec, uint64
 // Decodes a mapping-pairs array into runs covering [lowest_vcn, highest_vcn]. Each
 // pair: a header byte (low nibble: size of the length, high nibble: size of the signed
 // LCN delta, 0 = sparse), then the two little-endian fields; a 0 byte ends the list.
-std::vector<Run> decode_runlist(const Attribute& a, uint64_t total_clusters, const std::string& what) {
+std::vector<Run> decode_runlist(const Attribute& a, uint64_t total_clusters,
+                                const std::string& what) {
   std::vector<Run> runs;
   const uint8_t* p = a.mapping_pairs;
   size_t n = a.mapping_pairs_len;
@@ -212,7 +225,8 @@ std::vector<Run> decode_runlist(const Attribute& a, uint64_t total_clusters, con
   // VCNs at 2^40 keeps every VCN * cluster size product far from overflow.
   const uint64_t end_vcn = a.highest_vcn + 1;
   if (end_vcn < a.lowest_vcn || end_vcn > k_max_vcn) {
-    throw FsRejected(fmt::format("{}: VCN range {}..{} invalid", what, a.lowest_vcn, a.highest_vcn));
+    throw FsRejected(
+        fmt::format("{}: VCN range {}..{} invalid", what, a.lowest_vcn, a.highest_vcn));
   }
   while (true) {
     if (i >= n) throw FsRejected(fmt::format("{}: runlist has no terminator", what));
@@ -242,12 +256,14 @@ std::vector<Run> decode_runlist(const Attribute& a, uint64_t total_clusters, con
       auto delta = static_cast<int64_t>(raw);
       // lcn is in [0, total_clusters) and |delta| is checked before adding: no overflow.
       if ((delta < 0 && -(delta + 1) >= lcn) ||
-          (delta > 0 && static_cast<uint64_t>(delta) >= total_clusters - static_cast<uint64_t>(lcn))) {
+          (delta > 0 &&
+           static_cast<uint64_t>(delta) >= total_clusters - static_cast<uint64_t>(lcn))) {
         throw FsRejected(fmt::format("{}: run LCN outside the volume", what));
       }
       lcn += delta;
       if (length > total_clusters - static_cast<uint64_t>(lcn)) {
-        throw FsRejected(fmt::format("{}: run at cluster {} (+{}) outside the volume", what, lcn, length));
+        throw FsRejected(
+            fmt::format("{}: run at cluster {} (+{}) outside the volume", what, lcn, length));
       }
       run.lcn = static_cast<uint64_t>(lcn);
     }
@@ -258,7 +274,8 @@ std::vector<Run> decode_runlist(const Attribute& a, uint64_t total_clusters, con
     runs.push_back(run);
   }
   if (vcn != end_vcn) {
-    throw FsRejected(fmt::format("{}: runlist ends at VCN {}, attribute says {}", what, vcn, end_vcn));
+    throw FsRejected(
+        fmt::format("{}: runlist ends at VCN {}, attribute says {}", what, vcn, end_vcn));
   }
   return runs;
 }
@@ -276,11 +293,13 @@ class NtfsVolume {
   // Reads $MFT's record 0 from the boot sector's location and takes the runlist of its
   // first $DATA segment, which is all later record lookups need.
   void load_mft() {
-    std::vector<uint8_t> rec = m_volume.read(m_g.mft_lcn * m_g.cluster_size, m_g.record_size, "$MFT record 0");
+    std::vector<uint8_t> rec =
+        m_volume.read(m_g.mft_lcn * m_g.cluster_size, m_g.record_size, "$MFT record 0");
     apply_fixups(rec, "FILE", "$MFT record 0");
     for (const Attribute& a : record_attributes(rec, 0, "$MFT record 0")) {
       if (a.type != k_attr_data || a.name_length != 0) continue;
-      if (!a.non_resident || a.lowest_vcn != 0) throw FsRejected("$MFT record 0: $DATA is not a non-resident first segment");
+      if (!a.non_resident || a.lowest_vcn != 0)
+        throw FsRejected("$MFT record 0: $DATA is not a non-resident first segment");
       m_mft_runs = decode_runlist(a, m_g.total_clusters, "$MFT $DATA");
       if (m_mft_runs.empty() || m_mft_runs[0].sparse || m_mft_runs[0].lcn != m_g.mft_lcn) {
         throw FsRejected("$MFT $DATA: first run does not start at the boot sector's $MFT cluster");
@@ -296,17 +315,19 @@ class NtfsVolume {
 
   std::vector<uint8_t> read_record(uint64_t number) {
     std::string what = fmt::format("MFT record {}", number);
-    if (number >= m_mft_bytes / m_g.record_size) throw FsRejected(what + ": beyond the end of $MFT");
-    std::vector<uint8_t> rec = read_attribute_bytes(m_mft_runs, number * m_g.record_size, m_g.record_size, what);
+    if (number >= m_mft_bytes / m_g.record_size)
+      throw FsRejected(what + ": beyond the end of $MFT");
+    std::vector<uint8_t> rec =
+        read_attribute_bytes(m_mft_runs, number * m_g.record_size, m_g.record_size, what);
     apply_fixups(rec, "FILE", what);
     return rec;
   }
 
   // Reads [offset, offset+len) of an attribute's data through its runs. Sparse clusters
   // are reported through `sparse_fill`; a hole in the runs is a rejection.
-  std::vector<uint8_t> read_attribute_bytes(const std::vector<Run>& runs, uint64_t offset, size_t len,
-                                            const std::string& what, uint8_t sparse_fill = 0,
-                                            bool allow_sparse = false) {
+  std::vector<uint8_t> read_attribute_bytes(const std::vector<Run>& runs, uint64_t offset,
+                                            size_t len, const std::string& what,
+                                            uint8_t sparse_fill = 0, bool allow_sparse = false) {
     std::vector<uint8_t> out(len);
     std::vector<uint8_t> piece;
     size_t done = 0;
@@ -316,7 +337,8 @@ class NtfsVolume {
       uint64_t vcn = pos / cs;
       auto it = std::upper_bound(runs.begin(), runs.end(), vcn,
                                  [](uint64_t v, const Run& r) { return v < r.vcn + r.length; });
-      if (it == runs.end() || it->vcn > vcn) throw FsRejected(what + ": not covered by its runlist");
+      if (it == runs.end() || it->vcn > vcn)
+        throw FsRejected(what + ": not covered by its runlist");
       uint64_t run_end = (it->vcn + it->length) * cs;
       size_t n = static_cast<size_t>(std::min<uint64_t>(len - done, run_end - pos));
       if (it->sparse) {
@@ -340,8 +362,8 @@ class NtfsVolume {
 };
 
 struct DataStream {
-  std::vector<Run> runs;                   // non-resident
-  std::vector<uint8_t> resident;           // resident value
+  std::vector<Run> runs;          // non-resident
+  std::vector<uint8_t> resident;  // resident value
   bool is_resident = false;
   uint64_t data_size = 0;
   uint64_t initialized_size = 0;
@@ -356,10 +378,12 @@ void check_plain(const Attribute& a, const std::string& what) {
 
 // The unnamed $DATA of a file, following an $ATTRIBUTE_LIST to extension records when
 // the runlist did not fit the base record.
-DataStream read_unnamed_data(NtfsVolume& ntfs, const Geometry& g, uint64_t number, const std::string& name) {
+DataStream read_unnamed_data(NtfsVolume& ntfs, const Geometry& g, uint64_t number,
+                             const std::string& name) {
   std::vector<uint8_t> base = ntfs.read_record(number);
   std::string what = fmt::format("{} (record {})", name, number);
-  if (get_u64(base.data() + 0x20) != 0) throw FsRejected(what + ": is an extension record, not a base record");
+  if (get_u64(base.data() + 0x20) != 0)
+    throw FsRejected(what + ": is an extension record, not a base record");
   std::vector<Attribute> attrs = record_attributes(base, number, what);
 
   const Attribute* list = nullptr;
@@ -386,16 +410,19 @@ DataStream read_unnamed_data(NtfsVolume& ntfs, const Geometry& g, uint64_t numbe
   };
 
   if (!list) {
-    if (data.size() != 1) throw FsRejected(fmt::format("{}: {} unnamed $DATA attributes", what, data.size()));
+    if (data.size() != 1)
+      throw FsRejected(fmt::format("{}: {} unnamed $DATA attributes", what, data.size()));
     take_first(*data[0]);
   } else {
     // Attribute list entries: type, entry length, name length/offset, lowest VCN,
     // MFT reference of the record holding that segment.
     std::vector<uint8_t> list_bytes;
     if (list->non_resident) {
-      if (list->lowest_vcn != 0 || list->data_size > (256u << 10)) throw FsRejected(what + ": attribute list too large");
+      if (list->lowest_vcn != 0 || list->data_size > (256u << 10))
+        throw FsRejected(what + ": attribute list too large");
       std::vector<Run> runs = decode_runlist(*list, g.total_clusters, what + " $ATTRIBUTE_LIST");
-      list_bytes = ntfs.read_attribute_bytes(runs, 0, static_cast<size_t>(list->data_size), what + " $ATTRIBUTE_LIST");
+      list_bytes = ntfs.read_attribute_bytes(runs, 0, static_cast<size_t>(list->data_size),
+                                             what + " $ATTRIBUTE_LIST");
     } else {
       list_bytes.assign(list->value, list->value + list->value_length);
     }
@@ -407,26 +434,31 @@ DataStream read_unnamed_data(NtfsVolume& ntfs, const Geometry& g, uint64_t numbe
     for (size_t off = 0; off + 0x1A <= list_bytes.size();) {
       const uint8_t* e = list_bytes.data() + off;
       size_t len = get_u16(e + 4);
-      if (len < 0x1A || len > list_bytes.size() - off) throw FsRejected(what + ": attribute list entry has bad length");
+      if (len < 0x1A || len > list_bytes.size() - off)
+        throw FsRejected(what + ": attribute list entry has bad length");
       if (get_u32(e) == k_attr_data && e[6] == 0) {
         segments.push_back({get_u64(e + 8), get_u64(e + 0x10) & 0xFFFFFFFFFFFFull});
-        if (segments.size() > k_max_extent_records) throw FsRejected(what + ": too many $DATA segments");
+        if (segments.size() > k_max_extent_records)
+          throw FsRejected(what + ": too many $DATA segments");
       }
       off += len;
     }
     if (segments.empty()) throw FsRejected(what + ": attribute list names no unnamed $DATA");
-    std::stable_sort(segments.begin(), segments.end(),
-                     [](const Segment& a, const Segment& b) { return a.lowest_vcn < b.lowest_vcn; });
+    std::stable_sort(segments.begin(), segments.end(), [](const Segment& a, const Segment& b) {
+      return a.lowest_vcn < b.lowest_vcn;
+    });
     uint64_t next_vcn = 0;
     for (const Segment& seg : segments) {
-      std::string seg_what = fmt::format("{} $DATA segment at VCN {} (record {})", what, seg.lowest_vcn, seg.record);
+      std::string seg_what =
+          fmt::format("{} $DATA segment at VCN {} (record {})", what, seg.lowest_vcn, seg.record);
       std::vector<uint8_t> rec = seg.record == number ? base : ntfs.read_record(seg.record);
       if (seg.record != number && (get_u64(rec.data() + 0x20) & 0xFFFFFFFFFFFFull) != number) {
         throw FsRejected(seg_what + ": extension record does not point back to its base");
       }
       std::vector<Attribute> seg_attrs = record_attributes(rec, seg.record, seg_what);
       auto it = std::find_if(seg_attrs.begin(), seg_attrs.end(), [&](const Attribute& a) {
-        return a.type == k_attr_data && a.name_length == 0 && a.non_resident && a.lowest_vcn == seg.lowest_vcn;
+        return a.type == k_attr_data && a.name_length == 0 && a.non_resident &&
+               a.lowest_vcn == seg.lowest_vcn;
       });
       if (it == seg_attrs.end()) throw FsRejected(seg_what + ": not found in its record");
       if (seg.lowest_vcn != next_vcn) throw FsRejected(seg_what + ": segments are not contiguous");
@@ -444,8 +476,9 @@ DataStream read_unnamed_data(NtfsVolume& ntfs, const Geometry& g, uint64_t numbe
     uint64_t clusters = s.runs.empty() ? 0 : s.runs.back().vcn + s.runs.back().length;
     if (s.initialized_size > s.data_size || s.data_size > s.allocated_size ||
         s.allocated_size > clusters * g.cluster_size) {
-      throw FsRejected(fmt::format("{}: sizes (initialized {}, data {}, allocated {}, {} clusters) disagree",
-                                   what, s.initialized_size, s.data_size, s.allocated_size, clusters));
+      throw FsRejected(
+          fmt::format("{}: sizes (initialized {}, data {}, allocated {}, {} clusters) disagree",
+                      what, s.initialized_size, s.data_size, s.allocated_size, clusters));
     }
   }
   return s;
@@ -456,7 +489,8 @@ void check_not_dirty(NtfsVolume& ntfs, uint64_t number) {
   std::vector<uint8_t> rec = ntfs.read_record(number);
   for (const Attribute& a : record_attributes(rec, number, "$Volume")) {
     if (a.type != k_attr_volume_information) continue;
-    if (a.non_resident || a.value_length < 12) throw FsRejected("$Volume: $VOLUME_INFORMATION malformed");
+    if (a.non_resident || a.value_length < 12)
+      throw FsRejected("$Volume: $VOLUME_INFORMATION malformed");
     uint16_t flags = get_u16(a.value + 10);
     if (flags & k_volume_dirty) throw FsRejected("volume is marked dirty (chkdsk pending)");
     return;
@@ -474,16 +508,19 @@ void check_logfile_clean(NtfsVolume& ntfs, const Geometry& g) {
   std::vector<uint8_t> first = ntfs.read_attribute_bytes(log.runs, 0, 512, "$LogFile restart page");
   uint32_t page_size = get_u32(first.data() + 0x10);
   if (std::all_of(first.begin(), first.end(), [](uint8_t b) { return b == 0xFF; })) return;
-  if (page_size < 512 || page_size > 65536 || !is_power_of_two(page_size) || 2 * uint64_t{page_size} > log.data_size) {
+  if (page_size < 512 || page_size > 65536 || !is_power_of_two(page_size) ||
+      2 * uint64_t{page_size} > log.data_size) {
     throw FsRejected(fmt::format("$LogFile: restart page size {} invalid", page_size));
   }
   for (uint64_t page = 0; page < 2; ++page) {
     std::string what = fmt::format("$LogFile restart page {}", page);
-    std::vector<uint8_t> rp = ntfs.read_attribute_bytes(log.runs, page * page_size, page_size, what);
+    std::vector<uint8_t> rp =
+        ntfs.read_attribute_bytes(log.runs, page * page_size, page_size, what);
     if (std::all_of(rp.begin(), rp.end(), [](uint8_t b) { return b == 0xFF; })) continue;
     apply_fixups(rp, "RSTR", what);
     size_t ra = get_u16(rp.data() + 0x18);
-    if (ra < 0x1E || ra + 0x10 > rp.size()) throw FsRejected(what + ": restart area offset out of range");
+    if (ra < 0x1E || ra + 0x10 > rp.size())
+      throw FsRejected(what + ": restart area offset out of range");
     uint16_t in_use_list = get_u16(rp.data() + ra + 0x0C);
     uint16_t flags = get_u16(rp.data() + ra + 0x0E);
     constexpr uint16_t k_no_client = 0xFFFF;
@@ -524,12 +561,14 @@ FsScan scan_ntfs(VolumeReader& volume) {
       // volume never has one: count those clusters used rather than skip them.
       chunk = ntfs.read_attribute_bytes(bitmap.runs, pos, n, "$Bitmap data", 0xFF, true);
       if (bitmap.initialized_size < pos + n) {
-        size_t from = bitmap.initialized_size > pos ? static_cast<size_t>(bitmap.initialized_size - pos) : 0;
+        size_t from =
+            bitmap.initialized_size > pos ? static_cast<size_t>(bitmap.initialized_size - pos) : 0;
         std::memset(chunk.data() + from, 0xFF, n - from);
       }
     }
     uint64_t first_cluster = pos * 8;
-    add_bitmap_runs(builder, chunk.data(), std::min<uint64_t>(uint64_t{n} * 8, g.total_clusters - first_cluster),
+    add_bitmap_runs(builder, chunk.data(),
+                    std::min<uint64_t>(uint64_t{n} * 8, g.total_clusters - first_cluster),
                     first_cluster, cs);
   }
   std::vector<ByteRange>& used = builder.ranges();
@@ -538,7 +577,8 @@ FsScan scan_ntfs(VolumeReader& volume) {
   // cluster, $MFT's first segment, $MFTMirr and $Bitmap's own clusters.
   auto require = [&](uint64_t lcn, uint64_t count, const char* name) {
     if (!ranges_cover(used, lcn * cs, count * cs)) {
-      throw FsRejected(fmt::format("$Bitmap marks clusters of {} (LCN {}+{}) free", name, lcn, count));
+      throw FsRejected(
+          fmt::format("$Bitmap marks clusters of {} (LCN {}+{}) free", name, lcn, count));
     }
   };
   require(0, 1, "the boot sector");

@@ -61,9 +61,9 @@ void add_bitmap_runs(RangeBuilder& out, const uint8_t* bits, uint64_t bit_count,
                      uint64_t first_cluster, uint64_t cluster_size);
 
 struct FsScan {
-  std::string filesystem;        // "ntfs", "ext4", "fat32": the map's filesystem name
-  std::string summary;           // what was read, for the note ("$Bitmap, 3 runs")
-  std::vector<ByteRange> used;   // in any order; AllocationMap normalises
+  std::string filesystem;       // "ntfs", "ext4", "fat32": the map's filesystem name
+  std::string summary;          // what was read, for the note ("$Bitmap, 3 runs")
+  std::vector<ByteRange> used;  // in any order; AllocationMap normalises
 };
 
 // Per-filesystem readers. Each returns the used ranges or throws FsRejected; I/O errors

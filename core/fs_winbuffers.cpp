@@ -26,7 +26,8 @@ uint64_t max_cluster(uint32_t cluster_size) {
 
 VolumeBitmapRanges parse_volume_bitmap(const uint8_t* data, size_t len, uint32_t cluster_size) {
   constexpr const char* k_what = "VOLUME_BITMAP_BUFFER";
-  if (cluster_size == 0 || cluster_size > (32u << 20)) bad(k_what, fmt::format("cluster size {} invalid", cluster_size));
+  if (cluster_size == 0 || cluster_size > (32u << 20))
+    bad(k_what, fmt::format("cluster size {} invalid", cluster_size));
   if (len < 16) bad(k_what, fmt::format("{} bytes, header needs 16", len));
   const uint64_t k_max_cluster = max_cluster(cluster_size);
   auto start = static_cast<int64_t>(get_u64(data));
@@ -46,15 +47,19 @@ VolumeBitmapRanges parse_volume_bitmap(const uint8_t* data, size_t len, uint32_t
   return out;
 }
 
-RetrievalPointerRanges parse_retrieval_pointers(const uint8_t* data, size_t len, uint32_t cluster_size) {
+RetrievalPointerRanges parse_retrieval_pointers(const uint8_t* data, size_t len,
+                                                uint32_t cluster_size) {
   constexpr const char* k_what = "RETRIEVAL_POINTERS_BUFFER";
-  if (cluster_size == 0 || cluster_size > (32u << 20)) bad(k_what, fmt::format("cluster size {} invalid", cluster_size));
+  if (cluster_size == 0 || cluster_size > (32u << 20))
+    bad(k_what, fmt::format("cluster size {} invalid", cluster_size));
   if (len < 16) bad(k_what, fmt::format("{} bytes, header needs 16", len));
   uint32_t count = get_u32(data);
-  if (count > (len - 16) / 16) bad(k_what, fmt::format("ExtentCount {} needs more than {} bytes", count, len));
+  if (count > (len - 16) / 16)
+    bad(k_what, fmt::format("ExtentCount {} needs more than {} bytes", count, len));
   const uint64_t k_max_cluster = max_cluster(cluster_size);
   auto vcn = static_cast<int64_t>(get_u64(data + 8));
-  if (vcn < 0 || static_cast<uint64_t>(vcn) > k_max_cluster) bad(k_what, fmt::format("StartingVcn {} out of range", vcn));
+  if (vcn < 0 || static_cast<uint64_t>(vcn) > k_max_cluster)
+    bad(k_what, fmt::format("StartingVcn {} out of range", vcn));
   RetrievalPointerRanges out;
   for (uint32_t i = 0; i < count; ++i) {
     const uint8_t* e = data + 16 + size_t{i} * 16;

@@ -42,7 +42,8 @@ std::vector<ByteRange> collect_volume_bitmap(const std::function<FsctlChunk(uint
     // one asked for would leave clusters unreported (read as free): refuse.
     if (r.starting_lcn > lcn || lcn - r.starting_lcn >= 8) {
       throw Error("reading", "volume bitmap",
-                  fmt::format("VOLUME_BITMAP_BUFFER starts at LCN {}, asked for LCN {}", r.starting_lcn, lcn));
+                  fmt::format("VOLUME_BITMAP_BUFFER starts at LCN {}, asked for LCN {}",
+                              r.starting_lcn, lcn));
     }
     used.insert(used.end(), r.used.begin(), r.used.end());
     if (!chunk.more) {
@@ -63,11 +64,13 @@ std::vector<ByteRange> collect_retrieval_pointers(const std::function<FsctlChunk
   uint64_t vcn = 0;
   for (;;) {
     FsctlChunk chunk = fetch(vcn);
-    RetrievalPointerRanges r = parse_retrieval_pointers(chunk.data.data(), chunk.data.size(), cluster_size);
+    RetrievalPointerRanges r =
+        parse_retrieval_pointers(chunk.data.data(), chunk.data.size(), cluster_size);
     extents.insert(extents.end(), r.extents.begin(), r.extents.end());
     if (!chunk.more) return extents;
     if (r.next_vcn <= vcn) {
-      throw Error("reading", "file extents", fmt::format("ERROR_MORE_DATA without progress at VCN {}", vcn));
+      throw Error("reading", "file extents",
+                  fmt::format("ERROR_MORE_DATA without progress at VCN {}", vcn));
     }
     vcn = r.next_vcn;
   }
@@ -81,8 +84,10 @@ WindowsAllocation combine_windows_allocation(const std::string& filesystem, uint
   if (cluster_size == 0 || clusters > volume_size / cluster_size) {
     // The bitmap is not this volume's (or the cluster size is wrong): no map.
     out.fsctl_failed = true;
-    out.result.note = fmt::format("{}: volume bitmap of {} clusters of {} bytes does not fit the volume ({} bytes): imaging all blocks",
-                                  filesystem, clusters, cluster_size, volume_size);
+    out.result.note = fmt::format(
+        "{}: volume bitmap of {} clusters of {} bytes does not fit the volume ({} bytes): imaging "
+        "all blocks",
+        filesystem, clusters, cluster_size, volume_size);
     return out;
   }
   const uint64_t fs_end = clusters * cluster_size;
@@ -108,11 +113,13 @@ WindowsAllocation combine_windows_allocation(const std::string& filesystem, uint
     if (freed) cleared.push_back(fmt::format("{} {}", f.name, human(freed)));
   }
 
-  std::string note = fmt::format("{}: volume bitmap of {} clusters of {} bytes: {} of {} used", filesystem, clusters,
-                                 cluster_size, human(map.used_bytes()), human(volume_size));
+  std::string note =
+      fmt::format("{}: volume bitmap of {} clusters of {} bytes: {} of {} used", filesystem,
+                  clusters, cluster_size, human(map.used_bytes()), human(volume_size));
   if (!cleared.empty()) note += fmt::format("; left out {}", fmt::join(cleared, ", "));
   if (!distrusted.empty()) {
-    note += fmt::format("; kept {} (extents outside the filesystem's clusters)", fmt::join(distrusted, ", "));
+    note += fmt::format("; kept {} (extents outside the filesystem's clusters)",
+                        fmt::join(distrusted, ", "));
   }
   out.result.map = std::move(map);
   out.result.note = std::move(note);

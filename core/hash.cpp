@@ -10,7 +10,9 @@
 
 namespace vssimg {
 
-BlockId BlockId::zero_marker() { return BlockId{}; }
+BlockId BlockId::zero_marker() {
+  return BlockId{};
+}
 BlockId BlockId::free_marker() {
   BlockId id;
   id.bytes.fill(0xff);
@@ -21,11 +23,21 @@ BlockId BlockId::unreadable_marker() {
   id.bytes[15] = 0xfe;
   return id;
 }
-bool BlockId::is_zero() const { return *this == zero_marker(); }
-bool BlockId::is_free() const { return *this == free_marker(); }
-bool BlockId::is_unreadable() const { return *this == unreadable_marker(); }
-std::string BlockId::hex() const { return to_hex(bytes.data(), bytes.size()); }
-uint64_t BlockId::prefix64() const { return get_u64(bytes.data()); }
+bool BlockId::is_zero() const {
+  return *this == zero_marker();
+}
+bool BlockId::is_free() const {
+  return *this == free_marker();
+}
+bool BlockId::is_unreadable() const {
+  return *this == unreadable_marker();
+}
+std::string BlockId::hex() const {
+  return to_hex(bytes.data(), bytes.size());
+}
+uint64_t BlockId::prefix64() const {
+  return get_u64(bytes.data());
+}
 
 BlockHasher::BlockHasher(const std::vector<uint8_t>& secret) : m_secret(secret) {
   if (m_secret.size() < XXH3_SECRET_SIZE_MIN) {
@@ -45,12 +57,16 @@ BlockId BlockHasher::hash(const void* data, size_t len) const {
   return id;
 }
 
-uint64_t checksum64(const void* data, size_t len) { return XXH3_64bits(data, len); }
+uint64_t checksum64(const void* data, size_t len) {
+  return XXH3_64bits(data, len);
+}
 
 Checksum64::Checksum64() : m_state(XXH3_createState()) {
   XXH3_64bits_reset(static_cast<XXH3_state_t*>(m_state));
 }
-Checksum64::~Checksum64() { XXH3_freeState(static_cast<XXH3_state_t*>(m_state)); }
+Checksum64::~Checksum64() {
+  XXH3_freeState(static_cast<XXH3_state_t*>(m_state));
+}
 void Checksum64::update(const void* data, size_t len) {
   XXH3_64bits_update(static_cast<XXH3_state_t*>(m_state), data, len);
 }

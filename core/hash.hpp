@@ -14,9 +14,9 @@ namespace vssimg {
 struct BlockId {
   std::array<uint8_t, 16> bytes{};
 
-  static BlockId zero_marker();         // all 0x00: block is all zeros
-  static BlockId free_marker();         // all 0xff: block unused by the filesystem
-  static BlockId unreadable_marker();   // 0xff.. 0xfe: bad sectors, not stored
+  static BlockId zero_marker();        // all 0x00: block is all zeros
+  static BlockId free_marker();        // all 0xff: block unused by the filesystem
+  static BlockId unreadable_marker();  // 0xff.. 0xfe: bad sectors, not stored
   bool is_zero() const;
   bool is_free() const;
   bool is_unreadable() const;

@@ -28,7 +28,8 @@ struct PipelineShape {
   size_t slots = 0;
   size_t units_per_job = 0;
 };
-inline PipelineShape pipeline_shape(unsigned workers, size_t unit_bytes, size_t max_units, size_t budget) {
+inline PipelineShape pipeline_shape(unsigned workers, size_t unit_bytes, size_t max_units,
+                                    size_t budget) {
   PipelineShape shape;
   shape.slots = size_t{workers ? workers : 1} * 2 + 2;
   if (unit_bytes == 0) unit_bytes = 1;

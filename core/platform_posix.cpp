@@ -40,7 +40,9 @@ std::string host_name() {
   return buf;
 }
 
-uint64_t process_id() { return static_cast<uint64_t>(::getpid()); }
+uint64_t process_id() {
+  return static_cast<uint64_t>(::getpid());
+}
 
 bool process_alive(uint64_t pid) {
   if (pid == 0 || pid > static_cast<uint64_t>(INT32_MAX)) return false;
@@ -49,7 +51,8 @@ bool process_alive(uint64_t pid) {
 }
 
 void restrict_to_owner(const std::filesystem::path& path) {
-  if (::chmod(path.c_str(), 0600) != 0) throw_errno("restricting permissions of", path.string(), errno);
+  if (::chmod(path.c_str(), 0600) != 0)
+    throw_errno("restricting permissions of", path.string(), errno);
 }
 
 bool is_symlink(const std::filesystem::path& path) {
@@ -76,7 +79,8 @@ TargetInfo inspect_target(const std::filesystem::path& path) {
   }
   // /proc/self/mountinfo: the third field is the device's major:minor.
   std::ifstream mounts("/proc/self/mountinfo");
-  const std::string want = std::to_string(major(st.st_rdev)) + ":" + std::to_string(minor(st.st_rdev));
+  const std::string want =
+      std::to_string(major(st.st_rdev)) + ":" + std::to_string(minor(st.st_rdev));
   for (std::string line; std::getline(mounts, line);) {
     std::istringstream fields(line);
     std::string id, parent, dev;
@@ -86,7 +90,9 @@ TargetInfo inspect_target(const std::filesystem::path& path) {
   return info;
 }
 
-bool stderr_is_console() { return ::isatty(2) == 1; }
+bool stderr_is_console() {
+  return ::isatty(2) == 1;
+}
 
 uint64_t peak_rss_bytes() {
   struct rusage ru {};

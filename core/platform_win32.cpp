@@ -42,7 +42,9 @@ std::string host_name() {
   return win32::narrow(std::wstring_view(buf, len));
 }
 
-uint64_t process_id() { return ::GetCurrentProcessId(); }
+uint64_t process_id() {
+  return ::GetCurrentProcessId();
+}
 
 bool process_alive(uint64_t pid) {
   if (pid == 0 || pid > 0xFFFFFFFFu) return false;
@@ -97,7 +99,8 @@ void restrict_to_owner(const std::filesystem::path& path) {
   PACL raw_acl = nullptr;
   DWORD rc = ::SetEntriesInAclW(1, &access, nullptr, &raw_acl);
   if (rc != ERROR_SUCCESS) {
-    win32::throw_win32("restricting permissions of", win32::utf8_path(path), "SetEntriesInAclW", rc);
+    win32::throw_win32("restricting permissions of", win32::utf8_path(path), "SetEntriesInAclW",
+                       rc);
   }
   std::unique_ptr<void, LocalFreeDeleter> acl(raw_acl);
   std::wstring wide = win32::api_path(path);
@@ -105,7 +108,8 @@ void restrict_to_owner(const std::filesystem::path& path) {
                                DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
                                nullptr, nullptr, raw_acl, nullptr);
   if (rc != ERROR_SUCCESS) {
-    win32::throw_win32("restricting permissions of", win32::utf8_path(path), "SetNamedSecurityInfoW", rc);
+    win32::throw_win32("restricting permissions of", win32::utf8_path(path),
+                       "SetNamedSecurityInfoW", rc);
   }
 }
 
@@ -117,7 +121,8 @@ bool is_symlink(const std::filesystem::path& path) {
 TargetInfo inspect_target(const std::filesystem::path& path) {
   TargetInfo info;
   const std::wstring& p = path.native();
-  const bool device_syntax = p.rfind(L"\\\\.\\", 0) == 0 || p.rfind(L"\\\\?\\GLOBALROOT\\", 0) == 0 ||
+  const bool device_syntax = p.rfind(L"\\\\.\\", 0) == 0 ||
+                             p.rfind(L"\\\\?\\GLOBALROOT\\", 0) == 0 ||
                              (p.size() == 2 && p[1] == L':');
   if (!device_syntax) {
     DWORD attrs = ::GetFileAttributesW(win32::api_path(path).c_str());
@@ -138,15 +143,16 @@ TargetInfo inspect_target(const std::filesystem::path& path) {
   // A volume (\\.\E:) carries a mounted filesystem as far as we can tell without
   // locking it; only whole disks (\\.\PhysicalDriveN) are restore targets.
   info.is_mounted = device.find(L"PhysicalDrive") == std::wstring::npos;
-  win32::UniqueHandle h(::CreateFileW(device.c_str(), GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, nullptr,
-                                      OPEN_EXISTING, 0, nullptr));
+  win32::UniqueHandle h(::CreateFileW(device.c_str(), GENERIC_READ,
+                                      FILE_SHARE_READ | FILE_SHARE_WRITE, nullptr, OPEN_EXISTING, 0,
+                                      nullptr));
   if (!h.valid()) {
     win32::throw_last_error("inspecting", win32::utf8_path(path), "CreateFileW");
   }
   GET_LENGTH_INFORMATION length{};
   DWORD returned = 0;
-  if (::DeviceIoControl(h.get(), IOCTL_DISK_GET_LENGTH_INFO, nullptr, 0, &length, sizeof length, &returned,
-                        nullptr)) {
+  if (::DeviceIoControl(h.get(), IOCTL_DISK_GET_LENGTH_INFO, nullptr, 0, &length, sizeof length,
+                        &returned, nullptr)) {
     info.device_size = static_cast<uint64_t>(length.Length.QuadPart);
   }
   return info;

@@ -6,7 +6,8 @@
 
 namespace vssimg {
 
-int run_shell_command(const std::string& command, const std::vector<std::pair<std::string, std::string>>& env) {
+int run_shell_command(const std::string& command,
+                      const std::vector<std::pair<std::string, std::string>>& env) {
   // Inherited by the child; the variables describe this run, so keeping them is harmless.
   for (const auto& [name, value] : env) {
     ::SetEnvironmentVariableW(win32::widen(name).c_str(), win32::widen(value).c_str());
@@ -19,7 +20,8 @@ int run_shell_command(const std::string& command, const std::vector<std::pair<st
   STARTUPINFOW si{};
   si.cb = sizeof si;
   PROCESS_INFORMATION pi{};
-  if (!::CreateProcessW(shell.c_str(), line.data(), nullptr, nullptr, TRUE, 0, nullptr, nullptr, &si, &pi)) {
+  if (!::CreateProcessW(shell.c_str(), line.data(), nullptr, nullptr, TRUE, 0, nullptr, nullptr,
+                        &si, &pi)) {
     win32::throw_last_error("running", command, "CreateProcessW");
   }
   win32::UniqueHandle process(pi.hProcess);

@@ -10,7 +10,10 @@ class ProgressSink {
  public:
   virtual ~ProgressSink() = default;
   // A phase starts; `total` bytes of work (0 if unknown).
-  virtual void begin(const std::string& phase, uint64_t total) { (void)phase; (void)total; }
+  virtual void begin(const std::string& phase, uint64_t total) {
+    (void)phase;
+    (void)total;
+  }
   // `done` bytes of the phase are finished (monotonic).
   virtual void update(uint64_t done) { (void)done; }
   virtual void end() {}

@@ -24,11 +24,14 @@ std::string narrow(std::wstring_view wide) {
   return out;
 }
 
-std::string utf8_path(const std::filesystem::path& path) { return narrow(path.native()); }
+std::string utf8_path(const std::filesystem::path& path) {
+  return narrow(path.native());
+}
 
 std::wstring api_path(const std::filesystem::path& path) {
   const std::wstring& p = path.native();
-  if (p.size() < MAX_PATH - 12 || p.rfind(L"\\\\?\\", 0) == 0 || p.rfind(L"\\\\.\\", 0) == 0) return p;
+  if (p.size() < MAX_PATH - 12 || p.rfind(L"\\\\?\\", 0) == 0 || p.rfind(L"\\\\.\\", 0) == 0)
+    return p;
   if (!path.is_absolute()) return p;
   std::wstring normal = path.lexically_normal().native();
   for (auto& c : normal) {
@@ -41,7 +44,8 @@ std::wstring api_path(const std::filesystem::path& path) {
 const char* win32_error_name(DWORD code) {
   switch (code) {
 #define VSSIMG_WIN32_ERROR(name) \
-  case name: return #name;
+  case name:                     \
+    return #name;
     VSSIMG_WIN32_ERROR(ERROR_SUCCESS)
     VSSIMG_WIN32_ERROR(ERROR_INVALID_FUNCTION)
     VSSIMG_WIN32_ERROR(ERROR_FILE_NOT_FOUND)
@@ -88,27 +92,43 @@ const char* win32_error_name(DWORD code) {
     VSSIMG_WIN32_ERROR(ERROR_UNRECOGNIZED_VOLUME)
     VSSIMG_WIN32_ERROR(ERROR_INVALID_USER_BUFFER)
 #undef VSSIMG_WIN32_ERROR
-    default: return "";
+    default:
+      return "";
   }
 }
 
 const char* hresult_name(HRESULT hr) {
   switch (static_cast<uint32_t>(hr)) {
-    case 0x00000000u: return "S_OK";
-    case 0x00000001u: return "S_FALSE";
-    case 0x80004001u: return "E_NOTIMPL";
-    case 0x80004002u: return "E_NOINTERFACE";
-    case 0x80004003u: return "E_POINTER";
-    case 0x80004004u: return "E_ABORT";
-    case 0x80004005u: return "E_FAIL";
-    case 0x8000FFFFu: return "E_UNEXPECTED";
-    case 0x80070005u: return "E_ACCESSDENIED";
-    case 0x8007000Eu: return "E_OUTOFMEMORY";
-    case 0x80070057u: return "E_INVALIDARG";
-    case 0x80010106u: return "RPC_E_CHANGED_MODE";
-    case 0x80010119u: return "RPC_E_TOO_LATE";
-    case 0x800401F0u: return "CO_E_NOTINITIALIZED";
-    default: break;
+    case 0x00000000u:
+      return "S_OK";
+    case 0x00000001u:
+      return "S_FALSE";
+    case 0x80004001u:
+      return "E_NOTIMPL";
+    case 0x80004002u:
+      return "E_NOINTERFACE";
+    case 0x80004003u:
+      return "E_POINTER";
+    case 0x80004004u:
+      return "E_ABORT";
+    case 0x80004005u:
+      return "E_FAIL";
+    case 0x8000FFFFu:
+      return "E_UNEXPECTED";
+    case 0x80070005u:
+      return "E_ACCESSDENIED";
+    case 0x8007000Eu:
+      return "E_OUTOFMEMORY";
+    case 0x80070057u:
+      return "E_INVALIDARG";
+    case 0x80010106u:
+      return "RPC_E_CHANGED_MODE";
+    case 0x80010119u:
+      return "RPC_E_TOO_LATE";
+    case 0x800401F0u:
+      return "CO_E_NOTINITIALIZED";
+    default:
+      break;
   }
   if (HRESULT_FACILITY(hr) == FACILITY_WIN32) return win32_error_name(HRESULT_CODE(hr));
   return "";
@@ -117,16 +137,17 @@ const char* hresult_name(HRESULT hr) {
 std::string system_message(DWORD code) {
   wchar_t* text = nullptr;
   auto fetch = [&](DWORD lang) {
-    return ::FormatMessageW(FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM |
-                                FORMAT_MESSAGE_IGNORE_INSERTS,
-                            nullptr, code, lang, reinterpret_cast<wchar_t*>(&text), 0, nullptr);
+    return ::FormatMessageW(
+        FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
+        nullptr, code, lang, reinterpret_cast<wchar_t*>(&text), 0, nullptr);
   };
   DWORD n = fetch(MAKELANGID(LANG_ENGLISH, SUBLANG_ENGLISH_US));
   if (n == 0) n = fetch(0);
   if (n == 0 || text == nullptr) return "unknown error";
   std::wstring w(text, n);
   ::LocalFree(text);
-  while (!w.empty() && (w.back() == L'\r' || w.back() == L'\n' || w.back() == L' ' || w.back() == L'.')) {
+  while (!w.empty() &&
+         (w.back() == L'\r' || w.back() == L'\n' || w.back() == L' ' || w.back() == L'.')) {
     w.pop_back();
   }
   return narrow(w);

@@ -56,7 +56,8 @@ class UniqueHandle {
   UniqueHandle() = default;
   explicit UniqueHandle(HANDLE h) : m_handle(h) {}
   ~UniqueHandle() { reset(); }
-  UniqueHandle(UniqueHandle&& o) noexcept : m_handle(std::exchange(o.m_handle, INVALID_HANDLE_VALUE)) {}
+  UniqueHandle(UniqueHandle&& o) noexcept
+      : m_handle(std::exchange(o.m_handle, INVALID_HANDLE_VALUE)) {}
   UniqueHandle& operator=(UniqueHandle&& o) noexcept {
     if (this != &o) {
       reset();

@@ -18,7 +18,7 @@ namespace {
 
 enum class Kind : uint8_t { data, zero, free_, unreadable };
 
-constexpr size_t k_batch_bytes = 4u << 20;    // a job reads this much at once at most
+constexpr size_t k_batch_bytes = 4u << 20;     // a job reads this much at once at most
 constexpr size_t k_buffer_budget = 96u << 20;  // all jobs' buffers together
 constexpr size_t k_packs_per_segment = 64;
 constexpr int k_read_attempts = 3;
@@ -58,9 +58,10 @@ std::vector<BlockId> load_parent(const Store& store, const std::string& source_l
       }
     }
     if (missing) {
-      progress.warning(fmt::format("parent point {} refers to {} blocks missing from the index; "
-                                   "they are stored again (run vssimg verify)",
-                                   id, missing));
+      progress.warning(
+          fmt::format("parent point {} refers to {} blocks missing from the index; "
+                      "they are stored again (run vssimg verify)",
+                      id, missing));
     }
     parent_id = id;
     map = std::move(parent.map);
@@ -74,7 +75,11 @@ class PackSink {
  public:
   PackSink(const Store& store, BlockIndex& index, std::shared_mutex& index_mutex,
            size_t target_size, BackupStats& stats)
-      : m_store(store), m_index(index), m_mutex(index_mutex), m_target(target_size), m_stats(stats) {}
+      : m_store(store),
+        m_index(index),
+        m_mutex(index_mutex),
+        m_target(target_size),
+        m_stats(stats) {}
 
   // Stores a block unless the store already has it.
   void store(const BlockId& id, Codec codec, const uint8_t* payload, uint32_t stored_len,
@@ -146,7 +151,8 @@ BackupResult run_backup(const Store& store, BlockSource& source, const BackupOpt
   const uint32_t bs = store.block_size();
   const uint64_t size = source.size();
   const uint64_t nblocks = (size + bs - 1) / bs;
-  const std::string source_label = options.source_label.empty() ? source.name() : options.source_label;
+  const std::string source_label =
+      options.source_label.empty() ? source.name() : options.source_label;
   if (source.alignment() > bs || bs % source.alignment() != 0) {
     throw Error("backing up", source_label, "sector size does not divide the block size");
   }
@@ -173,8 +179,8 @@ BackupResult run_backup(const Store& store, BlockSource& source, const BackupOpt
   const unsigned threads = options.threads ? options.threads : hardware_threads();
   const size_t bound = compress_bound(bs);
   // Each block in flight needs its read buffer and room for its compressed form.
-  const PipelineShape shape =
-      pipeline_shape(threads, size_t{bs} + bound, std::max<size_t>(1, k_batch_bytes / bs), k_buffer_budget);
+  const PipelineShape shape = pipeline_shape(
+      threads, size_t{bs} + bound, std::max<size_t>(1, k_batch_bytes / bs), k_buffer_budget);
   const uint32_t per_batch = static_cast<uint32_t>(shape.units_per_job);
   OrderedPipeline<Job> pipeline(shape.slots, [&] {
     Job j;
@@ -203,9 +209,10 @@ BackupResult run_backup(const Store& store, BlockSource& source, const BackupOpt
       } catch (const Error& e) {
         if (attempt < k_read_attempts) continue;
         if (!options.ignore_bad_sectors) {
-          throw Error("reading", fmt::format("{} at offset {}", source_label, b * bs),
-                      fmt::format("{} (after {} attempts; --ignore-bad-sectors records it as unreadable)",
-                                  e.cause(), k_read_attempts));
+          throw Error(
+              "reading", fmt::format("{} at offset {}", source_label, b * bs),
+              fmt::format("{} (after {} attempts; --ignore-bad-sectors records it as unreadable)",
+                          e.cause(), k_read_attempts));
         }
         progress.warning(fmt::format("reading {} at offset {}: {}; recorded as unreadable",
                                      source_label, b * bs, e.cause()));
@@ -337,7 +344,8 @@ BackupResult run_backup(const Store& store, BlockSource& source, const BackupOpt
   m.set_int("created", now_unix());
   // Orders points made within the same second (backups are serialised by the writer lock).
   int64_t sequence = 0;
-  for (const auto& info : store.list_points()) sequence = std::max(sequence, info.meta.get_int("sequence"));
+  for (const auto& info : store.list_points())
+    sequence = std::max(sequence, info.meta.get_int("sequence"));
   m.set_int("sequence", sequence + 1);
   m.set("label", options.label);
   m.set("host", host_name());

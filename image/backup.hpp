@@ -15,19 +15,19 @@ namespace vssimg {
 struct BackupOptions {
   std::string source_label;  // recorded as `source`; defaults to source.name()
   std::string label;
-  unsigned threads = 0;                        // 0: all hardware threads
-  const AllocationMap* allocation = nullptr;   // null: read every block
-  bool ignore_bad_sectors = false;             // record unreadable blocks instead of failing
-  PointMeta extra;                             // extra metadata (vss.*, consistency, ...)
+  unsigned threads = 0;                       // 0: all hardware threads
+  const AllocationMap* allocation = nullptr;  // null: read every block
+  bool ignore_bad_sectors = false;            // record unreadable blocks instead of failing
+  PointMeta extra;                            // extra metadata (vss.*, consistency, ...)
   size_t pack_target_size = 32u << 20;
 };
 
 struct BackupStats {
   uint64_t source_size = 0;
   uint64_t blocks = 0;
-  uint64_t bytes_read = 0;           // bytes read from the source
-  uint64_t free_skipped_bytes = 0;   // FREE: not read
-  uint64_t zero_bytes = 0;           // ZERO: read, not stored
+  uint64_t bytes_read = 0;          // bytes read from the source
+  uint64_t free_skipped_bytes = 0;  // FREE: not read
+  uint64_t zero_bytes = 0;          // ZERO: read, not stored
   uint64_t unreadable_bytes = 0;
   uint64_t parent_reused_bytes = 0;  // matched the parent point at the same offset
   uint64_t index_reused_bytes = 0;   // found elsewhere in the store

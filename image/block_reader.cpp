@@ -11,7 +11,8 @@ namespace {
 constexpr size_t k_max_open_packs = 128;
 }
 
-BlockReader::BlockReader(const Store& store, const BlockIndex& index) : m_store(store), m_index(index) {}
+BlockReader::BlockReader(const Store& store, const BlockIndex& index)
+    : m_store(store), m_index(index) {}
 
 std::shared_ptr<File> BlockReader::open_pack(uint32_t ordinal) {
   std::lock_guard lock(m_mutex);
@@ -55,7 +56,8 @@ uint32_t BlockReader::read(const BlockId& id, uint8_t* out, std::vector<uint8_t>
   }
   if (!problem.empty()) {
     throw Error(ErrorKind::damage, "reading",
-                fmt::format("pack {} at offset {}", m_index.packs()[loc.pack].hex(), loc.offset), problem);
+                fmt::format("pack {} at offset {}", m_index.packs()[loc.pack].hex(), loc.offset),
+                problem);
   }
   return raw_len;
 }

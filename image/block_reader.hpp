@@ -31,7 +31,8 @@ class BlockReader {
   const BlockIndex& m_index;
   std::mutex m_mutex;
   std::list<uint32_t> m_lru;
-  std::unordered_map<uint32_t, std::pair<std::shared_ptr<File>, std::list<uint32_t>::iterator>> m_open;
+  std::unordered_map<uint32_t, std::pair<std::shared_ptr<File>, std::list<uint32_t>::iterator>>
+      m_open;
 };
 
 }  // namespace vssimg

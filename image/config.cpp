@@ -35,7 +35,8 @@ std::vector<uint8_t> encode_config(const StoreConfig& c) {
 
 StoreConfig decode_config(const uint8_t* data, size_t len, const std::string& name) {
   if (len < 16 || std::memcmp(data, k_magic, 8) != 0) {
-    throw Error(ErrorKind::store_not_found, "opening store", name, "not a vssimg store (bad magic)");
+    throw Error(ErrorKind::store_not_found, "opening store", name,
+                "not a vssimg store (bad magic)");
   }
   StoreConfig c;
   Reader r(data, len);

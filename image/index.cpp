@@ -41,7 +41,8 @@ uint32_t BlockIndex::add_pack(const PackId& pack) {
 
 size_t BlockIndex::slot_of(const BlockId& id) const {
   // Ids are uniform: map the 64-bit prefix onto [0, capacity) without a modulo.
-  return static_cast<size_t>((static_cast<unsigned __int128>(id.prefix64()) * m_slots.size()) >> 64);
+  return static_cast<size_t>((static_cast<unsigned __int128>(id.prefix64()) * m_slots.size()) >>
+                             64);
 }
 
 bool BlockIndex::find(const BlockId& id, BlockLocation& out) const {
@@ -92,7 +93,8 @@ std::filesystem::path write_index_segment(
   std::vector<SegmentEntry> entries;
   for (size_t p = 0; p < packs.size(); ++p) {
     for (const auto& e : packs[p].second) {
-      entries.push_back(SegmentEntry{e.id, static_cast<uint32_t>(p), e.offset, e.raw_len, e.stored_len});
+      entries.push_back(
+          SegmentEntry{e.id, static_cast<uint32_t>(p), e.offset, e.raw_len, e.stored_len});
     }
   }
   std::sort(entries.begin(), entries.end(),
@@ -135,8 +137,10 @@ Segment read_index_segment(const std::filesystem::path& path, const StoreId& sto
   std::vector<uint8_t> data(static_cast<size_t>(size));
   file.read_exact_at(data.data(), data.size(), 0);
   if (std::memcmp(data.data(), k_magic, 8) != 0) throw damaged("bad magic");
-  if (std::memcmp(data.data() + size - 8, k_end_magic, 8) != 0) throw damaged("bad end magic (truncated?)");
-  if (checksum64(data.data(), size - k_trailer_size) != get_u64(data.data() + size - k_trailer_size)) {
+  if (std::memcmp(data.data() + size - 8, k_end_magic, 8) != 0)
+    throw damaged("bad end magic (truncated?)");
+  if (checksum64(data.data(), size - k_trailer_size) !=
+      get_u64(data.data() + size - k_trailer_size)) {
     throw damaged("checksum mismatch");
   }
   Reader r(data.data(), data.size() - k_trailer_size);
@@ -146,7 +150,8 @@ Segment read_index_segment(const std::filesystem::path& path, const StoreId& sto
   uint64_t entry_count = r.u64();
   StoreId sid;
   r.take(sid.data(), sid.size());
-  if (version == 0 || version > k_version) throw damaged(fmt::format("unsupported version {}", version));
+  if (version == 0 || version > k_version)
+    throw damaged(fmt::format("unsupported version {}", version));
   if (sid != store_id) throw damaged("segment belongs to another store");
   // entry_count is checked before multiplying: a huge count must not wrap to the size.
   if (entry_count > r.remaining() / k_entry_size ||
@@ -163,7 +168,8 @@ Segment read_index_segment(const std::filesystem::path& path, const StoreId& sto
     e.offset = r.u32();
     e.raw_len = r.u32();
     e.stored_len = r.u32();
-    if (e.pack >= pack_count || e.id.is_marker()) throw damaged("entry refers to no pack or is a marker");
+    if (e.pack >= pack_count || e.id.is_marker())
+      throw damaged("entry refers to no pack or is a marker");
   }
   if (!r.ok()) throw damaged("truncated");
   return seg;

@@ -30,6 +30,7 @@ class StoreLock {
 // removes info files of dead processes on this host. Shared by the platform lock code.
 std::vector<std::string> describe_lock_holders(const std::filesystem::path& store_root);
 // Writes this process's info file; returns its path.
-std::filesystem::path write_lock_info(const std::filesystem::path& store_root, const std::string& command);
+std::filesystem::path write_lock_info(const std::filesystem::path& store_root,
+                                      const std::string& command);
 
 }  // namespace vssimg

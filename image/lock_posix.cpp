@@ -48,8 +48,8 @@ StoreLock::StoreLock(const fs::path& store_root, LockMode mode, bool writer,
     : m_impl(std::make_unique<Impl>()) {
   auto locks = store_root / "locks";
   if (writer) m_impl->writer_fd = lock_file(locks / "writer.lock", LOCK_EX, store_root);
-  m_impl->store_fd = lock_file(locks / "store.lock", mode == LockMode::exclusive ? LOCK_EX : LOCK_SH,
-                               store_root);
+  m_impl->store_fd =
+      lock_file(locks / "store.lock", mode == LockMode::exclusive ? LOCK_EX : LOCK_SH, store_root);
   describe_lock_holders(store_root);  // removes info files left by dead processes
   m_impl->info = write_lock_info(store_root, command);
 }

@@ -27,8 +27,8 @@ namespace {
 
 win32::UniqueHandle lock_file(const fs::path& path, bool exclusive, const fs::path& root) {
   win32::UniqueHandle h(::CreateFileW(win32::api_path(path).c_str(), GENERIC_READ | GENERIC_WRITE,
-                                      FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
-                                      OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr));
+                                      FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                                      nullptr, OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr));
   if (!h.valid()) win32::throw_last_error("opening lock", win32::utf8_path(path), "CreateFileW");
   OVERLAPPED ov{};
   DWORD flags = LOCKFILE_FAIL_IMMEDIATELY | (exclusive ? LOCKFILE_EXCLUSIVE_LOCK : 0);
@@ -41,14 +41,16 @@ win32::UniqueHandle lock_file(const fs::path& path, bool exclusive, const fs::pa
     auto holders = describe_lock_holders(root);
     std::string who = holders.empty() ? "another process" : holders.front();
     for (size_t i = 1; i < holders.size(); ++i) who += ", " + holders[i];
-    throw Error(ErrorKind::store_locked, "locking store", win32::utf8_path(root), "in use by " + who);
+    throw Error(ErrorKind::store_locked, "locking store", win32::utf8_path(root),
+                "in use by " + who);
   }
   return h;
 }
 
 }  // namespace
 
-StoreLock::StoreLock(const fs::path& store_root, LockMode mode, bool writer, const std::string& command)
+StoreLock::StoreLock(const fs::path& store_root, LockMode mode, bool writer,
+                     const std::string& command)
     : m_impl(std::make_unique<Impl>()) {
   auto locks = store_root / "locks";
   if (writer) m_impl->writer_lock = lock_file(locks / "writer.lock", true, store_root);

@@ -19,13 +19,17 @@ constexpr uint32_t k_pack_version = 1;
 
 void check_pack_version(uint32_t version, const std::string& name) {
   if (version > k_pack_version) {
-    throw Error(ErrorKind::store_not_found, "reading", name,
-                fmt::format("pack format version {} is newer than this build supports ({}); use a newer vssimg",
-                            version, k_pack_version));
+    throw Error(
+        ErrorKind::store_not_found, "reading", name,
+        fmt::format(
+            "pack format version {} is newer than this build supports ({}); use a newer vssimg",
+            version, k_pack_version));
   }
 }
 
-std::string PackId::hex() const { return to_hex(bytes.data(), bytes.size()); }
+std::string PackId::hex() const {
+  return to_hex(bytes.data(), bytes.size());
+}
 
 PackId PackId::random() {
   PackId id;
@@ -44,8 +48,7 @@ std::filesystem::path pack_relative_path(const PackId& id) {
 }
 
 PackWriter::PackWriter(const std::filesystem::path& store_root, const StoreId& store_id)
-    : m_id(PackId::random()),
-      m_file(store_root / pack_relative_path(m_id), store_root / "tmp") {
+    : m_id(PackId::random()), m_file(store_root / pack_relative_path(m_id), store_root / "tmp") {
   std::vector<uint8_t> header;
   put_bytes(header, k_pack_magic, 8);
   put_u32(header, k_pack_version);
@@ -176,7 +179,8 @@ std::string decode_record(const uint8_t* buf, size_t buf_len, const BlockId& exp
                           size_t out_cap, uint32_t& raw_len) {
   PackEntry e;
   if (!parse_record_header(buf, buf_len, e)) return "not a block record (bad magic or codec)";
-  if (e.stored_len > buf_len - k_record_header_size) return "record extends past the end of the pack";
+  if (e.stored_len > buf_len - k_record_header_size)
+    return "record extends past the end of the pack";
   if (e.raw_len > out_cap) return "record raw length larger than the block size";
   if (checksum64(buf + 16, k_record_header_size - 16 + e.stored_len) != get_u64(buf + 8)) {
     return "checksum mismatch";

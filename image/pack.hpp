@@ -78,8 +78,8 @@ std::vector<PackEntry> read_pack_table(const File& pack, const StoreId& store_id
 // Checks a record header + payload read into `buf` (at least header+stored bytes) and
 // decodes it into `out` (capacity >= raw_len). Returns an empty string when the record
 // is intact and its id matches `expect`, else what is wrong ("checksum mismatch").
-std::string decode_record(const uint8_t* buf, size_t buf_len, const BlockId& expect,
-                          uint8_t* out, size_t out_cap, uint32_t& raw_len);
+std::string decode_record(const uint8_t* buf, size_t buf_len, const BlockId& expect, uint8_t* out,
+                          size_t out_cap, uint32_t& raw_len);
 
 // Parses a record header without checking the payload; false if it is not a record.
 bool parse_record_header(const uint8_t* buf, size_t len, PackEntry& entry);

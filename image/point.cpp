@@ -160,7 +160,8 @@ struct ParsedHeader {
   uint64_t block_count;
 };
 
-ParsedHeader parse_header(const uint8_t* data, size_t len, const std::string& name, PointMeta& meta) {
+ParsedHeader parse_header(const uint8_t* data, size_t len, const std::string& name,
+                          PointMeta& meta) {
   auto damaged = [&](const std::string& what) {
     return Error(ErrorKind::damage, "reading", name, what);
   };
@@ -171,9 +172,10 @@ ParsedHeader parse_header(const uint8_t* data, size_t len, const std::string& na
   uint32_t version = get_u32(data + 8);
   uint32_t required = get_u32(data + 12);
   if (version == 0 || version > k_version || required != 0) {
-    throw Error(ErrorKind::store_not_found, "reading", name,
-                fmt::format("point format version {} (flags {:#x}) is newer than this build supports ({})",
-                            version, required, k_version));
+    throw Error(
+        ErrorKind::store_not_found, "reading", name,
+        fmt::format("point format version {} (flags {:#x}) is newer than this build supports ({})",
+                    version, required, k_version));
   }
   h.meta_len = get_u32(data + 16);
   h.chunks = get_u32(data + 20);
@@ -221,8 +223,10 @@ Point decode_point(const uint8_t* data, size_t len, const std::string& id) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(k_ids_per_chunk, h.block_count - first));
     if (raw_len != n * 16) throw damaged(fmt::format("chunk {} has the wrong length", c));
     p.map.resize(first + n);
-    if (checksum64(payload, stored) != sum) throw damaged(fmt::format("chunk {} checksum mismatch", c));
-    if (!decode_block(codec, payload, stored, reinterpret_cast<uint8_t*>(p.map.data() + first), raw_len)) {
+    if (checksum64(payload, stored) != sum)
+      throw damaged(fmt::format("chunk {} checksum mismatch", c));
+    if (!decode_block(codec, payload, stored, reinterpret_cast<uint8_t*>(p.map.data() + first),
+                      raw_len)) {
       throw damaged(fmt::format("chunk {} does not decompress", c));
     }
   }

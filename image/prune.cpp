@@ -64,7 +64,8 @@ PruneStats run_prune(const Store& store, const PruneOptions& options, ProgressSi
   auto infos = store.list_points(&problems);
   if (!problems.empty()) {
     throw Error(ErrorKind::damage, "pruning", store.root().string(),
-                "a point file is unreadable (" + problems.front() + "); nothing was deleted; run vssimg verify");
+                "a point file is unreadable (" + problems.front() +
+                    "); nothing was deleted; run vssimg verify");
   }
   std::unordered_set<BlockId, IdHash> live;
   for (const auto& info : infos) {
@@ -81,12 +82,14 @@ PruneStats run_prune(const Store& store, const PruneOptions& options, ProgressSi
   BlockIndex index = store.load_index(&index_problems);
   if (!index_problems.empty()) {
     throw Error(ErrorKind::damage, "pruning", store.root().string(),
-                "an index segment is damaged (" + index_problems.front() + "); nothing was deleted; run vssimg verify");
+                "an index segment is damaged (" + index_problems.front() +
+                    "); nothing was deleted; run vssimg verify");
   }
   for (const auto& id : live) {
     if (!index.contains(id)) {
       throw Error(ErrorKind::damage, "pruning", store.root().string(),
-                  "block " + id.hex() + " of a point is not in the index; nothing was deleted; run vssimg verify");
+                  "block " + id.hex() +
+                      " of a point is not in the index; nothing was deleted; run vssimg verify");
     }
   }
   const auto old_segments = store.segment_paths();
@@ -113,7 +116,8 @@ PruneStats run_prune(const Store& store, const PruneOptions& options, ProgressSi
     File f(store.pack_path(id), File::Open::read);
     for (const auto& e : read_pack_table(f, store.config().store_id)) {
       BlockLocation loc;
-      if (live.count(e.id) && index.find(e.id, loc) && loc.pack == ordinal[id] && loc.offset == e.offset) {
+      if (live.count(e.id) && index.find(e.id, loc) && loc.pack == ordinal[id] &&
+          loc.offset == e.offset) {
         plan.live.push_back(e);
         plan.live_bytes += k_record_header_size + e.stored_len + k_pack_table_entry_size;
       }
@@ -124,7 +128,8 @@ PruneStats run_prune(const Store& store, const PruneOptions& options, ProgressSi
     uint64_t dead = plan.size > needed ? plan.size - needed : 0;
     if (plan.live.empty()) {
       plan.action = PackPlan::Action::remove;
-    } else if (dead > 0 && static_cast<double>(dead) >= options.repack_threshold * static_cast<double>(plan.size)) {
+    } else if (dead > 0 && static_cast<double>(dead) >=
+                               options.repack_threshold * static_cast<double>(plan.size)) {
       plan.action = PackPlan::Action::repack;
     }
     plans.push_back(std::move(plan));
@@ -160,9 +165,11 @@ PruneStats run_prune(const Store& store, const PruneOptions& options, ProgressSi
     // (32 bytes) per live block.
     stats.bytes_repacked = repack_live;
     stats.bytes_after = kept_bytes + repack_live + stats.live_blocks * 32;
-    stats.packs_after = stats.packs_before - stats.packs_deleted - stats.packs_repacked +
-                        (repack_live ? (repack_live + options.pack_target_size - 1) / options.pack_target_size : 0);
-    stats.bytes_freed = stats.bytes_before > stats.bytes_after ? stats.bytes_before - stats.bytes_after : 0;
+    stats.packs_after =
+        stats.packs_before - stats.packs_deleted - stats.packs_repacked +
+        (repack_live ? (repack_live + options.pack_target_size - 1) / options.pack_target_size : 0);
+    stats.bytes_freed =
+        stats.bytes_before > stats.bytes_after ? stats.bytes_before - stats.bytes_after : 0;
     stats.seconds = monotonic_seconds() - started;
     return stats;
   }
@@ -190,15 +197,18 @@ PruneStats run_prune(const Store& store, const PruneOptions& options, ProgressSi
     f.read_exact_at(buf.data(), buf.size(), 0);
     for (const auto& e : p.live) {
       uint32_t raw_len = 0;
-      std::string what = decode_record(buf.data() + e.offset, buf.size() - e.offset, e.id, out.data(), out.size(),
-                                       raw_len);
-      if (what.empty() && store.hasher().hash(out.data(), raw_len) != e.id) what = "data does not match its id";
+      std::string what = decode_record(buf.data() + e.offset, buf.size() - e.offset, e.id,
+                                       out.data(), out.size(), raw_len);
+      if (what.empty() && store.hasher().hash(out.data(), raw_len) != e.id)
+        what = "data does not match its id";
       if (!what.empty()) {
-        throw Error(ErrorKind::damage, "repacking", fmt::format("pack {} record at offset {}", p.id.hex(), e.offset),
+        throw Error(ErrorKind::damage, "repacking",
+                    fmt::format("pack {} record at offset {}", p.id.hex(), e.offset),
                     what + "; nothing was deleted; run vssimg verify --read-data");
       }
       if (!writer) writer = std::make_unique<PackWriter>(store.root(), store.config().store_id);
-      writer->add(e.id, e.codec, buf.data() + e.offset + k_record_header_size, e.stored_len, e.raw_len);
+      writer->add(e.id, e.codec, buf.data() + e.offset + k_record_header_size, e.stored_len,
+                  e.raw_len);
       if (writer->size() >= options.pack_target_size) commit_writer();
       copied += k_record_header_size + e.stored_len + k_pack_table_entry_size;
       progress.update(copied);
@@ -217,7 +227,8 @@ PruneStats run_prune(const Store& store, const PruneOptions& options, ProgressSi
   for (size_t i = 0; i < new_index.size(); i += k_packs_per_segment) {
     std::vector<std::pair<PackId, std::vector<PackEntry>>> part(
         new_index.begin() + static_cast<std::ptrdiff_t>(i),
-        new_index.begin() + static_cast<std::ptrdiff_t>(std::min(new_index.size(), i + k_packs_per_segment)));
+        new_index.begin() +
+            static_cast<std::ptrdiff_t>(std::min(new_index.size(), i + k_packs_per_segment)));
     write_index_segment(store.root(), store.config().store_id, part);
     ++stats.segments_written;
     crash_point("segment");
@@ -252,7 +263,8 @@ PruneStats run_prune(const Store& store, const PruneOptions& options, ProgressSi
     stats.bytes_after += file_size_or_zero(store.pack_path(id));
     ++stats.packs_after;
   }
-  stats.bytes_freed = stats.bytes_before > stats.bytes_after ? stats.bytes_before - stats.bytes_after : 0;
+  stats.bytes_freed =
+      stats.bytes_before > stats.bytes_after ? stats.bytes_before - stats.bytes_after : 0;
   stats.seconds = monotonic_seconds() - started;
   return stats;
 }

@@ -22,19 +22,19 @@ struct PruneOptions {
 
 struct PruneStats {
   size_t points = 0;
-  uint64_t live_blocks = 0;          // distinct blocks the points refer to
-  size_t packs_before = 0;           // pack files on disk at the start
-  size_t packs_deleted = 0;          // nothing live (includes packs_unindexed)
-  size_t packs_unindexed = 0;        // on disk but in no index segment (interrupted writers)
-  size_t packs_repacked = 0;         // mostly dead: live records copied, then deleted
-  size_t packs_written = 0;          // new packs holding the repacked records
+  uint64_t live_blocks = 0;    // distinct blocks the points refer to
+  size_t packs_before = 0;     // pack files on disk at the start
+  size_t packs_deleted = 0;    // nothing live (includes packs_unindexed)
+  size_t packs_unindexed = 0;  // on disk but in no index segment (interrupted writers)
+  size_t packs_repacked = 0;   // mostly dead: live records copied, then deleted
+  size_t packs_written = 0;    // new packs holding the repacked records
   size_t packs_after = 0;
   size_t segments_deleted = 0;
   size_t segments_written = 0;
-  uint64_t bytes_repacked = 0;       // live record bytes copied into new packs
-  uint64_t bytes_before = 0;         // packs + index segments at the start
-  uint64_t bytes_after = 0;          // packs + index segments at the end (planned, with dry_run)
-  uint64_t bytes_freed = 0;          // bytes_before - bytes_after
+  uint64_t bytes_repacked = 0;  // live record bytes copied into new packs
+  uint64_t bytes_before = 0;    // packs + index segments at the start
+  uint64_t bytes_after = 0;     // packs + index segments at the end (planned, with dry_run)
+  uint64_t bytes_freed = 0;     // bytes_before - bytes_after
   size_t tmp_files_removed = 0;
   double seconds = 0;
 };

@@ -71,8 +71,9 @@ RepairIndexResult repair_index(const Store& store, ProgressSink& progress) {
         f.read_exact_at(buf.data(), buf.size(), 0);
         entries = scan_pack_records(buf.data(), buf.size(), store.hasher(), store.block_size());
         ++result.packs_scanned;
-        result.problems.push_back(fmt::format("{}: {}; found {} intact records by scanning", e.what(),
-                                              entries.empty() ? "skipped" : "table not used", entries.size()));
+        result.problems.push_back(
+            fmt::format("{}: {}; found {} intact records by scanning", e.what(),
+                        entries.empty() ? "skipped" : "table not used", entries.size()));
       }
     } catch (const Error& e) {
       result.problems.push_back(std::string(e.what()) + " (skipped)");

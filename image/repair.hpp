@@ -14,11 +14,11 @@
 namespace vssimg {
 
 struct RepairIndexResult {
-  size_t packs = 0;            // packs on disk
-  size_t packs_scanned = 0;    // table damaged: indexed by scanning records
-  size_t packs_skipped = 0;    // nothing usable (another store's pack, unreadable)
-  uint64_t blocks = 0;         // index entries written
-  size_t old_segments = 0;     // replaced segments (deleted after the new ones are committed)
+  size_t packs = 0;          // packs on disk
+  size_t packs_scanned = 0;  // table damaged: indexed by scanning records
+  size_t packs_skipped = 0;  // nothing usable (another store's pack, unreadable)
+  uint64_t blocks = 0;       // index entries written
+  size_t old_segments = 0;   // replaced segments (deleted after the new ones are committed)
   size_t new_segments = 0;
   std::vector<std::string> problems;  // one line per pack that needed scanning or was skipped
 };

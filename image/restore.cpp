@@ -16,7 +16,7 @@ namespace vssimg {
 
 namespace {
 
-constexpr size_t k_batch_bytes = 4u << 20;    // a job writes this much at once at most
+constexpr size_t k_batch_bytes = 4u << 20;     // a job writes this much at once at most
 constexpr size_t k_buffer_budget = 96u << 20;  // all jobs' buffers together
 
 struct Job {
@@ -49,7 +49,8 @@ File open_target(const std::filesystem::path& target, uint64_t size, const Resto
   }
   if (info.exists) {
     if (!options.force) {
-      throw Error(ErrorKind::usage, "restoring to", name, "file exists; add --force to overwrite it");
+      throw Error(ErrorKind::usage, "restoring to", name,
+                  "file exists; add --force to overwrite it");
     }
     File f(target, File::Open::read_write);
     f.resize(0);  // so that skipped blocks become holes, not stale data
@@ -62,14 +63,16 @@ File open_target(const std::filesystem::path& target, uint64_t size, const Resto
 
 }  // namespace
 
-RestoreStats run_restore(const Store& store, const Point& point, const std::filesystem::path& target,
-                         const RestoreOptions& options, ProgressSink& progress) {
+RestoreStats run_restore(const Store& store, const Point& point,
+                         const std::filesystem::path& target, const RestoreOptions& options,
+                         ProgressSink& progress) {
   const double started = monotonic_seconds();
   const uint32_t bs = store.block_size();
   const uint64_t size = point.source_size();
   const uint64_t nblocks = point.map.size();
   if ((size + bs - 1) / bs != nblocks) {
-    throw Error(ErrorKind::damage, "reading", "point " + point.id, "source size does not match the block map");
+    throw Error(ErrorKind::damage, "reading", "point " + point.id,
+                "source size does not match the block map");
   }
   std::vector<std::string> problems;
   BlockIndex index = store.load_index(&problems);
@@ -90,7 +93,9 @@ RestoreStats run_restore(const Store& store, const Point& point, const std::file
     j.data = AlignedBuffer(size_t{per_batch} * bs);
     return j;
   });
-  auto block_len = [&](uint64_t b) { return static_cast<uint32_t>(std::min<uint64_t>(bs, size - b * bs)); };
+  auto block_len = [&](uint64_t b) {
+    return static_cast<uint32_t>(std::min<uint64_t>(bs, size - b * bs));
+  };
   // Whether block b is written: data always; zeros on a device (it holds old data);
   // FREE on a device only with --zero-free; never for a fresh (sparse) file.
   auto writes = [&](const BlockId& id) {
@@ -146,9 +151,12 @@ RestoreStats run_restore(const Store& store, const Point& point, const std::file
         const BlockId& id = point.map[job.first_block + j];
         uint32_t len = block_len(job.first_block + j);
         run += len;
-        if (id.is_unreadable()) stats.bytes_unreadable += len;
-        else if (id.is_marker()) stats.bytes_sparse += len;
-        else stats.bytes_written += len;
+        if (id.is_unreadable())
+          stats.bytes_unreadable += len;
+        else if (id.is_marker())
+          stats.bytes_sparse += len;
+        else
+          stats.bytes_written += len;
         ++j;
       }
       out.write_at(job.data.data() + size_t{i} * bs, static_cast<size_t>(run), b * bs);
@@ -173,8 +181,9 @@ RestoreStats run_restore(const Store& store, const Point& point, const std::file
   }
   progress.end();
   if (stats.bytes_unreadable) {
-    progress.warning(fmt::format("{} bytes were unreadable at backup time and were restored as zeros",
-                                 stats.bytes_unreadable));
+    progress.warning(
+        fmt::format("{} bytes were unreadable at backup time and were restored as zeros",
+                    stats.bytes_unreadable));
   }
   stats.seconds = monotonic_seconds() - started;
   return stats;

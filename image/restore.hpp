@@ -16,8 +16,8 @@ struct RestoreOptions {
 
 struct RestoreStats {
   uint64_t bytes_total = 0;
-  uint64_t bytes_written = 0;   // data blocks written
-  uint64_t bytes_sparse = 0;    // ZERO/FREE blocks left as holes or skipped
+  uint64_t bytes_written = 0;     // data blocks written
+  uint64_t bytes_sparse = 0;      // ZERO/FREE blocks left as holes or skipped
   uint64_t bytes_unreadable = 0;  // UNREADABLE blocks (written as zeros)
   double seconds = 0;
 };
@@ -25,7 +25,8 @@ struct RestoreStats {
 // Restores `point` to `target`. The caller holds a shared store lock. On any damage,
 // stops with Error(damage) naming the pack and the volume offset, and removes a target
 // file it created (never leaving a file that looks complete but is wrong).
-RestoreStats run_restore(const Store& store, const Point& point, const std::filesystem::path& target,
-                         const RestoreOptions& options, ProgressSink& progress);
+RestoreStats run_restore(const Store& store, const Point& point,
+                         const std::filesystem::path& target, const RestoreOptions& options,
+                         ProgressSink& progress);
 
 }  // namespace vssimg

@@ -15,7 +15,9 @@ namespace vssimg {
 
 namespace {
 
-std::tm local_tm(int64_t unix_seconds) { return fmt::localtime(static_cast<std::time_t>(unix_seconds)); }
+std::tm local_tm(int64_t unix_seconds) {
+  return fmt::localtime(static_cast<std::time_t>(unix_seconds));
+}
 
 int weeks_in_iso_year(int year) {
   auto p = [](int y) { return (y + y / 4 - y / 100 + y / 400) % 7; };
@@ -42,12 +44,18 @@ enum class Bucket { last, hourly, daily, weekly, monthly, yearly };
 int64_t bucket_of(Bucket b, const std::tm& t, size_t nr) {
   const int64_t y = t.tm_year + 1900, m = t.tm_mon + 1, d = t.tm_mday, h = t.tm_hour;
   switch (b) {
-    case Bucket::last: return static_cast<int64_t>(nr);
-    case Bucket::hourly: return ((y * 100 + m) * 100 + d) * 100 + h;
-    case Bucket::daily: return (y * 100 + m) * 100 + d;
-    case Bucket::weekly: return iso_year_week(t);
-    case Bucket::monthly: return y * 100 + m;
-    case Bucket::yearly: return y;
+    case Bucket::last:
+      return static_cast<int64_t>(nr);
+    case Bucket::hourly:
+      return ((y * 100 + m) * 100 + d) * 100 + h;
+    case Bucket::daily:
+      return (y * 100 + m) * 100 + d;
+    case Bucket::weekly:
+      return iso_year_week(t);
+    case Bucket::monthly:
+      return y * 100 + m;
+    case Bucket::yearly:
+      return y;
   }
   return 0;
 }
@@ -63,12 +71,14 @@ int64_t within_cutoff(int64_t latest, const RetentionDuration& d) {
   return base - int64_t{d.hours} * 3600;
 }
 
-void decide_group(std::vector<RetentionDecision>& group, const RetentionPolicy& policy, int64_t now) {
+void decide_group(std::vector<RetentionDecision>& group, const RetentionPolicy& policy,
+                  int64_t now) {
   // Newest first; the sequence orders points of the same second.
-  std::stable_sort(group.begin(), group.end(), [](const RetentionDecision& a, const RetentionDecision& b) {
-    if (a.item.created != b.item.created) return a.item.created > b.item.created;
-    return a.item.sequence > b.item.sequence;
-  });
+  std::stable_sort(group.begin(), group.end(),
+                   [](const RetentionDecision& a, const RetentionDecision& b) {
+                     if (a.item.created != b.item.created) return a.item.created > b.item.created;
+                     return a.item.sequence > b.item.sequence;
+                   });
   struct Rule {
     Bucket bucket;
     int count;
@@ -76,9 +86,10 @@ void decide_group(std::vector<RetentionDecision>& group, const RetentionPolicy& 
     int64_t last_value = 0;
     bool has_last = false;
   };
-  Rule rules[] = {{Bucket::last, policy.last, "last"},       {Bucket::hourly, policy.hourly, "hourly"},
-                  {Bucket::daily, policy.daily, "daily"},    {Bucket::weekly, policy.weekly, "weekly"},
-                  {Bucket::monthly, policy.monthly, "monthly"}, {Bucket::yearly, policy.yearly, "yearly"}};
+  Rule rules[] = {
+      {Bucket::last, policy.last, "last"},          {Bucket::hourly, policy.hourly, "hourly"},
+      {Bucket::daily, policy.daily, "daily"},       {Bucket::weekly, policy.weekly, "weekly"},
+      {Bucket::monthly, policy.monthly, "monthly"}, {Bucket::yearly, policy.yearly, "yearly"}};
 
   // The newest point that is not in the future (a wrong clock must not expire the rest).
   bool have_latest = false;
@@ -90,7 +101,8 @@ void decide_group(std::vector<RetentionDecision>& group, const RetentionPolicy& 
     }
   }
   const bool use_within = !policy.within.zero();
-  const int64_t cutoff = use_within && have_latest ? within_cutoff(latest, policy.within) : INT64_MIN;
+  const int64_t cutoff =
+      use_within && have_latest ? within_cutoff(latest, policy.within) : INT64_MIN;
   const std::string within_reason = "within " + policy.within.str();
 
   for (size_t nr = 0; nr < group.size(); ++nr) {
@@ -128,8 +140,9 @@ std::string RetentionDuration::str() const {
 
 RetentionDuration parse_retention_duration(const std::string& text, const std::string& what) {
   auto bad = [&](const std::string& why) {
-    return Error(ErrorKind::usage, "parsing", what,
-                 fmt::format("'{}' {}; use numbers with units y, m, d, h, like 2d3h or 1y6m", text, why));
+    return Error(
+        ErrorKind::usage, "parsing", what,
+        fmt::format("'{}' {}; use numbers with units y, m, d, h, like 2d3h or 1y6m", text, why));
   };
   RetentionDuration d;
   size_t i = 0;
@@ -142,11 +155,20 @@ RetentionDuration parse_retention_duration(const std::string& text, const std::s
     if (i == text.size()) throw bad("has a number without a unit");
     int n = std::stoi(text.substr(start, i - start));
     switch (text[i]) {
-      case 'y': d.years += n; break;
-      case 'm': d.months += n; break;
-      case 'd': d.days += n; break;
-      case 'h': d.hours += n; break;
-      default: throw bad(fmt::format("has the unknown unit '{}'", text[i]));
+      case 'y':
+        d.years += n;
+        break;
+      case 'm':
+        d.months += n;
+        break;
+      case 'd':
+        d.days += n;
+        break;
+      case 'h':
+        d.hours += n;
+        break;
+      default:
+        throw bad(fmt::format("has the unknown unit '{}'", text[i]));
     }
     ++i;
   }
@@ -156,7 +178,8 @@ RetentionDuration parse_retention_duration(const std::string& text, const std::s
 int parse_keep_count(const std::string& text, const std::string& what) {
   if (text == "unlimited") return k_keep_unlimited;
   bool digits = !text.empty() && text.size() <= 9 &&
-                std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+                std::all_of(text.begin(), text.end(),
+                            [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
   if (!digits) {
     throw Error(ErrorKind::usage, "parsing", what,
                 fmt::format("'{}' is not a count (a number, or 'unlimited')", text));
@@ -165,14 +188,17 @@ int parse_keep_count(const std::string& text, const std::string& what) {
 }
 
 bool RetentionPolicy::empty() const {
-  return last == 0 && hourly == 0 && daily == 0 && weekly == 0 && monthly == 0 && yearly == 0 && within.zero();
+  return last == 0 && hourly == 0 && daily == 0 && weekly == 0 && monthly == 0 && yearly == 0 &&
+         within.zero();
 }
 
 std::string RetentionPolicy::describe() const {
   std::vector<std::string> counts;
   auto add = [&](int n, const char* name) {
-    if (n > 0) counts.push_back(fmt::format("{} {}", n, name));
-    else if (n == k_keep_unlimited) counts.push_back(fmt::format("all {}", name));
+    if (n > 0)
+      counts.push_back(fmt::format("{} {}", n, name));
+    else if (n == k_keep_unlimited)
+      counts.push_back(fmt::format("all {}", name));
   };
   add(last, "latest");
   add(hourly, "hourly");
@@ -182,14 +208,17 @@ std::string RetentionPolicy::describe() const {
   add(yearly, "yearly");
   std::string s;
   if (!counts.empty()) s = fmt::format("{} points", fmt::join(counts, ", "));
-  if (!within.zero()) s += (s.empty() ? "" : " and ") + fmt::format("all points within {} of the newest", within.str());
+  if (!within.zero())
+    s += (s.empty() ? "" : " and ") +
+         fmt::format("all points within {} of the newest", within.str());
   return s.empty() ? "keep nothing by policy" : "keep " + s;
 }
 
-std::vector<RetentionDecision> apply_retention(std::vector<RetentionItem> items, const RetentionPolicy& policy,
-                                               int64_t now) {
+std::vector<RetentionDecision> apply_retention(std::vector<RetentionItem> items,
+                                               const RetentionPolicy& policy, int64_t now) {
   std::map<std::string, std::vector<RetentionDecision>> groups;
-  for (auto& item : items) groups[item.source].push_back(RetentionDecision{std::move(item), false, {}});
+  for (auto& item : items)
+    groups[item.source].push_back(RetentionDecision{std::move(item), false, {}});
   std::vector<RetentionDecision> out;
   for (auto& [source, group] : groups) {
     if (policy.empty()) {

@@ -65,7 +65,7 @@ struct RetentionDecision {
 // points strictly newer than the newest point (not in the future of `now`) minus the
 // duration. Returns one decision per item: sources in name order, newest first within
 // each. An empty policy keeps everything (callers refuse it before).
-std::vector<RetentionDecision> apply_retention(std::vector<RetentionItem> items, const RetentionPolicy& policy,
-                                               int64_t now);
+std::vector<RetentionDecision> apply_retention(std::vector<RetentionItem> items,
+                                               const RetentionPolicy& policy, int64_t now);
 
 }  // namespace vssimg

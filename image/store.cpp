@@ -28,15 +28,18 @@ std::vector<uint8_t> read_file_bytes(const fs::path& path, size_t max_size) {
 void Store::create(const fs::path& root, uint32_t block_size) {
   const std::string name = root.string();
   if (!valid_block_size(block_size)) {
-    throw Error(ErrorKind::usage, "creating store", name,
-                fmt::format("block size {} is not a power of two from 64 KiB to 4 MiB", block_size));
+    throw Error(
+        ErrorKind::usage, "creating store", name,
+        fmt::format("block size {} is not a power of two from 64 KiB to 4 MiB", block_size));
   }
   std::error_code ec;
   if (fs::exists(root, ec)) {
-    if (!fs::is_directory(root, ec)) throw Error("creating store", name, "a file with that name exists");
+    if (!fs::is_directory(root, ec))
+      throw Error("creating store", name, "a file with that name exists");
     if (!fs::is_empty(root, ec)) {
-      throw Error("creating store", name,
-                  fs::exists(root / "config") ? "a store already exists there" : "directory is not empty");
+      throw Error(
+          "creating store", name,
+          fs::exists(root / "config") ? "a store already exists there" : "directory is not empty");
     }
   }
   fs::create_directories(root, ec);
@@ -68,10 +71,12 @@ Store::Store(fs::path root) : m_root(std::move(root)) {
                 "no such directory (create a store with vssimg init)");
   }
   if (!fs::is_directory(st)) {
-    throw Error(ErrorKind::store_not_found, "opening store", name, "is a file, not a store directory");
+    throw Error(ErrorKind::store_not_found, "opening store", name,
+                "is a file, not a store directory");
   }
   if (!fs::exists(m_root / "config", ec)) {
-    throw Error(ErrorKind::store_not_found, "opening store", name, "not a vssimg store (no config file)");
+    throw Error(ErrorKind::store_not_found, "opening store", name,
+                "not a vssimg store (no config file)");
   }
   for (const char* sub : k_subdirs) {
     if (vssimg::is_symlink(m_root / sub)) {
@@ -95,7 +100,8 @@ std::vector<PointInfo> Store::list_points(std::vector<std::string>* problems) co
     if (p.extension() != ".point") continue;
     std::string id = p.stem().string();
     try {
-      if (!valid_point_id(id)) throw Error(ErrorKind::damage, "reading", p.string(), "not a point file name");
+      if (!valid_point_id(id))
+        throw Error(ErrorKind::damage, "reading", p.string(), "not a point file name");
       // Header and metadata fit in the first 1 MiB.
       File f(p, File::Open::read);
       std::vector<uint8_t> head(static_cast<size_t>(std::min<uint64_t>(f.size(), 1 << 20)));
@@ -119,7 +125,8 @@ Point Store::load_point(const std::string& id) const {
   if (!valid_point_id(id)) throw Error(ErrorKind::usage, "finding point", id, "not a point id");
   auto path = m_root / point_relative_path(id);
   std::error_code ec;
-  if (!fs::exists(path, ec)) throw Error(ErrorKind::usage, "finding point", id, "no such recovery point");
+  if (!fs::exists(path, ec))
+    throw Error(ErrorKind::usage, "finding point", id, "no such recovery point");
   auto bytes = read_file_bytes(path, k_max_point_file);
   Point p = decode_point(bytes.data(), bytes.size(), id);
   if (p.block_size != m_config.block_size) {
@@ -136,7 +143,8 @@ std::string Store::resolve_point(const std::string& name, const std::string& sou
       if (source.empty() || it->meta.get("source") == source) return it->id;
     }
     throw Error(ErrorKind::usage, "finding point", "latest",
-                source.empty() ? "the store has no recovery points" : "no recovery point of source " + source);
+                source.empty() ? "the store has no recovery points"
+                               : "no recovery point of source " + source);
   }
   std::vector<std::string> matches;
   for (const auto& p : points) {
@@ -145,7 +153,8 @@ std::string Store::resolve_point(const std::string& name, const std::string& sou
   if (matches.empty() && valid_point_id(name) && fs::exists(m_root / point_relative_path(name))) {
     return name;  // exists but its header is unreadable: let load_point report the damage
   }
-  if (matches.empty()) throw Error(ErrorKind::usage, "finding point", name, "no such recovery point");
+  if (matches.empty())
+    throw Error(ErrorKind::usage, "finding point", name, "no such recovery point");
   if (matches.size() > 1) {
     throw Error(ErrorKind::usage, "finding point", name,
                 fmt::format("prefix matches {} points; give more digits", matches.size()));
@@ -205,7 +214,8 @@ BlockIndex Store::load_index(std::vector<std::string>* problems) const {
       Segment seg = read_index_segment(p, m_config.store_id);
       std::vector<uint32_t> ordinals;
       for (const auto& pack : seg.packs) ordinals.push_back(index.add_pack(pack));
-      for (const auto& e : seg.entries) index.insert(e.id, BlockLocation{ordinals[e.pack], e.offset});
+      for (const auto& e : seg.entries)
+        index.insert(e.id, BlockLocation{ordinals[e.pack], e.offset});
     } catch (const Error& e) {
       if (!problems) throw;
       problems->push_back(e.what());

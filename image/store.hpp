@@ -28,7 +28,9 @@ class Store {
   const BlockHasher& hasher() const { return *m_hasher; }
   uint32_t block_size() const { return m_config.block_size; }
   std::filesystem::path tmp_dir() const { return m_root / "tmp"; }
-  std::filesystem::path pack_path(const PackId& id) const { return m_root / pack_relative_path(id); }
+  std::filesystem::path pack_path(const PackId& id) const {
+    return m_root / pack_relative_path(id);
+  }
 
   // All points (header and metadata only), oldest first. Unreadable point files are
   // reported in `problems` (if given) and skipped.

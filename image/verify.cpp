@@ -39,20 +39,22 @@ using BadBlocks = std::unordered_map<BlockId, BadBlock, IdHash>;
 // index. With read_data, also reads every referenced record and re-hashes it.
 // Which packs to read data from, in what order, until when (--subset, --max-duration).
 struct ReadPlan {
-  std::vector<size_t> order;        // pack ordinals, least recently read first
-  std::vector<char> selected;       // per ordinal: read its data
-  double deadline = 0;              // monotonic seconds; 0 = none
-  std::vector<char> read;           // per ordinal: was read (out)
+  std::vector<size_t> order;   // pack ordinals, least recently read first
+  std::vector<char> selected;  // per ordinal: read its data
+  double deadline = 0;         // monotonic seconds; 0 = none
+  std::vector<char> read;      // per ordinal: was read (out)
 };
 
 // `scoped` (points were selected): packs holding none of their blocks are not checked.
 void check_packs(const Store& store, const BlockIndex& index,
-                 const std::unordered_map<BlockId, bool, IdHash>& referenced, bool read_data, bool scoped,
-                 unsigned threads, VerifyResult& result, BadBlocks& bad, ProgressSink& progress,
-                 ReadPlan& plan) {
+                 const std::unordered_map<BlockId, bool, IdHash>& referenced, bool read_data,
+                 bool scoped, unsigned threads, VerifyResult& result, BadBlocks& bad,
+                 ProgressSink& progress, ReadPlan& plan) {
   // Group the index's entries by pack.
   std::vector<std::vector<std::pair<BlockId, uint32_t>>> by_pack(index.packs().size());
-  index.for_each([&](const BlockId& id, BlockLocation loc) { by_pack[loc.pack].emplace_back(id, loc.offset); });
+  index.for_each([&](const BlockId& id, BlockLocation loc) {
+    by_pack[loc.pack].emplace_back(id, loc.offset);
+  });
 
   std::mutex mutex;
   std::unique_ptr<Error> newer;
@@ -89,7 +91,8 @@ void check_packs(const Store& store, const BlockIndex& index,
         for (auto& e : entries) {
           auto it = table_offsets.find(e.first);
           if (it == table_offsets.end() || it->second != e.second) {
-            local_bad.emplace_back(e.first, BadBlock{pack_hex, "index entry does not match the pack table"});
+            local_bad.emplace_back(e.first,
+                                   BadBlock{pack_hex, "index entry does not match the pack table"});
           }
         }
         if (read_this) {
@@ -103,7 +106,8 @@ void check_packs(const Store& store, const BlockIndex& index,
           uint64_t win_start = 0, win_end = 0;
           for (auto& e : entries) {
             if (!referenced.count(e.first)) continue;
-            if (e.second < size && (e.second < win_start || e.second + k_record_header_size + bs > win_end) &&
+            if (e.second < size &&
+                (e.second < win_start || e.second + k_record_header_size + bs > win_end) &&
                 win_end < size) {
               win_start = e.second;
               size_t want = static_cast<size_t>(std::min<uint64_t>(window, size - win_start));
@@ -122,7 +126,9 @@ void check_packs(const Store& store, const BlockIndex& index,
             }
             ++records;
             if (!what.empty()) {
-              local_bad.emplace_back(e.first, BadBlock{pack_hex, fmt::format("record at offset {}: {}", e.second, what)});
+              local_bad.emplace_back(
+                  e.first,
+                  BadBlock{pack_hex, fmt::format("record at offset {}: {}", e.second, what)});
             }
           }
         }
@@ -135,7 +141,8 @@ void check_packs(const Store& store, const BlockIndex& index,
         mark_all(e.cause());
       }
       std::lock_guard lock(mutex);
-      if (!pack_problem.empty()) result.damage.push_back(Damage{"", Damage::k_whole_file, pack_hex, pack_problem});
+      if (!pack_problem.empty())
+        result.damage.push_back(Damage{"", Damage::k_whole_file, pack_hex, pack_problem});
       for (auto& [id, b] : local_bad) bad.emplace(id, b);
       progress.update(++packs_done);
     }
@@ -163,7 +170,8 @@ std::map<PackId, int64_t> load_verify_state(const Store& store, std::vector<std:
   try {
     std::string text = read_small_file(path, 64u << 20);
     size_t end = text.rfind("end ");
-    if (end == std::string::npos || text.compare(0, std::strlen(k_state_magic), k_state_magic) != 0 ||
+    if (end == std::string::npos ||
+        text.compare(0, std::strlen(k_state_magic), k_state_magic) != 0 ||
         text.substr(end + 4, 16) != fmt::format("{:016x}", checksum64(text.data(), end))) {
       throw Error(ErrorKind::damage, "reading", path.string(), "bad magic or checksum");
     }
@@ -177,7 +185,8 @@ std::map<PackId, int64_t> load_verify_state(const Store& store, std::vector<std:
       state[id] = std::stoll(line.substr(space + 1));
     }
   } catch (const std::exception& e) {
-    notes.push_back(fmt::format("ignoring the verify state ({}); packs are read in id order", e.what()));
+    notes.push_back(
+        fmt::format("ignoring the verify state ({}); packs are read in id order", e.what()));
     state.clear();
   }
   return state;
@@ -214,8 +223,10 @@ VerifyResult run_verify(const Store& store, const VerifyOptions& options, Progre
   // lose ("not in the index", reported per offset below).
   const bool scoped = !options.points.empty();
   for (const auto& p : problems) {
-    if (scoped) result.notes.push_back(p);
-    else result.damage.push_back(Damage{"", Damage::k_whole_file, "", p});
+    if (scoped)
+      result.notes.push_back(p);
+    else
+      result.damage.push_back(Damage{"", Damage::k_whole_file, "", p});
   }
 
   // Points: the selected ones, or all (including those whose header is unreadable).
@@ -226,7 +237,8 @@ VerifyResult run_verify(const Store& store, const VerifyOptions& options, Progre
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(store.root() / "points", ec)) {
       std::string id = entry.path().stem().string();
-      if (entry.path().extension() == ".point" && std::find(ids.begin(), ids.end(), id) == ids.end()) {
+      if (entry.path().extension() == ".point" &&
+          std::find(ids.begin(), ids.end(), id) == ids.end()) {
         ids.push_back(id);
       }
     }
@@ -278,9 +290,11 @@ VerifyResult run_verify(const Store& store, const VerifyOptions& options, Progre
     return ta != tb ? ta < tb : packs[a] < packs[b];
   });
   if (options.max_seconds > 0) plan.deadline = monotonic_seconds() + options.max_seconds;
-  check_packs(store, index, referenced, options.read_data, scoped, threads, result, bad, progress, plan);
+  check_packs(store, index, referenced, options.read_data, scoped, threads, result, bad, progress,
+              plan);
   if (options.read_data) {
-    result.packs_selected = static_cast<size_t>(std::count(plan.selected.begin(), plan.selected.end(), 1));
+    result.packs_selected =
+        static_cast<size_t>(std::count(plan.selected.begin(), plan.selected.end(), 1));
     result.packs_read = static_cast<size_t>(std::count(plan.read.begin(), plan.read.end(), 1));
     result.time_limit_reached = plan.deadline != 0 && result.packs_read < result.packs_selected;
   }
@@ -289,8 +303,10 @@ VerifyResult run_verify(const Store& store, const VerifyOptions& options, Progre
     std::map<PackId, int64_t> next;
     const int64_t now = now_unix();
     for (size_t i = 0; i < packs.size(); ++i) {
-      if (plan.read[i]) next[packs[i]] = now;
-      else if (state.count(packs[i])) next[packs[i]] = state[packs[i]];
+      if (plan.read[i])
+        next[packs[i]] = now;
+      else if (state.count(packs[i]))
+        next[packs[i]] = state[packs[i]];
     }
     save_verify_state(store, next, result.notes);
   }
@@ -302,7 +318,8 @@ VerifyResult run_verify(const Store& store, const VerifyOptions& options, Progre
   if (unindexed) {
     result.notes.push_back(fmt::format(
         "{} pack(s) are not in the index (left by an interrupted backup, or a lost index segment; "
-        "`vssimg repair index` indexes them, `vssimg prune` removes unused ones)", unindexed));
+        "`vssimg repair index` indexes them, `vssimg prune` removes unused ones)",
+        unindexed));
   }
 
   // Attribute damaged blocks to points and volume offsets.
@@ -316,12 +333,13 @@ VerifyResult run_verify(const Store& store, const VerifyOptions& options, Progre
       auto it = bad.find(b);
       if (it == bad.end()) continue;
       damaged = true;
-      result.damage.push_back(Damage{p.id, uint64_t{i} * p.block_size, it->second.pack, it->second.what});
+      result.damage.push_back(
+          Damage{p.id, uint64_t{i} * p.block_size, it->second.pack, it->second.what});
     }
     if (damaged) ++result.points_damaged;
     if (unreadable) {
-      result.notes.push_back(fmt::format("point {} has {} block(s) that were unreadable at backup time", p.id,
-                                         unreadable));
+      result.notes.push_back(fmt::format(
+          "point {} has {} block(s) that were unreadable at backup time", p.id, unreadable));
     }
   }
   return result;

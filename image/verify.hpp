@@ -36,22 +36,22 @@ struct Damage {
   static constexpr uint64_t k_whole_file = UINT64_MAX;
   std::string point;  // empty for store-level damage (config, index segment, pack)
   uint64_t offset = k_whole_file;
-  std::string pack;   // pack id, if known
+  std::string pack;  // pack id, if known
   std::string what;
 };
 
 struct VerifyResult {
   size_t points_checked = 0;
   size_t points_damaged = 0;
-  uint64_t blocks_referenced = 0;   // distinct data blocks the points refer to
+  uint64_t blocks_referenced = 0;  // distinct data blocks the points refer to
   size_t packs_checked = 0;
-  uint64_t records_read = 0;        // --read-data
+  uint64_t records_read = 0;  // --read-data
   uint64_t bytes_read = 0;
-  size_t packs_selected = 0;        // packs --read-data was asked to read (subset)
-  size_t packs_read = 0;            // of those, read before the time limit
+  size_t packs_selected = 0;  // packs --read-data was asked to read (subset)
+  size_t packs_read = 0;      // of those, read before the time limit
   bool time_limit_reached = false;
   std::vector<Damage> damage;
-  std::vector<std::string> notes;   // not damage (unreferenced packs, unreadable source blocks)
+  std::vector<std::string> notes;  // not damage (unreferenced packs, unreadable source blocks)
   bool ok() const { return damage.empty(); }
 };
 

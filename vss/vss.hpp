@@ -89,11 +89,11 @@ std::vector<WriterInfo> list_writers(bool with_components, ProgressSink& progres
 
 struct SnapshotOptions {
   BackupType backup_type = BackupType::copy;
-  bool persistent = false;            // `snapshot --keep`: survives this process
-  unsigned retries = 3;               // extra attempts after the first
-  double retry_delay_seconds = 10;    // between attempts
-  double timeout_seconds = 600;       // per asynchronous VSS operation
-  double wait_slice_seconds = 0.25;   // Ctrl+C is noticed within one slice
+  bool persistent = false;           // `snapshot --keep`: survives this process
+  unsigned retries = 3;              // extra attempts after the first
+  double retry_delay_seconds = 10;   // between attempts
+  double timeout_seconds = 600;      // per asynchronous VSS operation
+  double wait_slice_seconds = 0.25;  // Ctrl+C is noticed within one slice
 };
 
 struct SnapshotVolume {

@@ -71,14 +71,17 @@ std::string cause_of(HRESULT hr) {
   auto code = static_cast<uint32_t>(hr);
   const HresultInfo* info = find_hresult(code);
   ErrorKind kind = code == 0x80070005u ? ErrorKind::privilege : ErrorKind::vss;
-  throw VssFailure(kind, fmt::format("VSS {}", api), cause_of(hr), code, info ? info->retry : Retry::no);
+  throw VssFailure(kind, fmt::format("VSS {}", api), cause_of(hr), code,
+                   info ? info->retry : Retry::no);
 }
 
 void check(std::string_view api, HRESULT hr) {
   if (FAILED(hr)) fail(api, hr);
 }
 
-std::string bstr_text(BSTR s) { return s ? win32::narrow(std::wstring_view(s, ::SysStringLen(s))) : ""; }
+std::string bstr_text(BSTR s) {
+  return s ? win32::narrow(std::wstring_view(s, ::SysStringLen(s))) : "";
+}
 
 // Waits for an IVssAsync in slices; Cancel()s it on Ctrl+C and at the deadline.
 void wait_async(IVssAsync* async, std::string_view api, const SnapshotOptions& options) {
@@ -103,11 +106,12 @@ void wait_async(IVssAsync* async, std::string_view api, const SnapshotOptions& o
     }
     if (monotonic_seconds() >= deadline) {
       async->Cancel();
-      throw VssFailure(ErrorKind::vss, fmt::format("VSS {}", api),
-                       fmt::format("did not finish within {:g} s (--vss-timeout); the operation was "
-                                   "cancelled and the backup aborted",
-                                   options.timeout_seconds),
-                       0, Retry::no);
+      throw VssFailure(
+          ErrorKind::vss, fmt::format("VSS {}", api),
+          fmt::format("did not finish within {:g} s (--vss-timeout); the operation was "
+                      "cancelled and the backup aborted",
+                      options.timeout_seconds),
+          0, Retry::no);
     }
     // A Wait that failed at once must not turn this into a busy loop.
     if (FAILED(waited) && monotonic_seconds() - before < options.wait_slice_seconds / 2) {
@@ -116,7 +120,8 @@ void wait_async(IVssAsync* async, std::string_view api, const SnapshotOptions& o
   }
 }
 
-void run_async(std::string_view api, HRESULT started, ComPtr<IVssAsync>& async, const SnapshotOptions& options) {
+void run_async(std::string_view api, HRESULT started, ComPtr<IVssAsync>& async,
+               const SnapshotOptions& options) {
   check(api, started);
   wait_async(async.get(), api, options);
   async.reset();
@@ -133,9 +138,9 @@ class ComScope {
       throw Error(ErrorKind::vss, "VSS CoInitializeEx", "", cause_of(hr));
     }
     // Once per process; RPC_E_TOO_LATE means someone (an earlier call) already did it.
-    static const HRESULT security = ::CoInitializeSecurity(
-        nullptr, -1, nullptr, nullptr, RPC_C_AUTHN_LEVEL_PKT_PRIVACY, RPC_C_IMP_LEVEL_IMPERSONATE, nullptr,
-        EOAC_STATIC_CLOAKING, nullptr);
+    static const HRESULT security =
+        ::CoInitializeSecurity(nullptr, -1, nullptr, nullptr, RPC_C_AUTHN_LEVEL_PKT_PRIVACY,
+                               RPC_C_IMP_LEVEL_IMPERSONATE, nullptr, EOAC_STATIC_CLOAKING, nullptr);
     (void)security;
   }
   ~ComScope() {
@@ -183,10 +188,11 @@ void preflight() {
     win32::UniqueHandle token(raw);
     if (::GetTokenInformation(token.get(), TokenElevation, &elevation, sizeof elevation, &size) &&
         !elevation.TokenIsElevated) {
-      throw Error(ErrorKind::privilege, "VSS pre-flight", "",
-                  "this process is not elevated; VSS snapshots need administrator rights: run from an "
-                  "elevated prompt (\"Run as administrator\"), or in Task Scheduler tick \"Run with "
-                  "highest privileges\" or run as SYSTEM");
+      throw Error(
+          ErrorKind::privilege, "VSS pre-flight", "",
+          "this process is not elevated; VSS snapshots need administrator rights: run from an "
+          "elevated prompt (\"Run as administrator\"), or in Task Scheduler tick \"Run with "
+          "highest privileges\" or run as SYSTEM");
     }
   }
 }
@@ -211,7 +217,8 @@ void default_sleep(double seconds) {
 std::filesystem::path default_records_file() {
   wchar_t buf[MAX_PATH] = {};
   DWORD n = ::GetEnvironmentVariableW(L"ProgramData", buf, MAX_PATH);
-  std::filesystem::path base = (n > 0 && n < MAX_PATH) ? std::filesystem::path(buf) : std::filesystem::path(L"C:\\ProgramData");
+  std::filesystem::path base = (n > 0 && n < MAX_PATH) ? std::filesystem::path(buf)
+                                                       : std::filesystem::path(L"C:\\ProgramData");
   return base / L"vssimg" / L"snapshots.tsv";
 }
 
@@ -231,7 +238,8 @@ class RecordsLock {
  public:
   RecordsLock() {
     m_mutex.reset(::CreateMutexW(nullptr, FALSE, L"Global\\vssimg-snapshot-records"));
-    if (!m_mutex.valid()) m_mutex.reset(::CreateMutexW(nullptr, FALSE, L"Local\\vssimg-snapshot-records"));
+    if (!m_mutex.valid())
+      m_mutex.reset(::CreateMutexW(nullptr, FALSE, L"Local\\vssimg-snapshot-records"));
     if (m_mutex.valid()) {
       DWORD rc = ::WaitForSingleObject(m_mutex.get(), 30000);
       m_owned = rc == WAIT_OBJECT_0 || rc == WAIT_ABANDONED;
@@ -262,7 +270,7 @@ std::vector<SnapshotRecord> read_records(const std::filesystem::path& file) {
     std::string field;
     while (std::getline(ss, field, '\t')) f.push_back(field);
     if (f.size() == 6) f.emplace_back();  // no device path yet
-    if (f.size() != 7) continue;  // a torn or foreign line: ignore it
+    if (f.size() != 7) continue;          // a torn or foreign line: ignore it
     SnapshotRecord r;
     r.snapshot_id = f[0];
     r.set_id = f[1];
@@ -282,8 +290,8 @@ void write_records(const std::filesystem::path& file, const std::vector<Snapshot
   std::filesystem::create_directories(file.parent_path(), ec);
   std::string text = "# snapshots created by vssimg: id set pid created persistent volume device\n";
   for (const auto& r : records) {
-    text += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}\n", r.snapshot_id, r.set_id, r.pid, r.created_unix,
-                        r.persistent ? 1 : 0, r.volume, r.device_path);
+    text += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}\n", r.snapshot_id, r.set_id, r.pid,
+                        r.created_unix, r.persistent ? 1 : 0, r.volume, r.device_path);
   }
   std::filesystem::path tmp = file;
   tmp += L".tmp";
@@ -318,7 +326,8 @@ struct Manager {
 bool delete_one(IVssBackupComponents* components, const std::string& id) {
   LONG deleted = 0;
   VSS_ID not_deleted = GUID_NULL;
-  HRESULT hr = components->DeleteSnapshots(parse_guid(id), VSS_OBJECT_SNAPSHOT, TRUE, &deleted, &not_deleted);
+  HRESULT hr = components->DeleteSnapshots(parse_guid(id), VSS_OBJECT_SNAPSHOT, TRUE, &deleted,
+                                           &not_deleted);
   if (hr == VSS_E_OBJECT_NOT_FOUND) return false;
   check("DeleteSnapshots", hr);
   return true;
@@ -338,11 +347,11 @@ void delete_leftovers(const Backend& backend, ProgressSink& progress) {
     try {
       if (!manager) manager = std::make_unique<Manager>(backend);
       bool existed = delete_one(manager->components.get(), r.snapshot_id);
-      progress.info(fmt::format("{} snapshot {} of {} left by process {}", existed ? "deleted" : "forgot",
-                                r.snapshot_id, r.volume, r.pid));
+      progress.info(fmt::format("{} snapshot {} of {} left by process {}",
+                                existed ? "deleted" : "forgot", r.snapshot_id, r.volume, r.pid));
     } catch (const Error& e) {
-      progress.warning(fmt::format("could not delete leftover snapshot {} of {}: {}", r.snapshot_id, r.volume,
-                                   e.what()));
+      progress.warning(fmt::format("could not delete leftover snapshot {} of {}: {}", r.snapshot_id,
+                                   r.volume, e.what()));
       keep.push_back(r);
     }
   }
@@ -352,9 +361,9 @@ void delete_leftovers(const Backend& backend, ProgressSink& progress) {
 }  // namespace
 
 std::string guid_string(const GUID& g) {
-  return fmt::format("{{{:08X}-{:04X}-{:04X}-{:02X}{:02X}-{:02X}{:02X}{:02X}{:02X}{:02X}{:02X}}}", g.Data1,
-                     g.Data2, g.Data3, g.Data4[0], g.Data4[1], g.Data4[2], g.Data4[3], g.Data4[4], g.Data4[5],
-                     g.Data4[6], g.Data4[7]);
+  return fmt::format("{{{:08X}-{:04X}-{:04X}-{:02X}{:02X}-{:02X}{:02X}{:02X}{:02X}{:02X}{:02X}}}",
+                     g.Data1, g.Data2, g.Data3, g.Data4[0], g.Data4[1], g.Data4[2], g.Data4[3],
+                     g.Data4[4], g.Data4[5], g.Data4[6], g.Data4[7]);
 }
 
 Backend system_backend() {
@@ -392,7 +401,9 @@ std::vector<WriterComponent> components_of(IVssExamineWriterMetadata* metadata) 
     WriterComponent c;
     c.logical_path = bstr_text(info->bstrLogicalPath);
     c.name = bstr_text(info->bstrComponentName);
-    c.type = info->type == VSS_CT_DATABASE ? "database" : info->type == VSS_CT_FILEGROUP ? "filegroup" : "undefined";
+    c.type = info->type == VSS_CT_DATABASE    ? "database"
+             : info->type == VSS_CT_FILEGROUP ? "filegroup"
+                                              : "undefined";
     c.selectable = info->bSelectable != 0;
     component->FreeComponentInfo(info);
     out.push_back(std::move(c));
@@ -415,7 +426,8 @@ std::vector<WriterOutcome> gather_writer_status(IVssBackupComponents* components
     BSTR name = nullptr;
     VSS_WRITER_STATE state = VSS_WS_UNKNOWN;
     HRESULT failure = S_OK;
-    check("GetWriterStatus", components->GetWriterStatus(i, &instance, &writer, &name, &state, &failure));
+    check("GetWriterStatus",
+          components->GetWriterStatus(i, &instance, &writer, &name, &state, &failure));
     WriterOutcome w;
     w.name = bstr_text(name);
     ::SysFreeString(name);
@@ -434,7 +446,8 @@ std::vector<WriterOutcome> gather_writer_status(IVssBackupComponents* components
 
 }  // namespace
 
-std::vector<WriterInfo> list_writers(const Backend& backend, bool with_components, ProgressSink& progress) {
+std::vector<WriterInfo> list_writers(const Backend& backend, bool with_components,
+                                     ProgressSink& progress) {
   (void)progress;
   if (backend.preflight) preflight();
   SnapshotOptions options;  // timeouts for the waits
@@ -530,7 +543,8 @@ void SnapshotSession::Impl::run(const std::vector<std::string>& sources) {
   VSS_BACKUP_TYPE type = m_options.backup_type == BackupType::full ? VSS_BT_FULL : VSS_BT_COPY;
   check("SetBackupState", m_components->SetBackupState(false, false, type, false));
   ComPtr<IVssAsync> async;
-  run_async("GatherWriterMetadata", m_components->GatherWriterMetadata(async.put()), async, m_options);
+  run_async("GatherWriterMetadata", m_components->GatherWriterMetadata(async.put()), async,
+            m_options);
 
   check("StartSnapshotSet", m_components->StartSnapshotSet(&m_set));
   m_set_id = guid_string(m_set);
@@ -548,7 +562,8 @@ void SnapshotSession::Impl::run(const std::vector<std::string>& sources) {
   // Recorded before the snapshot exists, so a run killed from here on is cleaned up.
   update_records(m_backend, [&](std::vector<SnapshotRecord>& records) {
     for (const auto& v : m_volumes) {
-      records.push_back({v.snapshot_id, m_set_id, v.source, "", now_unix(), process_id(), m_options.persistent});
+      records.push_back(
+          {v.snapshot_id, m_set_id, v.source, "", now_unix(), process_id(), m_options.persistent});
     }
   });
   m_recorded = true;
@@ -564,11 +579,13 @@ void SnapshotSession::Impl::run(const std::vector<std::string>& sources) {
   for (size_t i = 0; i < m_volumes.size(); ++i) {
     VSS_SNAPSHOT_PROP prop{};
     check("GetSnapshotProperties", m_components->GetSnapshotProperties(m_snapshot_ids[i], &prop));
-    m_volumes[i].device_path = prop.m_pwszSnapshotDeviceObject ? win32::narrow(prop.m_pwszSnapshotDeviceObject) : "";
+    m_volumes[i].device_path =
+        prop.m_pwszSnapshotDeviceObject ? win32::narrow(prop.m_pwszSnapshotDeviceObject) : "";
     m_backend.free_snapshot_properties(&prop);
     if (m_volumes[i].device_path.empty()) {
-      throw VssFailure(ErrorKind::vss, "VSS GetSnapshotProperties", "the snapshot of " + m_volumes[i].source +
-                       " has no device path", 0, Retry::no);
+      throw VssFailure(ErrorKind::vss, "VSS GetSnapshotProperties",
+                       "the snapshot of " + m_volumes[i].source + " has no device path", 0,
+                       Retry::no);
     }
   }
   update_records(m_backend, [&](std::vector<SnapshotRecord>& records) {
@@ -587,12 +604,14 @@ void SnapshotSession::Impl::gather_writer_status(std::string_view when) {
     const HresultInfo* info = find_hresult(w.error);
     if (info && info->retry == Retry::writer) {
       throw VssFailure(ErrorKind::vss, fmt::format("VSS writer \"{}\"", w.name),
-                       fmt::format("[{}] {} after {}: {}", w.state, w.state_name, when, describe_vss_hresult(w.error)),
+                       fmt::format("[{}] {} after {}: {}", w.state, w.state_name, when,
+                                   describe_vss_hresult(w.error)),
                        w.error, Retry::writer);
     }
-    m_progress.warning(fmt::format("VSS writer \"{}\" failed after {}: [{}] {}, {}; its data in this backup is "
-                                   "crash-consistent only",
-                                   w.name, when, w.state, w.state_name, describe_vss_hresult(w.error)));
+    m_progress.warning(
+        fmt::format("VSS writer \"{}\" failed after {}: [{}] {}, {}; its data in this backup is "
+                    "crash-consistent only",
+                    w.name, when, w.state, w.state_name, describe_vss_hresult(w.error)));
   }
   m_writers = std::move(outcomes);
 }
@@ -602,8 +621,9 @@ void SnapshotSession::Impl::forget_records(bool keep_persistent) {
   try {
     update_records(m_backend, [&](std::vector<SnapshotRecord>& records) {
       for (auto it = records.begin(); it != records.end();) {
-        bool ours = std::any_of(m_volumes.begin(), m_volumes.end(),
-                                [&](const SnapshotVolume& v) { return v.snapshot_id == it->snapshot_id; });
+        bool ours = std::any_of(m_volumes.begin(), m_volumes.end(), [&](const SnapshotVolume& v) {
+          return v.snapshot_id == it->snapshot_id;
+        });
         if (!ours) {
           ++it;
         } else if (keep_persistent) {
@@ -638,11 +658,13 @@ void SnapshotSession::Impl::complete(bool ok) {
   if (m_created && !keep) {
     LONG deleted = 0;
     VSS_ID not_deleted = GUID_NULL;
-    HRESULT hr = m_components->DeleteSnapshots(m_set, VSS_OBJECT_SNAPSHOT_SET, TRUE, &deleted, &not_deleted);
+    HRESULT hr =
+        m_components->DeleteSnapshots(m_set, VSS_OBJECT_SNAPSHOT_SET, TRUE, &deleted, &not_deleted);
     if (FAILED(hr)) {
-      m_progress.warning(fmt::format("VSS DeleteSnapshots: {}; the shadow copy set {} is deleted by the next "
-                                     "vssimg run or with vssadmin delete shadows",
-                                     cause_of(hr), m_set_id));
+      m_progress.warning(
+          fmt::format("VSS DeleteSnapshots: {}; the shadow copy set {} is deleted by the next "
+                      "vssimg run or with vssadmin delete shadows",
+                      cause_of(hr), m_set_id));
     }
   }
   m_guard.reset();
@@ -653,18 +675,33 @@ void SnapshotSession::Impl::complete(bool ok) {
 
 SnapshotSession::SnapshotSession(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 SnapshotSession::~SnapshotSession() = default;
-const std::string& SnapshotSession::set_id() const { return m_impl->m_set_id; }
-const std::vector<SnapshotVolume>& SnapshotSession::volumes() const { return m_impl->m_volumes; }
-const std::vector<WriterOutcome>& SnapshotSession::writers() const { return m_impl->m_writers; }
-BackupType SnapshotSession::backup_type() const { return m_impl->options().backup_type; }
-bool SnapshotSession::persistent() const { return m_impl->options().persistent; }
-bool SnapshotSession::crash_consistent() const {
-  return std::any_of(m_impl->m_writers.begin(), m_impl->m_writers.end(), [](const WriterOutcome& w) { return w.failed; });
+const std::string& SnapshotSession::set_id() const {
+  return m_impl->m_set_id;
 }
-void SnapshotSession::complete(bool ok) { m_impl->complete(ok); }
+const std::vector<SnapshotVolume>& SnapshotSession::volumes() const {
+  return m_impl->m_volumes;
+}
+const std::vector<WriterOutcome>& SnapshotSession::writers() const {
+  return m_impl->m_writers;
+}
+BackupType SnapshotSession::backup_type() const {
+  return m_impl->options().backup_type;
+}
+bool SnapshotSession::persistent() const {
+  return m_impl->options().persistent;
+}
+bool SnapshotSession::crash_consistent() const {
+  return std::any_of(m_impl->m_writers.begin(), m_impl->m_writers.end(),
+                     [](const WriterOutcome& w) { return w.failed; });
+}
+void SnapshotSession::complete(bool ok) {
+  m_impl->complete(ok);
+}
 
-std::unique_ptr<SnapshotSession> create_snapshot(const Backend& backend, const std::vector<std::string>& volumes,
-                                                 const SnapshotOptions& options, ProgressSink& progress) {
+std::unique_ptr<SnapshotSession> create_snapshot(const Backend& backend,
+                                                 const std::vector<std::string>& volumes,
+                                                 const SnapshotOptions& options,
+                                                 ProgressSink& progress) {
   if (volumes.empty() || volumes.size() > 64) {
     throw Error(ErrorKind::usage, "creating a VSS snapshot", "", "give between 1 and 64 volumes");
   }
@@ -679,12 +716,13 @@ std::unique_ptr<SnapshotSession> create_snapshot(const Backend& backend, const s
       impl.reset();  // AbortBackup (if armed), Release, forget the records of this attempt
       if (e.retry() == Retry::no) throw;
       if (attempt >= options.retries) {
-        throw Error(e.kind(), e.operation(), "",
-                    fmt::format("{} (gave up after {} attempts; --vss-retries)", e.cause(), attempt + 1));
+        throw Error(
+            e.kind(), e.operation(), "",
+            fmt::format("{} (gave up after {} attempts; --vss-retries)", e.cause(), attempt + 1));
       }
       // A retry that then succeeds leaves nothing to warn about: info, not warning.
-      progress.info(fmt::format("{}; retrying in {:g} s (attempt {} of {})", e.what(), options.retry_delay_seconds,
-                                   attempt + 2, options.retries + 1));
+      progress.info(fmt::format("{}; retrying in {:g} s (attempt {} of {})", e.what(),
+                                options.retry_delay_seconds, attempt + 2, options.retries + 1));
       backend.sleep(options.retry_delay_seconds);
     }
   }
@@ -696,10 +734,12 @@ std::vector<SnapshotRecord> list_snapshots(const Backend& backend, ProgressSink&
   return read_records(backend.records_file);
 }
 
-SnapshotRecord delete_snapshot(const Backend& backend, const std::string& id, ProgressSink& progress) {
+SnapshotRecord delete_snapshot(const Backend& backend, const std::string& id,
+                               ProgressSink& progress) {
   if (backend.preflight) preflight();
   std::string wanted = id;
-  std::transform(wanted.begin(), wanted.end(), wanted.begin(), [](unsigned char c) { return std::toupper(c); });
+  std::transform(wanted.begin(), wanted.end(), wanted.begin(),
+                 [](unsigned char c) { return std::toupper(c); });
   if (!wanted.empty() && wanted[0] != '{') wanted.insert(wanted.begin(), '{');
   std::vector<SnapshotRecord> records;
   {
@@ -722,10 +762,13 @@ SnapshotRecord delete_snapshot(const Backend& backend, const std::string& id, Pr
   }
   Manager manager(backend);
   bool existed = delete_one(manager.components.get(), target.snapshot_id);
-  if (!existed) progress.warning(fmt::format("snapshot {} no longer existed; removed it from the record", target.snapshot_id));
+  if (!existed)
+    progress.warning(fmt::format("snapshot {} no longer existed; removed it from the record",
+                                 target.snapshot_id));
   update_records(backend, [&](std::vector<SnapshotRecord>& all) {
-    all.erase(std::remove_if(all.begin(), all.end(),
-                             [&](const SnapshotRecord& r) { return r.snapshot_id == target.snapshot_id; }),
+    all.erase(std::remove_if(
+                  all.begin(), all.end(),
+                  [&](const SnapshotRecord& r) { return r.snapshot_id == target.snapshot_id; }),
               all.end());
   });
   return target;
@@ -737,10 +780,13 @@ std::vector<WriterInfo> list_writers(bool with_components, ProgressSink& progres
   return list_writers(system_backend(), with_components, progress);
 }
 std::unique_ptr<SnapshotSession> create_snapshot(const std::vector<std::string>& volumes,
-                                                 const SnapshotOptions& options, ProgressSink& progress) {
+                                                 const SnapshotOptions& options,
+                                                 ProgressSink& progress) {
   return create_snapshot(system_backend(), volumes, options, progress);
 }
-std::vector<SnapshotRecord> list_snapshots(ProgressSink& progress) { return list_snapshots(system_backend(), progress); }
+std::vector<SnapshotRecord> list_snapshots(ProgressSink& progress) {
+  return list_snapshots(system_backend(), progress);
+}
 SnapshotRecord delete_snapshot(const std::string& id, ProgressSink& progress) {
   return delete_snapshot(system_backend(), id, progress);
 }

@@ -72,11 +72,15 @@ struct Backend {
 // The real system: vssapi.dll, %ProgramData%\vssimg\snapshots.tsv.
 Backend system_backend();
 
-std::vector<WriterInfo> list_writers(const Backend& backend, bool with_components, ProgressSink& progress);
-std::unique_ptr<SnapshotSession> create_snapshot(const Backend& backend, const std::vector<std::string>& volumes,
-                                                 const SnapshotOptions& options, ProgressSink& progress);
+std::vector<WriterInfo> list_writers(const Backend& backend, bool with_components,
+                                     ProgressSink& progress);
+std::unique_ptr<SnapshotSession> create_snapshot(const Backend& backend,
+                                                 const std::vector<std::string>& volumes,
+                                                 const SnapshotOptions& options,
+                                                 ProgressSink& progress);
 std::vector<SnapshotRecord> list_snapshots(const Backend& backend, ProgressSink& progress);
-SnapshotRecord delete_snapshot(const Backend& backend, const std::string& id, ProgressSink& progress);
+SnapshotRecord delete_snapshot(const Backend& backend, const std::string& id,
+                               ProgressSink& progress);
 
 // "{12345678-...}" in upper case, as vssadmin prints it.
 std::string guid_string(const GUID& guid);

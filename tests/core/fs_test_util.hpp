@@ -35,8 +35,8 @@ class MemorySource final : public BlockSource {
     if (offset > m_bytes.size() || len > m_bytes.size() - offset) {
       throw Error("reading", "memory", "read past the end");
     }
-    if (m_alignment > 1 && (offset % m_alignment != 0 ||
-                            (len % m_alignment != 0 && offset + len != m_bytes.size()))) {
+    if (m_alignment > 1 &&
+        (offset % m_alignment != 0 || (len % m_alignment != 0 && offset + len != m_bytes.size()))) {
       throw Error("reading", "memory", "unaligned read");
     }
     std::memcpy(buf, m_bytes.data() + offset, len);
@@ -77,7 +77,9 @@ inline int run(const std::string& cmd, std::string* out = nullptr) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-inline std::string quote(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+inline std::string quote(const std::filesystem::path& p) {
+  return "'" + p.string() + "'";
+}
 
 inline std::vector<uint8_t> read_file(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);

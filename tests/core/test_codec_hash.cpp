@@ -39,7 +39,8 @@ TEST_CASE("lz4 rejects garbage and wrong lengths") {
   REQUIRE_FALSE(decode_block(Codec::lz4, packed.data(), n, out.data(), src.size() + 1));
   auto garbage = test::pseudo_random(100, 3);
   REQUIRE_FALSE(decode_block(Codec::lz4, garbage.data(), garbage.size(), out.data(), src.size()));
-  REQUIRE_FALSE(decode_block(static_cast<Codec>(9), src.data(), src.size(), out.data(), src.size()));
+  REQUIRE_FALSE(
+      decode_block(static_cast<Codec>(9), src.data(), src.size(), out.data(), src.size()));
 }
 
 TEST_CASE("keyed block ids depend on the secret and the data") {

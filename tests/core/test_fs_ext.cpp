@@ -23,7 +23,8 @@ struct ExtTools {
   bool ok() const { return !mkfs.empty() && !debugfs.empty() && !e2fsck.empty(); }
 };
 
-std::vector<uint64_t> file_blocks(const ExtTools& t, const std::filesystem::path& img, const std::string& name) {
+std::vector<uint64_t> file_blocks(const ExtTools& t, const std::filesystem::path& img,
+                                  const std::string& name) {
   std::string out;
   REQUIRE(run(t.debugfs + " -R " + quote("blocks /" + name) + " " + quote(img), &out) == 0);
   std::vector<uint64_t> blocks;
@@ -72,7 +73,8 @@ TEST_CASE("ext: map covers every file, skips a deleted file, restores cleanly", 
       }
       write_file(tree / "deleted.bin", random_bytes(4 << 20, 99));
       auto img = dir.path() / "ext.img";
-      REQUIRE(run(t.mkfs + " -q -F " + opts + " -d " + quote(tree) + " " + quote(img) + " 64M") == 0);
+      REQUIRE(run(t.mkfs + " -q -F " + opts + " -d " + quote(tree) + " " + quote(img) + " 64M") ==
+              0);
       std::vector<uint64_t> deleted_blocks = file_blocks(t, img, "deleted.bin");
       REQUIRE(deleted_blocks.size() >= 1024);
       REQUIRE(run(t.debugfs + " -w -R " + quote("rm /deleted.bin") + " " + quote(img)) == 0);
@@ -87,7 +89,8 @@ TEST_CASE("ext: map covers every file, skips a deleted file, restores cleanly", 
       REQUIRE(run(t.debugfs + " -R stats " + quote(img), &stats) == 0);
       uint64_t bs = std::stoull(stats.substr(stats.find(':', stats.find("Block size")) + 1));
       uint64_t blocks = std::stoull(stats.substr(stats.find(':', stats.find("Block count")) + 1));
-      uint64_t free_blocks = std::stoull(stats.substr(stats.find(':', stats.find("Free blocks")) + 1));
+      uint64_t free_blocks =
+          std::stoull(stats.substr(stats.find(':', stats.find("Free blocks")) + 1));
       // Used = what e2fsprogs counts used (block 0 of 1 KiB-block filesystems included).
       CHECK(r.map->used_bytes() == (blocks - free_blocks) * bs);
 
@@ -108,7 +111,8 @@ TEST_CASE("ext: map covers every file, skips a deleted file, restores cleanly", 
       CHECK(run(t.e2fsck + " -fn " + quote(masked)) == 0);
       for (const auto& [name, content] : files) {
         auto out = dir.path() / "dump.out";
-        REQUIRE(run(t.debugfs + " -R " + quote("dump /" + name + " " + out.string()) + " " + quote(masked)) == 0);
+        REQUIRE(run(t.debugfs + " -R " + quote("dump /" + name + " " + out.string()) + " " +
+                    quote(masked)) == 0);
         bool same = read_file(out) == content;
         INFO(name);
         CHECK(same);
@@ -117,7 +121,8 @@ TEST_CASE("ext: map covers every file, skips a deleted file, restores cleanly", 
   }
 }
 
-TEST_CASE("ext: damaged, unclean or inconsistent filesystems fall back to all blocks", "[fs][ext]") {
+TEST_CASE("ext: damaged, unclean or inconsistent filesystems fall back to all blocks",
+          "[fs][ext]") {
   ExtTools t;
   if (!t.ok()) {
     WARN("skipped: e2fsprogs not found");
@@ -163,7 +168,8 @@ TEST_CASE("ext: damaged, unclean or inconsistent filesystems fall back to all bl
   expect_fallback(debugfs_variant("feature needs_recovery"), "journal needs recovery");
   expect_fallback(debugfs_variant("ssv state 0"), "not cleanly unmounted");
   expect_fallback(debugfs_variant("ssv state 3"), "errors recorded");
-  expect_fallback(debugfs_variant("set_bg 0 free_blocks_count 1"), "group free count disagrees with bitmap");
+  expect_fallback(debugfs_variant("set_bg 0 free_blocks_count 1"),
+                  "group free count disagrees with bitmap");
   expect_fallback(debugfs_variant("ssv free_blocks_count 5"), "superblock free count disagrees");
   damaged = pristine;
   damaged[2048 + 0x1E] ^= 0xFF;  // bg_checksum of group 0 (1 KiB blocks: table at block 2)

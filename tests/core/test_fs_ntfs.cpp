@@ -25,7 +25,8 @@ struct NtfsTools {
   std::string ntfswipe = find_tool("ntfswipe");
   std::string ntfscluster = find_tool("ntfscluster");
   bool ok() const {
-    return !mkntfs.empty() && !ntfscp.empty() && !ntfscat.empty() && !ntfswipe.empty() && !ntfscluster.empty();
+    return !mkntfs.empty() && !ntfscp.empty() && !ntfscat.empty() && !ntfswipe.empty() &&
+           !ntfscluster.empty();
   }
 };
 
@@ -88,8 +89,8 @@ TEST_CASE("NTFS: map covers every file, free bytes are exactly ntfs free space",
       uint64_t pos = 0;
       auto count_gap = [&](uint64_t end) {
         free_not_pattern += static_cast<uint64_t>(std::count_if(
-            bytes.begin() + static_cast<ptrdiff_t>(pos), bytes.begin() + static_cast<ptrdiff_t>(end),
-            [](uint8_t c) { return c != 0xAA; }));
+            bytes.begin() + static_cast<ptrdiff_t>(pos),
+            bytes.begin() + static_cast<ptrdiff_t>(end), [](uint8_t c) { return c != 0xAA; }));
       };
       for (const ByteRange& u : r.map->used()) {
         count_gap(u.offset);
@@ -104,7 +105,8 @@ TEST_CASE("NTFS: map covers every file, free bytes are exactly ntfs free space",
       uint32_t cluster = static_cast<uint32_t>(get_u16(bytes.data() + 0x0B)) * bytes[0x0D];
       uint64_t total_clusters = get_u64(bytes.data() + 0x28) / bytes[0x0D];
       uint64_t used_clusters = total_clusters - ntfscluster_free_clusters(t, img);
-      CHECK(r.map->used_bytes() == used_clusters * cluster + (bytes.size() - total_clusters * cluster));
+      CHECK(r.map->used_bytes() ==
+            used_clusters * cluster + (bytes.size() - total_clusters * cluster));
 
       // Restore-equivalent: the image with free ranges zeroed still yields every file.
       auto masked_img = dir.path() / "masked.img";
@@ -113,8 +115,9 @@ TEST_CASE("NTFS: map covers every file, free bytes are exactly ntfs free space",
         std::string out;
         REQUIRE(run(t.ntfscat + " " + quote(masked_img) + " " + name, &out) == 0);
         // Not CHECK(a == b): Catch would print MiBs on failure.
-        bool same = out.size() == content.size() && std::equal(content.begin(), content.end(),
-                                                                reinterpret_cast<const uint8_t*>(out.data()));
+        bool same = out.size() == content.size() &&
+                    std::equal(content.begin(), content.end(),
+                               reinterpret_cast<const uint8_t*>(out.data()));
         INFO(name);
         CHECK(same);
       }
@@ -141,7 +144,8 @@ TEST_CASE("NTFS: damaged structures fall back to all blocks without crashing", "
     return off;
   };
 
-  auto expect_fallback = [&](const std::function<void(std::vector<uint8_t>&)>& damage, const char* why) {
+  auto expect_fallback = [&](const std::function<void(std::vector<uint8_t>&)>& damage,
+                             const char* why) {
     std::vector<uint8_t> b = pristine;
     damage(b);
     MemorySource src(std::move(b));
@@ -195,30 +199,45 @@ TEST_CASE("NTFS: damaged structures fall back to all blocks without crashing", "
   }
   expect_fallback([&](auto& b) { write_restart_page(b, 0, 0); }, "$LogFile not clean");
   expect_fallback([](auto& b) { b[3] = 'X'; }, "no NTFS signature");
-  expect_fallback([](auto& b) { b[0x0B] = 0x00; b[0x0C] = 0x03; }, "768-byte sectors");
-  expect_fallback([](auto& b) { set_u64(b.data() + 0x28, UINT64_MAX / 2); }, "volume larger than source");
+  expect_fallback(
+      [](auto& b) {
+        b[0x0B] = 0x00;
+        b[0x0C] = 0x03;
+      },
+      "768-byte sectors");
+  expect_fallback([](auto& b) { set_u64(b.data() + 0x28, UINT64_MAX / 2); },
+                  "volume larger than source");
   expect_fallback([](auto& b) { set_u64(b.data() + 0x30, 1'000'000); }, "MFT outside volume");
   expect_fallback([&](auto& b) { b[record6 + 510] ^= 0xFF; }, "torn MFT record (fixup mismatch)");
-  expect_fallback([&](auto& b) {
-    size_t a = data_attr(b);
-    size_t mp = a + get_u16(b.data() + a + 32);
-    b[mp] = 0x44;  // 4-byte length, 4-byte offset...
-    set_u32(b.data() + mp + 1, 0x7FFFFFFF);  // ...far beyond the volume
-  }, "runlist beyond the volume");
-  expect_fallback([&](auto& b) {
-    size_t a = data_attr(b);
-    b[a + get_u16(b.data() + a + 32)] = 0x00;  // empty runlist
-  }, "runlist shorter than highest VCN");
-  expect_fallback([&](auto& b) {
-    size_t a = data_attr(b);
-    set_u64(b.data() + a + 48, 1);  // data size 1 byte: too few bits for the clusters
-  }, "bitmap too short");
-  expect_fallback([&](auto& b) {
-    size_t a = data_attr(b);
-    size_t mp = a + get_u16(b.data() + a + 32);
-    uint8_t h = b[mp];
-    uint64_t lcn = 0;
-    for (int k = 0; k < (h >> 4); ++k) lcn |= uint64_t{b[mp + 1 + (h & 15) + k]} << (8 * k);
-    std::fill_n(b.begin() + static_cast<ptrdiff_t>(lcn * cluster), 16, 0);  // boot/MFT bits cleared
-  }, "bitmap marks its own metadata free");
+  expect_fallback(
+      [&](auto& b) {
+        size_t a = data_attr(b);
+        size_t mp = a + get_u16(b.data() + a + 32);
+        b[mp] = 0x44;                            // 4-byte length, 4-byte offset...
+        set_u32(b.data() + mp + 1, 0x7FFFFFFF);  // ...far beyond the volume
+      },
+      "runlist beyond the volume");
+  expect_fallback(
+      [&](auto& b) {
+        size_t a = data_attr(b);
+        b[a + get_u16(b.data() + a + 32)] = 0x00;  // empty runlist
+      },
+      "runlist shorter than highest VCN");
+  expect_fallback(
+      [&](auto& b) {
+        size_t a = data_attr(b);
+        set_u64(b.data() + a + 48, 1);  // data size 1 byte: too few bits for the clusters
+      },
+      "bitmap too short");
+  expect_fallback(
+      [&](auto& b) {
+        size_t a = data_attr(b);
+        size_t mp = a + get_u16(b.data() + a + 32);
+        uint8_t h = b[mp];
+        uint64_t lcn = 0;
+        for (int k = 0; k < (h >> 4); ++k) lcn |= uint64_t{b[mp + 1 + (h & 15) + k]} << (8 * k);
+        std::fill_n(b.begin() + static_cast<ptrdiff_t>(lcn * cluster), 16,
+                    0);  // boot/MFT bits cleared
+      },
+      "bitmap marks its own metadata free");
 }

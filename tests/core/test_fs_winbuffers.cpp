@@ -18,7 +18,8 @@ std::vector<uint8_t> bitmap_buffer(int64_t start, int64_t size, std::vector<uint
   return b;
 }
 
-std::vector<uint8_t> pointers_buffer(int64_t start_vcn, std::vector<std::pair<int64_t, int64_t>> extents,
+std::vector<uint8_t> pointers_buffer(int64_t start_vcn,
+                                     std::vector<std::pair<int64_t, int64_t>> extents,
                                      uint32_t count_override = UINT32_MAX) {
   std::vector<uint8_t> b;
   put_u32(b, count_override == UINT32_MAX ? static_cast<uint32_t>(extents.size()) : count_override);
@@ -48,7 +49,8 @@ TEST_CASE("VOLUME_BITMAP_BUFFER: set bits become merged byte ranges", "[fs][winb
   CHECK(r.next_lcn == 16);
 }
 
-TEST_CASE("VOLUME_BITMAP_BUFFER: StartingLcn offsets and BitmapSize limits the bits", "[fs][winbuffers]") {
+TEST_CASE("VOLUME_BITMAP_BUFFER: StartingLcn offsets and BitmapSize limits the bits",
+          "[fs][winbuffers]") {
   // BitmapSize 10: bits 10..15 of the buffer are padding and must be ignored.
   auto buf = bitmap_buffer(1000, 10, {0x00, 0xFF});
   auto r = parse_volume_bitmap(buf.data(), buf.size(), 512);
@@ -59,7 +61,8 @@ TEST_CASE("VOLUME_BITMAP_BUFFER: StartingLcn offsets and BitmapSize limits the b
   CHECK(r.next_lcn == 1010);
 }
 
-TEST_CASE("VOLUME_BITMAP_BUFFER: a partial buffer (ERROR_MORE_DATA) decodes what it holds", "[fs][winbuffers]") {
+TEST_CASE("VOLUME_BITMAP_BUFFER: a partial buffer (ERROR_MORE_DATA) decodes what it holds",
+          "[fs][winbuffers]") {
   auto buf = bitmap_buffer(0, 1'000'000, {0xFF, 0xFF});
   auto r = parse_volume_bitmap(buf.data(), buf.size(), 4096);
   REQUIRE(r.used.size() == 1);
@@ -77,7 +80,8 @@ TEST_CASE("VOLUME_BITMAP_BUFFER: malformed headers throw", "[fs][winbuffers]") {
   CHECK_THROWS_AS(parse_volume_bitmap(overflow.data(), overflow.size(), 4096), Error);
 }
 
-TEST_CASE("RETRIEVAL_POINTERS_BUFFER: extents map VCNs to LCN byte ranges, sparse skipped", "[fs][winbuffers]") {
+TEST_CASE("RETRIEVAL_POINTERS_BUFFER: extents map VCNs to LCN byte ranges, sparse skipped",
+          "[fs][winbuffers]") {
   // VCN 0..9 at LCN 100, 10..14 sparse, 15..19 at LCN 50.
   auto buf = pointers_buffer(0, {{10, 100}, {15, -1}, {20, 50}});
   auto r = parse_retrieval_pointers(buf.data(), buf.size(), 4096);

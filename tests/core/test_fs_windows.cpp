@@ -23,7 +23,8 @@ std::vector<uint8_t> bitmap_buffer(int64_t start, int64_t size, std::vector<uint
   return b;
 }
 
-std::vector<uint8_t> pointers_buffer(int64_t start_vcn, std::vector<std::pair<int64_t, int64_t>> extents) {
+std::vector<uint8_t> pointers_buffer(int64_t start_vcn,
+                                     std::vector<std::pair<int64_t, int64_t>> extents) {
   std::vector<uint8_t> b;
   put_u32(b, static_cast<uint32_t>(extents.size()));
   put_u32(b, 0);
@@ -50,7 +51,8 @@ constexpr uint32_t k_cs = 4096;
 
 }  // namespace
 
-TEST_CASE("Windows volume bitmap: ERROR_MORE_DATA continues at next_lcn and merges", "[fs][winalloc]") {
+TEST_CASE("Windows volume bitmap: ERROR_MORE_DATA continues at next_lcn and merges",
+          "[fs][winalloc]") {
   // 24 clusters in three calls of 8 bits each: clusters 6,7 | 8,9 | 23 used.
   Script s;
   s.chunks = {{bitmap_buffer(0, 24, {0xC0}), true},
@@ -67,7 +69,8 @@ TEST_CASE("Windows volume bitmap: ERROR_MORE_DATA continues at next_lcn and merg
   CHECK(map.used()[1].offset == 23 * k_cs);
 }
 
-TEST_CASE("Windows volume bitmap: starts rounded down are accepted, gaps and stalls refused", "[fs][winalloc]") {
+TEST_CASE("Windows volume bitmap: starts rounded down are accepted, gaps and stalls refused",
+          "[fs][winalloc]") {
   uint64_t clusters = 0;
   SECTION("rounded down to a byte") {
     // The first call ends at LCN 12; the second, asked for 12, answers from LCN 8.
@@ -104,7 +107,8 @@ TEST_CASE("Windows volume bitmap: starts rounded down are accepted, gaps and sta
 TEST_CASE("Windows retrieval pointers: continuation, sparse extents, stalls", "[fs][winalloc]") {
   Script s;
   // VCN 0-3 at LCN 100, VCN 4-5 sparse; then VCN 6-9 at LCN 50.
-  s.chunks = {{pointers_buffer(0, {{4, 100}, {6, -1}}), true}, {pointers_buffer(6, {{10, 50}}), false}};
+  s.chunks = {{pointers_buffer(0, {{4, 100}, {6, -1}}), true},
+              {pointers_buffer(6, {{10, 50}}), false}};
   auto extents = collect_retrieval_pointers(std::ref(s), k_cs);
   CHECK(s.asked == std::vector<uint64_t>{0, 6});
   REQUIRE(extents.size() == 2);
@@ -127,7 +131,8 @@ TEST_CASE("Windows allocation: paging files cleared, nothing else", "[fs][winall
   const uint64_t size = 100 * k_cs + 512;
   std::vector<ByteRange> used = {{0, 10 * k_cs}, {20 * k_cs, 60 * k_cs}};  // 0-9, 20-79
   std::vector<ExcludedFile> files = {
-      {"pagefile.sys", {{30 * k_cs, 10 * k_cs}, {70 * k_cs, 20 * k_cs}}},  // 30-39, 70-89 (80-89 free)
+      {"pagefile.sys",
+       {{30 * k_cs, 10 * k_cs}, {70 * k_cs, 20 * k_cs}}},  // 30-39, 70-89 (80-89 free)
       {"hiberfil.sys", {}},
   };
   WindowsAllocation w = combine_windows_allocation("ntfs", size, k_cs, 100, used, files);
@@ -170,7 +175,8 @@ TEST_CASE("Windows allocation: extents that are not the file's are not trusted",
     CHECK(w.fsctl_failed);
   }
   SECTION("a bitmap that marks the boot sector free still reads it") {
-    WindowsAllocation w = combine_windows_allocation("ntfs", size, k_cs, 100, {{50 * k_cs, k_cs}}, {});
+    WindowsAllocation w =
+        combine_windows_allocation("ntfs", size, k_cs, 100, {{50 * k_cs, k_cs}}, {});
     REQUIRE(w.result.map);
     CHECK(w.result.map->any_used(0, 512));
     CHECK(w.result.map->used_bytes() == 8192 + k_cs);  // boot area (8 KiB) and cluster 50

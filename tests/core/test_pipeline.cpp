@@ -19,7 +19,12 @@ TEST_CASE("pipeline consumes in production order with bounded slots") {
   uint64_t next = 0, expect = 0;
   std::atomic<int> processed{0};
   p.run(
-      4, [&](Job& j) { if (next == 1000) return false; j.n = next++; return true; },
+      4,
+      [&](Job& j) {
+        if (next == 1000) return false;
+        j.n = next++;
+        return true;
+      },
       [&](Job& j) {
         j.result = j.n * j.n;
         ++processed;
@@ -36,22 +41,40 @@ TEST_CASE("pipeline consumes in production order with bounded slots") {
 TEST_CASE("pipeline propagates the first error from any stage") {
   OrderedPipeline<Job> p(3, [] { return Job{}; });
   uint64_t next = 0;
-  auto produce = [&](Job& j) { j.n = next++; return next < 100000; };
-  REQUIRE_THROWS_AS(p.run(2, produce, [](Job& j) { if (j.n == 50) throw Error("x", "y", "z"); },
-                          [](Job&) {}),
+  auto produce = [&](Job& j) {
+    j.n = next++;
+    return next < 100000;
+  };
+  REQUIRE_THROWS_AS(p.run(
+                        2, produce,
+                        [](Job& j) {
+                          if (j.n == 50) throw Error("x", "y", "z");
+                        },
+                        [](Job&) {}),
                     Error);
   next = 0;
-  REQUIRE_THROWS_AS(p.run(2, produce, [](Job&) {}, [](Job& j) { if (j.n == 70) throw std::runtime_error("c"); }),
+  REQUIRE_THROWS_AS(p.run(
+                        2, produce, [](Job&) {},
+                        [](Job& j) {
+                          if (j.n == 70) throw std::runtime_error("c");
+                        }),
                     std::runtime_error);
   next = 0;
-  REQUIRE_THROWS_AS(p.run(2, [&](Job& j) { if (next == 10) throw Error("a", "b", "c"); j.n = next++; return true; },
-                          [](Job&) {}, [](Job&) {}),
+  REQUIRE_THROWS_AS(p.run(
+                        2,
+                        [&](Job& j) {
+                          if (next == 10) throw Error("a", "b", "c");
+                          j.n = next++;
+                          return true;
+                        },
+                        [](Job&) {}, [](Job&) {}),
                     Error);
 }
 
 TEST_CASE("pipeline with no input") {
   OrderedPipeline<Job> p(2, [] { return Job{}; });
   int consumed = 0;
-  p.run(2, [](Job&) { return false; }, [](Job&) {}, [&](Job&) { ++consumed; });
+  p.run(
+      2, [](Job&) { return false; }, [](Job&) {}, [&](Job&) { ++consumed; });
   REQUIRE(consumed == 0);
 }

@@ -44,7 +44,8 @@ class SparseSource final : public BlockSource {
     if (offset > size() || len > size() - offset) __builtin_trap();
     auto* out = static_cast<uint8_t*>(buf);
     std::memset(out, 0, len);
-    for (auto f = m_fill.lower_bound(offset / k_sector); f != m_fill.end() && f->first * k_sector < offset + len; ++f) {
+    for (auto f = m_fill.lower_bound(offset / k_sector);
+         f != m_fill.end() && f->first * k_sector < offset + len; ++f) {
       uint64_t from = std::max(f->first * k_sector, offset);
       uint64_t to = std::min(f->first * k_sector + k_sector, offset + len);
       std::memset(out + (from - offset), f->second, to - from);

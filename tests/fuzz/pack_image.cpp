@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
     vssimg::put_u32(out, static_cast<uint32_t>(s));
     vssimg::put_bytes(out, p, n);
   }
-  std::ofstream(argv[2], std::ios::binary).write(reinterpret_cast<const char*>(out.data()),
-                                                 static_cast<std::streamsize>(out.size()));
+  std::ofstream(argv[2], std::ios::binary)
+      .write(reinterpret_cast<const char*>(out.data()), static_cast<std::streamsize>(out.size()));
   return 0;
 }

@@ -77,7 +77,8 @@ TEST_CASE("backup, verify and restore round trip with dedup") {
   REQUIRE_THROWS_AS(store.resolve_point("ffffffffffffffff"), Error);
 }
 
-TEST_CASE("commit order: packs and index are durable before the point, a failed backup leaves no point") {
+TEST_CASE(
+    "commit order: packs and index are durable before the point, a failed backup leaves no point") {
   StoreFixture f;
   Store store(f.root);
   test::MemorySource src(test::pseudo_random(300 * k_bs, 11), "vol");
@@ -88,7 +89,7 @@ TEST_CASE("commit order: packs and index are durable before the point, a failed 
   REQUIRE_THROWS_AS(run_backup(store, src, opts, null_progress()), Error);
   REQUIRE(store.list_points().empty());
   REQUIRE_FALSE(store.packs_on_disk().empty());  // earlier packs were committed
-  REQUIRE(store.segment_paths().size() == 1);      // and indexed by a checkpoint
+  REQUIRE(store.segment_paths().size() == 1);    // and indexed by a checkpoint
 
   // The next backup works without repair and cleans tmp/.
   src.fail_times = 0;
@@ -152,7 +153,8 @@ TEST_CASE("free blocks from an allocation map are not read and restore as holes"
   auto data = test::read_file(out);
   REQUIRE(data.size() == src.size());
   REQUIRE(std::equal(data.begin(), data.begin() + 2 * k_bs, src.data().begin()));
-  REQUIRE(std::all_of(data.begin() + 2 * k_bs, data.begin() + 10 * k_bs, [](uint8_t b) { return b == 0; }));
+  REQUIRE(std::all_of(data.begin() + 2 * k_bs, data.begin() + 10 * k_bs,
+                      [](uint8_t b) { return b == 0; }));
 }
 
 TEST_CASE("verify and restore report damaged packs with point and offset") {
@@ -181,7 +183,9 @@ TEST_CASE("verify and restore report damaged packs with point and offset") {
   REQUIRE(v.damage[0].offset == 4 * k_bs);
   REQUIRE(v.damage[0].pack == packs[0].hex());
   fs::path out = f.dir / "out";
-  REQUIRE_THROWS_AS(run_restore(store, store.load_point(r.point_id), out, RestoreOptions{}, null_progress()), Error);
+  REQUIRE_THROWS_AS(
+      run_restore(store, store.load_point(r.point_id), out, RestoreOptions{}, null_progress()),
+      Error);
   REQUIRE_FALSE(fs::exists(out));  // no file that looks complete but is wrong
 }
 

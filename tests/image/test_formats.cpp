@@ -37,8 +37,10 @@ struct PackFixture {
       ids.push_back(hasher.hash(blocks.back().data(), 4096));
       std::vector<uint8_t> packed(compress_bound(4096));
       size_t n = lz4_compress(blocks.back().data(), 4096, packed.data(), packed.size());
-      if (n) w.add(ids.back(), Codec::lz4, packed.data(), static_cast<uint32_t>(n), 4096);
-      else w.add(ids.back(), Codec::raw, blocks.back().data(), 4096, 4096);
+      if (n)
+        w.add(ids.back(), Codec::lz4, packed.data(), static_cast<uint32_t>(n), 4096);
+      else
+        w.add(ids.back(), Codec::raw, blocks.back().data(), 4096, 4096);
     }
     entries = w.commit();
     path = dir.path() / pack_relative_path(w.id());
@@ -78,7 +80,8 @@ TEST_CASE("a damaged pack record is detected") {
   std::vector<uint8_t> buf(k_record_header_size + 8192), out(4096);
   size_t got = pack.read_at(buf.data(), buf.size(), table[3].offset);
   uint32_t raw = 0;
-  REQUIRE(decode_record(buf.data(), got, f.ids[3], out.data(), out.size(), raw) == "checksum mismatch");
+  REQUIRE(decode_record(buf.data(), got, f.ids[3], out.data(), out.size(), raw) ==
+          "checksum mismatch");
   // A record asked for under another id is refused even if intact.
   got = pack.read_at(buf.data(), buf.size(), table[2].offset);
   REQUIRE_FALSE(decode_record(buf.data(), got, f.ids[1], out.data(), out.size(), raw).empty());
@@ -161,7 +164,9 @@ TEST_CASE("point file round trip, damage and metadata escaping") {
   p.block_size = 65536;
   BlockHasher h(test::pseudo_random(k_secret_size, 4));
   for (uint32_t i = 0; i < 70000; ++i) {  // more than one chunk
-    p.map.push_back(i % 3 == 0 ? BlockId::zero_marker() : i % 3 == 1 ? BlockId::free_marker() : h.hash(&i, 4));
+    p.map.push_back(i % 3 == 0   ? BlockId::zero_marker()
+                    : i % 3 == 1 ? BlockId::free_marker()
+                                 : h.hash(&i, 4));
   }
   p.meta.set("id", p.id);
   p.meta.set("label", "nightly\nwith=equals % and\ttab");

@@ -53,8 +53,9 @@ std::vector<RetentionItem> points(std::initializer_list<const char*> times) {
 }
 
 // id -> reasons ("" for removed) of an application of the policy.
-std::map<std::string, std::string> decide(std::vector<RetentionItem> items, const RetentionPolicy& p,
-                                         const char* now = "2099-01-01 00:00") {
+std::map<std::string, std::string> decide(std::vector<RetentionItem> items,
+                                          const RetentionPolicy& p,
+                                          const char* now = "2099-01-01 00:00") {
   std::map<std::string, std::string> out;
   for (const auto& d : apply_retention(std::move(items), p, at(now))) {
     std::string r;
@@ -78,10 +79,11 @@ std::set<std::string> kept(const std::map<std::string, std::string>& m) {
 TEST_CASE("keep-last keeps the n newest points") {
   RetentionPolicy p;
   p.last = 3;
-  auto r = decide(points({"2024-01-01 01:00", "2024-01-02 01:00", "2024-01-03 01:00", "2024-01-04 01:00",
-                         "2024-01-05 01:00"}),
-                 p);
-  CHECK(kept(r) == std::set<std::string>{"C: 2024-01-03 01:00", "C: 2024-01-04 01:00", "C: 2024-01-05 01:00"});
+  auto r = decide(points({"2024-01-01 01:00", "2024-01-02 01:00", "2024-01-03 01:00",
+                          "2024-01-04 01:00", "2024-01-05 01:00"}),
+                  p);
+  CHECK(kept(r) ==
+        std::set<std::string>{"C: 2024-01-03 01:00", "C: 2024-01-04 01:00", "C: 2024-01-05 01:00"});
   CHECK(r["C: 2024-01-05 01:00"] == "last");
 }
 
@@ -98,23 +100,26 @@ TEST_CASE("keep-last orders points of the same second by sequence") {
 TEST_CASE("keep-daily keeps the newest point of each of the n newest days that have points") {
   RetentionPolicy p;
   p.daily = 3;
-  auto r = decide(points({"2024-03-01 10:00", "2024-03-01 22:00", "2024-03-02 09:00", "2024-03-04 08:00",
-                         "2024-03-04 20:00", "2024-03-05 12:00"}),
-                 p);
+  auto r = decide(points({"2024-03-01 10:00", "2024-03-01 22:00", "2024-03-02 09:00",
+                          "2024-03-04 08:00", "2024-03-04 20:00", "2024-03-05 12:00"}),
+                  p);
   // Days without points (03-03) do not count; 03-01 is beyond the 3 days with points.
-  CHECK(kept(r) == std::set<std::string>{"C: 2024-03-05 12:00", "C: 2024-03-04 20:00", "C: 2024-03-02 09:00"});
+  CHECK(kept(r) ==
+        std::set<std::string>{"C: 2024-03-05 12:00", "C: 2024-03-04 20:00", "C: 2024-03-02 09:00"});
 }
 
 TEST_CASE("a rule with count left keeps the oldest point too (restic: 'oldest daily')") {
   RetentionPolicy p;
   p.daily = 5;
-  auto r = decide(points({"2024-03-01 10:00", "2024-03-01 22:00", "2024-03-02 09:00", "2024-03-03 08:00"}), p);
+  auto r = decide(
+      points({"2024-03-01 10:00", "2024-03-01 22:00", "2024-03-02 09:00", "2024-03-03 08:00"}), p);
   CHECK(kept(r).size() == 4);
   CHECK(r["C: 2024-03-01 22:00"] == "daily");
   CHECK(r["C: 2024-03-01 10:00"] == "oldest daily");
   // With the count used up, the oldest point goes.
   p.daily = 3;
-  r = decide(points({"2024-03-01 10:00", "2024-03-01 22:00", "2024-03-02 09:00", "2024-03-03 08:00"}), p);
+  r = decide(
+      points({"2024-03-01 10:00", "2024-03-01 22:00", "2024-03-02 09:00", "2024-03-03 08:00"}), p);
   CHECK(r["C: 2024-03-01 10:00"].empty());
   CHECK(kept(r).size() == 3);
 }
@@ -123,7 +128,8 @@ TEST_CASE("rules count independently; a point kept by several rules counts for e
   RetentionPolicy p;
   p.last = 2;
   p.daily = 2;
-  auto r = decide(points({"2024-03-01 08:00", "2024-03-01 20:00", "2024-03-02 08:00", "2024-03-02 20:00"}), p);
+  auto r = decide(
+      points({"2024-03-01 08:00", "2024-03-01 20:00", "2024-03-02 08:00", "2024-03-02 20:00"}), p);
   CHECK(r["C: 2024-03-02 20:00"] == "last,daily");
   CHECK(r["C: 2024-03-02 08:00"] == "last");
   CHECK(r["C: 2024-03-01 20:00"] == "daily");
@@ -134,7 +140,8 @@ TEST_CASE("keep-weekly uses ISO 8601 weeks (Monday first; the week of 2021-01-03
   RetentionPolicy p;
   p.weekly = 2;
   // Thu 2020-12-31 and Sun 2021-01-03 are both in 2020-W53; Mon 2021-01-04 starts 2021-W01.
-  auto r = decide(points({"2020-12-28 12:00", "2020-12-31 12:00", "2021-01-03 12:00", "2021-01-04 12:00"}), p);
+  auto r = decide(
+      points({"2020-12-28 12:00", "2020-12-31 12:00", "2021-01-03 12:00", "2021-01-04 12:00"}), p);
   CHECK(kept(r) == std::set<std::string>{"C: 2021-01-04 12:00", "C: 2021-01-03 12:00"});
   // 2026-01-01 is a Thursday: ISO week 2026-W01 begins Monday 2025-12-29.
   r = decide(points({"2025-12-28 12:00", "2025-12-29 12:00", "2026-01-01 12:00"}), p);
@@ -145,15 +152,16 @@ TEST_CASE("keep-weekly uses ISO 8601 weeks (Monday first; the week of 2021-01-03
 TEST_CASE("keep-hourly, keep-monthly and keep-yearly use calendar hours, months and years") {
   RetentionPolicy p;
   p.hourly = 2;
-  auto r = decide(points({"2024-05-01 09:10", "2024-05-01 10:05", "2024-05-01 10:55", "2024-05-01 11:00"}), p);
+  auto r = decide(
+      points({"2024-05-01 09:10", "2024-05-01 10:05", "2024-05-01 10:55", "2024-05-01 11:00"}), p);
   CHECK(kept(r) == std::set<std::string>{"C: 2024-05-01 11:00", "C: 2024-05-01 10:55"});
 
   RetentionPolicy m;
   m.monthly = 2;
   m.yearly = 3;
   r = decide(points({"2022-06-01 01:00", "2023-12-31 23:00", "2024-01-01 01:00", "2024-01-31 01:00",
-                    "2024-02-01 01:00"}),
-            m);
+                     "2024-02-01 01:00"}),
+             m);
   CHECK(r["C: 2024-02-01 01:00"] == "monthly,yearly");
   CHECK(r["C: 2024-01-31 01:00"] == "monthly");
   CHECK(r["C: 2024-01-01 01:00"].empty());
@@ -164,22 +172,23 @@ TEST_CASE("keep-hourly, keep-monthly and keep-yearly use calendar hours, months 
 TEST_CASE("unlimited keeps one point per bucket for all buckets") {
   RetentionPolicy p;
   p.daily = k_keep_unlimited;
-  auto r = decide(points({"2020-01-01 01:00", "2020-01-01 02:00", "2022-07-09 01:00", "2024-01-01 01:00",
-                         "2024-01-01 05:00"}),
-                 p);
+  auto r = decide(points({"2020-01-01 01:00", "2020-01-01 02:00", "2022-07-09 01:00",
+                          "2024-01-01 01:00", "2024-01-01 05:00"}),
+                  p);
   // The oldest point is kept too: an unlimited rule always has count left.
-  CHECK(kept(r) == std::set<std::string>{"C: 2020-01-01 01:00", "C: 2020-01-01 02:00", "C: 2022-07-09 01:00",
-                                         "C: 2024-01-01 05:00"});
+  CHECK(kept(r) == std::set<std::string>{"C: 2020-01-01 01:00", "C: 2020-01-01 02:00",
+                                         "C: 2022-07-09 01:00", "C: 2024-01-01 05:00"});
   CHECK(r["C: 2020-01-01 01:00"] == "oldest daily");
 }
 
 TEST_CASE("keep-within is relative to the newest point, not to now, and strict") {
   RetentionPolicy p;
   p.within = parse_retention_duration("2d", "--keep-within");
-  auto r = decide(points({"2024-04-01 12:00", "2024-04-07 12:00", "2024-04-08 12:00", "2024-04-08 12:01",
-                         "2024-04-09 13:00", "2024-04-10 12:00"}),
-                 p, "2024-05-30 00:00");
-  CHECK(kept(r) == std::set<std::string>{"C: 2024-04-08 12:01", "C: 2024-04-09 13:00", "C: 2024-04-10 12:00"});
+  auto r = decide(points({"2024-04-01 12:00", "2024-04-07 12:00", "2024-04-08 12:00",
+                          "2024-04-08 12:01", "2024-04-09 13:00", "2024-04-10 12:00"}),
+                  p, "2024-05-30 00:00");
+  CHECK(kept(r) ==
+        std::set<std::string>{"C: 2024-04-08 12:01", "C: 2024-04-09 13:00", "C: 2024-04-10 12:00"});
   CHECK(r["C: 2024-04-10 12:00"] == "within 2d");
   CHECK(r["C: 2024-04-08 12:00"].empty());  // exactly 2 days older: not newer than the cutoff
 }
@@ -199,21 +208,24 @@ TEST_CASE("keep-within counts months and years in calendar terms, then hours") {
 TEST_CASE("keep-within ignores points in the future when finding the newest") {
   RetentionPolicy p;
   p.within = parse_retention_duration("1d", "--keep-within");
-  auto r = decide(points({"2024-01-01 00:00", "2024-01-09 12:00", "2024-01-10 00:00", "2030-01-01 00:00"}), p,
-                 "2024-01-10 06:00");
+  auto r = decide(
+      points({"2024-01-01 00:00", "2024-01-09 12:00", "2024-01-10 00:00", "2030-01-01 00:00"}), p,
+      "2024-01-10 06:00");
   // The newest point not in the future is 01-10 00:00; the future point is newer than the cutoff.
-  CHECK(kept(r) == std::set<std::string>{"C: 2024-01-09 12:00", "C: 2024-01-10 00:00", "C: 2030-01-01 00:00"});
+  CHECK(kept(r) ==
+        std::set<std::string>{"C: 2024-01-09 12:00", "C: 2024-01-10 00:00", "C: 2030-01-01 00:00"});
 }
 
 TEST_CASE("the policy applies to each source separately") {
   RetentionPolicy p;
   p.last = 1;
   p.within = parse_retention_duration("1d", "--keep-within");
-  auto r = decide(points({"C:|2024-01-01 00:00", "C:|2024-01-05 00:00", "D:|2024-01-01 00:00", "D:|2024-01-01 12:00",
-                         "D:|2023-12-20 00:00"}),
-                 p);
+  auto r = decide(points({"C:|2024-01-01 00:00", "C:|2024-01-05 00:00", "D:|2024-01-01 00:00",
+                          "D:|2024-01-01 12:00", "D:|2023-12-20 00:00"}),
+                  p);
   // D:'s newest is 01-01 12:00, so D: 01-01 00:00 is within 1d of it although C: has newer points.
-  CHECK(kept(r) == std::set<std::string>{"C: 2024-01-05 00:00", "D: 2024-01-01 12:00", "D: 2024-01-01 00:00"});
+  CHECK(kept(r) ==
+        std::set<std::string>{"C: 2024-01-05 00:00", "D: 2024-01-01 12:00", "D: 2024-01-01 00:00"});
   CHECK(r["D: 2024-01-01 12:00"] == "within 1d,last");
 }
 
@@ -257,7 +269,8 @@ TEST_CASE("policy and duration parsing") {
     INFO(bad);
     CHECK_THROWS_AS(parse_retention_duration(bad, "--keep-within"), Error);
   }
-  for (const char* bad : {"", "-1", "seven", "1e3"}) CHECK_THROWS_AS(parse_keep_count(bad, "--keep-last"), Error);
+  for (const char* bad : {"", "-1", "seven", "1e3"})
+    CHECK_THROWS_AS(parse_keep_count(bad, "--keep-last"), Error);
   RetentionPolicy p;
   CHECK(p.empty());
   p.daily = 7;
@@ -277,7 +290,8 @@ uint64_t store_bytes(const std::filesystem::path& root) {
 }
 }  // namespace
 
-TEST_CASE("prune deletes dead packs, repacks mostly dead ones, and every remaining point stays intact") {
+TEST_CASE(
+    "prune deletes dead packs, repacks mostly dead ones, and every remaining point stays intact") {
   test::TempDir dir;
   auto root = dir / "store";
   Store::create(root, k_prune_bs);

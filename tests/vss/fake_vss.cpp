@@ -69,10 +69,14 @@ class FakeAsync final : public IVssAsync {
     return S_OK;
   }
   HRESULT STDMETHODCALLTYPE QueryStatus(HRESULT* result, INT*) override {
-    if (m_cancelled) *result = VSS_S_ASYNC_CANCELLED;
-    else if (m_status == k_never_finishes) *result = VSS_S_ASYNC_PENDING;
-    else if (m_status == S_OK) *result = VSS_S_ASYNC_FINISHED;
-    else *result = m_status;
+    if (m_cancelled)
+      *result = VSS_S_ASYNC_CANCELLED;
+    else if (m_status == k_never_finishes)
+      *result = VSS_S_ASYNC_PENDING;
+    else if (m_status == S_OK)
+      *result = VSS_S_ASYNC_FINISHED;
+    else
+      *result = m_status;
     return S_OK;
   }
 
@@ -113,7 +117,9 @@ class FakeComponent final : public IVssWMComponent {
   }
   HRESULT STDMETHODCALLTYPE GetFile(UINT, IVssWMFiledesc**) override { return E_NOTIMPL; }
   HRESULT STDMETHODCALLTYPE GetDatabaseFile(UINT, IVssWMFiledesc**) override { return E_NOTIMPL; }
-  HRESULT STDMETHODCALLTYPE GetDatabaseLogFile(UINT, IVssWMFiledesc**) override { return E_NOTIMPL; }
+  HRESULT STDMETHODCALLTYPE GetDatabaseLogFile(UINT, IVssWMFiledesc**) override {
+    return E_NOTIMPL;
+  }
   HRESULT STDMETHODCALLTYPE GetDependency(UINT, IVssWMDependency**) override { return E_NOTIMPL; }
 
  private:
@@ -134,8 +140,8 @@ class FakeExamine final : public IVssExamineWriterMetadata {
     if (n == 0) delete this;
     return n;
   }
-  HRESULT STDMETHODCALLTYPE GetIdentity(VSS_ID* instance, VSS_ID* writer, BSTR* name, VSS_USAGE_TYPE* usage,
-                                        VSS_SOURCE_TYPE* source) override {
+  HRESULT STDMETHODCALLTYPE GetIdentity(VSS_ID* instance, VSS_ID* writer, BSTR* name,
+                                        VSS_USAGE_TYPE* usage, VSS_SOURCE_TYPE* source) override {
     *instance = m_writer.instance_id;
     *writer = m_writer.writer_id;
     *name = ::SysAllocString(m_writer.name.c_str());
@@ -143,7 +149,8 @@ class FakeExamine final : public IVssExamineWriterMetadata {
     *source = VSS_ST_TRANSACTEDDB;
     return S_OK;
   }
-  HRESULT STDMETHODCALLTYPE GetFileCounts(UINT* includes, UINT* excludes, UINT* components) override {
+  HRESULT STDMETHODCALLTYPE GetFileCounts(UINT* includes, UINT* excludes,
+                                          UINT* components) override {
     *includes = 0;
     *excludes = 0;
     *components = static_cast<UINT>(m_writer.components.size());
@@ -156,12 +163,14 @@ class FakeExamine final : public IVssExamineWriterMetadata {
     *out = new FakeComponent(m_writer.components[i]);
     return S_OK;
   }
-  HRESULT STDMETHODCALLTYPE GetRestoreMethod(VSS_RESTOREMETHOD_ENUM*, BSTR*, BSTR*, VSS_WRITERRESTORE_ENUM*,
-                                             VSSIMG_ARG(IVssExamineWriterMetadata, GetRestoreMethod, 4),
-                                             UINT*) override {
+  HRESULT STDMETHODCALLTYPE
+  GetRestoreMethod(VSS_RESTOREMETHOD_ENUM*, BSTR*, BSTR*, VSS_WRITERRESTORE_ENUM*,
+                   VSSIMG_ARG(IVssExamineWriterMetadata, GetRestoreMethod, 4), UINT*) override {
     return E_NOTIMPL;
   }
-  HRESULT STDMETHODCALLTYPE GetAlternateLocationMapping(UINT, IVssWMFiledesc**) override { return E_NOTIMPL; }
+  HRESULT STDMETHODCALLTYPE GetAlternateLocationMapping(UINT, IVssWMFiledesc**) override {
+    return E_NOTIMPL;
+  }
   HRESULT STDMETHODCALLTYPE GetBackupSchema(DWORD*) override { return E_NOTIMPL; }
   HRESULT STDMETHODCALLTYPE GetDocument(IXMLDOMDocument**) override { return E_NOTIMPL; }
   HRESULT STDMETHODCALLTYPE SaveAsXML(BSTR*) override { return E_NOTIMPL; }
@@ -198,18 +207,27 @@ class FakeComponents final : public IVssBackupComponents {
     return n;
   }
 
-  HRESULT STDMETHODCALLTYPE GetWriterComponentsCount(UINT*) override { VSSIMG_UNEXPECTED("GetWriterComponentsCount"); }
+  HRESULT STDMETHODCALLTYPE GetWriterComponentsCount(UINT*) override {
+    VSSIMG_UNEXPECTED("GetWriterComponentsCount");
+  }
   HRESULT STDMETHODCALLTYPE GetWriterComponents(UINT, IVssWriterComponentsExt**) override {
     VSSIMG_UNEXPECTED("GetWriterComponents");
   }
-  HRESULT STDMETHODCALLTYPE InitializeForBackup(BSTR) override { return simple("InitializeForBackup"); }
-  HRESULT STDMETHODCALLTYPE SetBackupState(VSSIMG_BC_ARG(SetBackupState, 0), VSSIMG_BC_ARG(SetBackupState, 1),
-                                           VSS_BACKUP_TYPE type, VSSIMG_BC_ARG(SetBackupState, 3)) override {
+  HRESULT STDMETHODCALLTYPE InitializeForBackup(BSTR) override {
+    return simple("InitializeForBackup");
+  }
+  HRESULT STDMETHODCALLTYPE SetBackupState(VSSIMG_BC_ARG(SetBackupState, 0),
+                                           VSSIMG_BC_ARG(SetBackupState, 1), VSS_BACKUP_TYPE type,
+                                           VSSIMG_BC_ARG(SetBackupState, 3)) override {
     m_vss.backup_type = type;
     return simple("SetBackupState");
   }
-  HRESULT STDMETHODCALLTYPE InitializeForRestore(BSTR) override { VSSIMG_UNEXPECTED("InitializeForRestore"); }
-  HRESULT STDMETHODCALLTYPE SetRestoreState(VSS_RESTORE_TYPE) override { VSSIMG_UNEXPECTED("SetRestoreState"); }
+  HRESULT STDMETHODCALLTYPE InitializeForRestore(BSTR) override {
+    VSSIMG_UNEXPECTED("InitializeForRestore");
+  }
+  HRESULT STDMETHODCALLTYPE SetRestoreState(VSS_RESTORE_TYPE) override {
+    VSSIMG_UNEXPECTED("SetRestoreState");
+  }
   HRESULT STDMETHODCALLTYPE GatherWriterMetadata(IVssAsync** out) override {
     return async("GatherWriterMetadata", out);
   }
@@ -217,17 +235,21 @@ class FakeComponents final : public IVssBackupComponents {
     *n = static_cast<UINT>(m_vss.writers.size());
     return simple("GetWriterMetadataCount");
   }
-  HRESULT STDMETHODCALLTYPE GetWriterMetadata(UINT i, VSS_ID* instance, IVssExamineWriterMetadata** out) override {
+  HRESULT STDMETHODCALLTYPE GetWriterMetadata(UINT i, VSS_ID* instance,
+                                              IVssExamineWriterMetadata** out) override {
     if (i >= m_vss.writers.size()) return E_INVALIDARG;
     *instance = m_vss.writers[i].instance_id;
     *out = new FakeExamine(m_vss.writers[i]);
     return simple("GetWriterMetadata");
   }
   HRESULT STDMETHODCALLTYPE FreeWriterMetadata() override { return simple("FreeWriterMetadata"); }
-  HRESULT STDMETHODCALLTYPE AddComponent(VSS_ID, VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR, LPCWSTR) override {
+  HRESULT STDMETHODCALLTYPE AddComponent(VSS_ID, VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR,
+                                         LPCWSTR) override {
     VSSIMG_UNEXPECTED("AddComponent");
   }
-  HRESULT STDMETHODCALLTYPE PrepareForBackup(IVssAsync** out) override { return async("PrepareForBackup", out); }
+  HRESULT STDMETHODCALLTYPE PrepareForBackup(IVssAsync** out) override {
+    return async("PrepareForBackup", out);
+  }
   HRESULT STDMETHODCALLTYPE AbortBackup() override { return simple("AbortBackup"); }
   HRESULT STDMETHODCALLTYPE GatherWriterStatus(IVssAsync** out) override {
     HRESULT hr = async("GatherWriterStatus", out);
@@ -254,43 +276,54 @@ class FakeComponents final : public IVssBackupComponents {
                                                VSSIMG_BC_ARG(SetBackupSucceeded, 5)) override {
     VSSIMG_UNEXPECTED("SetBackupSucceeded");
   }
-  HRESULT STDMETHODCALLTYPE SetBackupOptions(VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR, LPCWSTR, LPCWSTR) override {
+  HRESULT STDMETHODCALLTYPE SetBackupOptions(VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR, LPCWSTR,
+                                             LPCWSTR) override {
     VSSIMG_UNEXPECTED("SetBackupOptions");
   }
   HRESULT STDMETHODCALLTYPE SetSelectedForRestore(VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR, LPCWSTR,
-                                                  VSSIMG_BC_ARG(SetSelectedForRestore, 4)) override {
+                                                  VSSIMG_BC_ARG(SetSelectedForRestore,
+                                                                4)) override {
     VSSIMG_UNEXPECTED("SetSelectedForRestore");
   }
-  HRESULT STDMETHODCALLTYPE SetRestoreOptions(VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR, LPCWSTR, LPCWSTR) override {
+  HRESULT STDMETHODCALLTYPE SetRestoreOptions(VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR, LPCWSTR,
+                                              LPCWSTR) override {
     VSSIMG_UNEXPECTED("SetRestoreOptions");
   }
   HRESULT STDMETHODCALLTYPE SetAdditionalRestores(VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR, LPCWSTR,
-                                                  VSSIMG_BC_ARG(SetAdditionalRestores, 4)) override {
+                                                  VSSIMG_BC_ARG(SetAdditionalRestores,
+                                                                4)) override {
     VSSIMG_UNEXPECTED("SetAdditionalRestores");
   }
-  HRESULT STDMETHODCALLTYPE SetPreviousBackupStamp(VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR, LPCWSTR, LPCWSTR) override {
+  HRESULT STDMETHODCALLTYPE SetPreviousBackupStamp(VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR, LPCWSTR,
+                                                   LPCWSTR) override {
     VSSIMG_UNEXPECTED("SetPreviousBackupStamp");
   }
   HRESULT STDMETHODCALLTYPE SaveAsXML(BSTR*) override { VSSIMG_UNEXPECTED("SaveAsXML"); }
-  HRESULT STDMETHODCALLTYPE BackupComplete(IVssAsync** out) override { return async("BackupComplete", out); }
-  HRESULT STDMETHODCALLTYPE AddAlternativeLocationMapping(VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR, LPCWSTR, LPCWSTR,
-                                                          LPCWSTR, VSSIMG_BC_ARG(AddAlternativeLocationMapping, 6),
-                                                          LPCWSTR) override {
+  HRESULT STDMETHODCALLTYPE BackupComplete(IVssAsync** out) override {
+    return async("BackupComplete", out);
+  }
+  HRESULT STDMETHODCALLTYPE
+  AddAlternativeLocationMapping(VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR, LPCWSTR, LPCWSTR, LPCWSTR,
+                                VSSIMG_BC_ARG(AddAlternativeLocationMapping, 6), LPCWSTR) override {
     VSSIMG_UNEXPECTED("AddAlternativeLocationMapping");
   }
-  HRESULT STDMETHODCALLTYPE AddRestoreSubcomponent(VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR, LPCWSTR, LPCWSTR, LPCWSTR,
-                                                   VSSIMG_BC_ARG(AddRestoreSubcomponent, 6)) override {
+  HRESULT STDMETHODCALLTYPE AddRestoreSubcomponent(VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR, LPCWSTR,
+                                                   LPCWSTR, LPCWSTR,
+                                                   VSSIMG_BC_ARG(AddRestoreSubcomponent,
+                                                                 6)) override {
     VSSIMG_UNEXPECTED("AddRestoreSubcomponent");
   }
   HRESULT STDMETHODCALLTYPE SetFileRestoreStatus(VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR, LPCWSTR,
                                                  VSS_FILE_RESTORE_STATUS) override {
     VSSIMG_UNEXPECTED("SetFileRestoreStatus");
   }
-  HRESULT STDMETHODCALLTYPE AddNewTarget(VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR, LPCWSTR, LPCWSTR, LPCWSTR,
-                                         VSSIMG_BC_ARG(AddNewTarget, 6), LPCWSTR) override {
+  HRESULT STDMETHODCALLTYPE AddNewTarget(VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR, LPCWSTR, LPCWSTR,
+                                         LPCWSTR, VSSIMG_BC_ARG(AddNewTarget, 6),
+                                         LPCWSTR) override {
     VSSIMG_UNEXPECTED("AddNewTarget");
   }
-  HRESULT STDMETHODCALLTYPE SetRangesFilePath(VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR, LPCWSTR, UINT, LPCWSTR) override {
+  HRESULT STDMETHODCALLTYPE SetRangesFilePath(VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR, LPCWSTR, UINT,
+                                              LPCWSTR) override {
     VSSIMG_UNEXPECTED("SetRangesFilePath");
   }
   HRESULT STDMETHODCALLTYPE PreRestore(IVssAsync**) override { VSSIMG_UNEXPECTED("PreRestore"); }
@@ -308,14 +341,21 @@ class FakeComponents final : public IVssBackupComponents {
     *id = numbered_guid(0x5A4, static_cast<uint32_t>(m_vss.added_volumes.size()));
     return simple("AddToSnapshotSet");
   }
-  HRESULT STDMETHODCALLTYPE DoSnapshotSet(IVssAsync** out) override { return async("DoSnapshotSet", out); }
-  HRESULT STDMETHODCALLTYPE DeleteSnapshots(VSS_ID, VSS_OBJECT_TYPE, WINBOOL, LONG* deleted, VSS_ID* nondeleted) override {
+  HRESULT STDMETHODCALLTYPE DoSnapshotSet(IVssAsync** out) override {
+    return async("DoSnapshotSet", out);
+  }
+  HRESULT STDMETHODCALLTYPE DeleteSnapshots(VSS_ID, VSS_OBJECT_TYPE, WINBOOL, LONG* deleted,
+                                            VSS_ID* nondeleted) override {
     *deleted = 1;
     *nondeleted = GUID_NULL;
     return simple("DeleteSnapshots");
   }
-  HRESULT STDMETHODCALLTYPE ImportSnapshots(IVssAsync**) override { VSSIMG_UNEXPECTED("ImportSnapshots"); }
-  HRESULT STDMETHODCALLTYPE BreakSnapshotSet(VSS_ID) override { VSSIMG_UNEXPECTED("BreakSnapshotSet"); }
+  HRESULT STDMETHODCALLTYPE ImportSnapshots(IVssAsync**) override {
+    VSSIMG_UNEXPECTED("ImportSnapshots");
+  }
+  HRESULT STDMETHODCALLTYPE BreakSnapshotSet(VSS_ID) override {
+    VSSIMG_UNEXPECTED("BreakSnapshotSet");
+  }
   HRESULT STDMETHODCALLTYPE GetSnapshotProperties(VSS_ID id, VSS_SNAPSHOT_PROP* prop) override {
     HRESULT hr = simple("GetSnapshotProperties");
     if (FAILED(hr)) return hr;
@@ -324,20 +364,31 @@ class FakeComponents final : public IVssBackupComponents {
     prop->m_pwszSnapshotDeviceObject = co_string(m_vss.device_path);
     return S_OK;
   }
-  HRESULT STDMETHODCALLTYPE Query(VSS_ID, VSS_OBJECT_TYPE, VSS_OBJECT_TYPE, IVssEnumObject**) override {
+  HRESULT STDMETHODCALLTYPE Query(VSS_ID, VSS_OBJECT_TYPE, VSS_OBJECT_TYPE,
+                                  IVssEnumObject**) override {
     VSSIMG_UNEXPECTED("Query");
   }
-  HRESULT STDMETHODCALLTYPE IsVolumeSupported(VSS_ID, VSS_PWSZ, WINBOOL*) override { VSSIMG_UNEXPECTED("IsVolumeSupported"); }
-  HRESULT STDMETHODCALLTYPE DisableWriterClasses(const VSS_ID*, UINT) override { VSSIMG_UNEXPECTED("DisableWriterClasses"); }
-  HRESULT STDMETHODCALLTYPE EnableWriterClasses(const VSS_ID*, UINT) override { VSSIMG_UNEXPECTED("EnableWriterClasses"); }
+  HRESULT STDMETHODCALLTYPE IsVolumeSupported(VSS_ID, VSS_PWSZ, WINBOOL*) override {
+    VSSIMG_UNEXPECTED("IsVolumeSupported");
+  }
+  HRESULT STDMETHODCALLTYPE DisableWriterClasses(const VSS_ID*, UINT) override {
+    VSSIMG_UNEXPECTED("DisableWriterClasses");
+  }
+  HRESULT STDMETHODCALLTYPE EnableWriterClasses(const VSS_ID*, UINT) override {
+    VSSIMG_UNEXPECTED("EnableWriterClasses");
+  }
   HRESULT STDMETHODCALLTYPE DisableWriterInstances(const VSS_ID*, UINT) override {
     VSSIMG_UNEXPECTED("DisableWriterInstances");
   }
   HRESULT STDMETHODCALLTYPE ExposeSnapshot(VSS_ID, VSS_PWSZ, LONG, VSS_PWSZ, VSS_PWSZ*) override {
     VSSIMG_UNEXPECTED("ExposeSnapshot");
   }
-  HRESULT STDMETHODCALLTYPE RevertToSnapshot(VSS_ID, WINBOOL) override { VSSIMG_UNEXPECTED("RevertToSnapshot"); }
-  HRESULT STDMETHODCALLTYPE QueryRevertStatus(VSS_PWSZ, IVssAsync**) override { VSSIMG_UNEXPECTED("QueryRevertStatus"); }
+  HRESULT STDMETHODCALLTYPE RevertToSnapshot(VSS_ID, WINBOOL) override {
+    VSSIMG_UNEXPECTED("RevertToSnapshot");
+  }
+  HRESULT STDMETHODCALLTYPE QueryRevertStatus(VSS_PWSZ, IVssAsync**) override {
+    VSSIMG_UNEXPECTED("QueryRevertStatus");
+  }
 
  private:
   HRESULT simple(const char* method) {
@@ -360,7 +411,8 @@ class FakeComponents final : public IVssBackupComponents {
 
 }  // namespace
 
-FakeWriter fake_writer(const std::wstring& name, int number, VSS_WRITER_STATE state, HRESULT failure) {
+FakeWriter fake_writer(const std::wstring& name, int number, VSS_WRITER_STATE state,
+                       HRESULT failure) {
   FakeWriter w;
   w.name = name;
   w.writer_id = numbered_guid(0x3217E7, static_cast<uint32_t>(number));
@@ -370,7 +422,9 @@ FakeWriter fake_writer(const std::wstring& name, int number, VSS_WRITER_STATE st
   return w;
 }
 
-FakeVss::FakeVss() { writers.push_back(fake_writer(L"Fake SQL Writer", 1)); }
+FakeVss::FakeVss() {
+  writers.push_back(fake_writer(L"Fake SQL Writer", 1));
+}
 
 HRESULT FakeVss::next_result(const std::string& method) {
   auto it = results.find(method);
@@ -412,7 +466,8 @@ vss::Backend FakeVss::backend(const std::filesystem::path& records_file) {
     ++freed_properties;
   };
   b.resolve_volume = [](const std::string& source) {
-    return "\\\\?\\Volume{fa4e0000-0000-0000-0000-00000000000" + std::string(1, source.empty() ? 'X' : source[0]) + "}\\";
+    return "\\\\?\\Volume{fa4e0000-0000-0000-0000-00000000000" +
+           std::string(1, source.empty() ? 'X' : source[0]) + "}\\";
   };
   b.sleep = [this](double seconds) {
     sleeps.push_back(seconds);

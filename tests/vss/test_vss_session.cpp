@@ -9,7 +9,6 @@
 
 #include "tests/catch.hpp"
 
-
 using namespace vssimg;
 using vssimg::test::FakeVss;
 using vssimg::test::k_never_finishes;
@@ -36,11 +35,12 @@ std::string line_starting(const std::vector<std::string>& lines, const std::stri
   return "";
 }
 
-const Calls k_status = {"GatherWriterStatus", "GetWriterStatusCount", "GetWriterStatus", "FreeWriterStatus"};
-const Calls k_until_set = {"Create", "InitializeForBackup", "SetBackupState", "GatherWriterMetadata",
-                           "StartSnapshotSet"};
-const Calls k_until_snapshot = k_until_set + Calls{"AddToSnapshotSet", "PrepareForBackup"} + k_status +
-                               Calls{"DoSnapshotSet"};
+const Calls k_status = {"GatherWriterStatus", "GetWriterStatusCount", "GetWriterStatus",
+                        "FreeWriterStatus"};
+const Calls k_until_set = {"Create", "InitializeForBackup", "SetBackupState",
+                           "GatherWriterMetadata", "StartSnapshotSet"};
+const Calls k_until_snapshot =
+    k_until_set + Calls{"AddToSnapshotSet", "PrepareForBackup"} + k_status + Calls{"DoSnapshotSet"};
 const Calls k_created = k_until_snapshot + k_status + Calls{"GetSnapshotProperties"};
 const Calls k_completed = {"BackupComplete", "DeleteSnapshots", "Release"};
 
@@ -73,10 +73,13 @@ TEST_CASE("vss: success runs the documented sequence and cleans up", "[vss]") {
     auto session = f.snapshot();
     CHECK(f.fake.calls == k_created);
     REQUIRE(session->volumes().size() == 1);
-    CHECK(session->volumes()[0].device_path == "\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy1");
-    CHECK(session->volumes()[0].volume_name == "\\\\?\\Volume{fa4e0000-0000-0000-0000-00000000000C}\\");
+    CHECK(session->volumes()[0].device_path ==
+          "\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy1");
+    CHECK(session->volumes()[0].volume_name ==
+          "\\\\?\\Volume{fa4e0000-0000-0000-0000-00000000000C}\\");
     CHECK(session->volumes()[0].snapshot_id.size() == 38);
-    CHECK(f.fake.added_volumes == std::vector<std::wstring>{L"\\\\?\\Volume{fa4e0000-0000-0000-0000-00000000000C}\\"});
+    CHECK(f.fake.added_volumes ==
+          std::vector<std::wstring>{L"\\\\?\\Volume{fa4e0000-0000-0000-0000-00000000000C}\\"});
     CHECK(f.fake.backup_type == VSS_BT_COPY);
     CHECK(f.fake.freed_properties == 1);
     CHECK_FALSE(session->crash_consistent());
@@ -94,7 +97,8 @@ TEST_CASE("vss: success runs the documented sequence and cleans up", "[vss]") {
   CHECK(f.sink.warnings.empty());
 }
 
-TEST_CASE("vss: a session destroyed without complete() aborts; full backup type is passed on", "[vss]") {
+TEST_CASE("vss: a session destroyed without complete() aborts; full backup type is passed on",
+          "[vss]") {
   Fixture f;
   f.options.backup_type = vss::BackupType::full;
   { auto session = f.snapshot({"C:", "D:"}); }
@@ -116,7 +120,8 @@ TEST_CASE("vss: SNAPSHOT_SET_IN_PROGRESS twice, then success", "[vss]") {
   CHECK(f.fake.sleeps.size() == 2);
   CHECK(f.sink.warnings.empty());
   REQUIRE(f.sink.infos.size() >= 2);
-  CHECK(f.sink.infos[0].find("VSS StartSnapshotSet: VSS_E_SNAPSHOT_SET_IN_PROGRESS (0x80042316)") == 0);
+  CHECK(f.sink.infos[0].find("VSS StartSnapshotSet: VSS_E_SNAPSHOT_SET_IN_PROGRESS (0x80042316)") ==
+        0);
   CHECK(f.sink.infos[0].find("attempt 2 of 4") != std::string::npos);
   CHECK(f.sink.infos[1].find("attempt 3 of 4") != std::string::npos);
   session->complete(true);
@@ -143,8 +148,8 @@ TEST_CASE("vss: a transient provider error from DoSnapshotSet is retried", "[vss
   auto session = f.snapshot();
   CHECK(f.fake.calls == k_until_snapshot + Calls{"AbortBackup", "Release"} + k_created);
   CHECK(f.sink.warnings.empty());
-  CHECK(line_starting(f.sink.infos, "VSS DoSnapshotSet: VSS_E_PROVIDER_VETO (0x80042306)").find("retrying") !=
-        std::string::npos);
+  CHECK(line_starting(f.sink.infos, "VSS DoSnapshotSet: VSS_E_PROVIDER_VETO (0x80042306)")
+            .find("retrying") != std::string::npos);
 }
 
 TEST_CASE("vss: a retryable writer error restarts the sequence, naming the writer", "[vss]") {
@@ -155,10 +160,14 @@ TEST_CASE("vss: a retryable writer error restarts the sequence, naming the write
   failing[0].failure = k_writer_retryable;
   f.fake.writer_status = {healthy, failing};
   auto session = f.snapshot();
-  CHECK(f.fake.calls == k_until_snapshot + k_status + Calls{"AbortBackup", "DeleteSnapshots", "Release"} + k_created);
+  CHECK(f.fake.calls == k_until_snapshot + k_status +
+                            Calls{"AbortBackup", "DeleteSnapshots", "Release"} + k_created);
   CHECK(f.sink.warnings.empty());
-  CHECK_FALSE(line_starting(f.sink.infos, "VSS writer \"Fake SQL Writer\": [9] Failed at freeze after DoSnapshotSet: "
-                                          "VSS_E_WRITERERROR_RETRYABLE (0x800423F3)").empty());
+  CHECK_FALSE(
+      line_starting(f.sink.infos,
+                    "VSS writer \"Fake SQL Writer\": [9] Failed at freeze after DoSnapshotSet: "
+                    "VSS_E_WRITERERROR_RETRYABLE (0x800423F3)")
+          .empty());
   CHECK_FALSE(session->crash_consistent());
   session->complete(true);
   CHECK(f.fake.live_components == 0);
@@ -194,7 +203,8 @@ TEST_CASE("vss: E_ACCESSDENIED at creation is a privilege error", "[vss]") {
     FAIL("no error");
   } catch (const Error& e) {
     CHECK(e.kind() == ErrorKind::privilege);
-    CHECK(std::string(e.what()).find("VSS CreateVssBackupComponents: E_ACCESSDENIED (0x80070005): ") == 0);
+    CHECK(std::string(e.what()).find(
+              "VSS CreateVssBackupComponents: E_ACCESSDENIED (0x80070005): ") == 0);
     CHECK(std::string(e.what()).find("Run with highest privileges") != std::string::npos);
   }
   CHECK(f.fake.calls == Calls{"Create"});
@@ -209,7 +219,8 @@ TEST_CASE("vss: VSS_E_INSUFFICIENT_STORAGE from DoSnapshotSet aborts, never comp
   } catch (const Error& e) {
     CHECK(e.kind() == ErrorKind::vss);
     CHECK(std::string(e.what()) ==
-          "VSS DoSnapshotSet: VSS_E_INSUFFICIENT_STORAGE (0x8004231F): not enough space for the shadow copy "
+          "VSS DoSnapshotSet: VSS_E_INSUFFICIENT_STORAGE (0x8004231F): not enough space for the "
+          "shadow copy "
           "storage area; free space or resize it with vssadmin resize shadowstorage");
   }
   CHECK(f.fake.calls == k_until_snapshot + Calls{"AbortBackup", "Release"});
@@ -218,7 +229,8 @@ TEST_CASE("vss: VSS_E_INSUFFICIENT_STORAGE from DoSnapshotSet aborts, never comp
   CHECK(f.records_text().find("{") == std::string::npos);
 }
 
-TEST_CASE("vss: a DoSnapshotSet that never finishes is cancelled and aborted at the deadline", "[vss]") {
+TEST_CASE("vss: a DoSnapshotSet that never finishes is cancelled and aborted at the deadline",
+          "[vss]") {
   Fixture f;
   f.options.timeout_seconds = 0.3;
   f.fake.async_results["DoSnapshotSet"] = {k_never_finishes};
@@ -281,7 +293,8 @@ TEST_CASE("vss: a persistent snapshot is kept, listed and deleted by prefix", "[
   CHECK_THROWS_AS(vss::delete_snapshot(f.fake.backend(f.records()), "{00000000", f.sink), Error);
   auto deleted = vss::delete_snapshot(f.fake.backend(f.records()), id.substr(1, 8), f.sink);
   CHECK(deleted.snapshot_id == id);
-  CHECK(f.fake.calls == Calls{"Create", "InitializeForBackup", "SetContext", "DeleteSnapshots", "Release"});
+  CHECK(f.fake.calls ==
+        Calls{"Create", "InitializeForBackup", "SetContext", "DeleteSnapshots", "Release"});
   CHECK(vss::list_snapshots(f.fake.backend(f.records()), f.sink).empty());
 }
 
@@ -289,13 +302,17 @@ TEST_CASE("vss: leftovers of a killed run are deleted by the next run", "[vss]")
   Fixture f;
   {
     std::string text =
-        "{DEAD0000-0000-0000-0000-000000000001}\t{DEAD0000-0000-0000-0000-000000000002}\t4000000000\t1\t0\tC:\t\n"
-        "{00000000-0000-0000-0000-000000000003}\t{00000000-0000-0000-0000-000000000004}\t0\t1\t1\tD:\tdev\n";
+        "{DEAD0000-0000-0000-0000-000000000001}\t{DEAD0000-0000-0000-0000-000000000002}"
+        "\t4000000000\t1\t0\tC:\t\n"
+        "{00000000-0000-0000-0000-000000000003}\t{00000000-0000-0000-0000-000000000004}"
+        "\t0\t1\t1\tD:\tdev\n";
     File out(f.records(), File::Open::create_new);
     out.append(text.data(), text.size());
   }
   auto session = f.snapshot();
-  CHECK(f.fake.calls == Calls{"Create", "InitializeForBackup", "SetContext", "DeleteSnapshots", "Release"} + k_created);
+  CHECK(f.fake.calls ==
+        Calls{"Create", "InitializeForBackup", "SetContext", "DeleteSnapshots", "Release"} +
+            k_created);
   std::string text = f.records_text();
   CHECK(text.find("DEAD0000") == std::string::npos);
   CHECK(text.find("{00000000-0000-0000-0000-000000000003}") != std::string::npos);  // kept (--keep)
@@ -308,10 +325,11 @@ TEST_CASE("vss: list-writers reads metadata and status", "[vss]") {
   f.fake.writers.push_back(test::fake_writer(L"Broken Writer", 2, VSS_WS_FAILED_AT_IDENTIFY,
                                              static_cast<HRESULT>(0x800423F2)));
   auto writers = vss::list_writers(f.fake.backend(f.records()), true, f.sink);
-  CHECK(f.fake.calls == Calls{"Create", "InitializeForBackup", "SetBackupState", "GatherWriterMetadata",
-                              "GetWriterMetadataCount", "GetWriterMetadata", "GetWriterMetadata",
-                              "GatherWriterStatus", "GetWriterStatusCount", "GetWriterStatus", "GetWriterStatus",
-                              "FreeWriterStatus", "FreeWriterMetadata", "Release"});
+  CHECK(f.fake.calls == Calls{"Create", "InitializeForBackup", "SetBackupState",
+                              "GatherWriterMetadata", "GetWriterMetadataCount", "GetWriterMetadata",
+                              "GetWriterMetadata", "GatherWriterStatus", "GetWriterStatusCount",
+                              "GetWriterStatus", "GetWriterStatus", "FreeWriterStatus",
+                              "FreeWriterMetadata", "Release"});
   REQUIRE(writers.size() == 2);
   CHECK(writers[0].name == "Fake SQL Writer");
   CHECK(writers[0].writer_id == "{003217E7-FA4E-0001-0000-000000000001}");
@@ -347,8 +365,9 @@ TEST_CASE("vss under Wine: the real vssapi reports E_NOTIMPL as a VSS error", "[
       FAIL("no error");
     } catch (const Error& e) {
       CHECK(e.kind() == ErrorKind::vss);
-      CHECK(std::string(e.what()).find("VSS CreateVssBackupComponents: E_NOTIMPL (0x80004001): VSS is not "
-                                       "available on this system") == 0);
+      CHECK(std::string(e.what()).find(
+                "VSS CreateVssBackupComponents: E_NOTIMPL (0x80004001): VSS is not "
+                "available on this system") == 0);
     }
   }
 }

@@ -6,17 +6,19 @@
 using namespace vssimg::vss;
 
 TEST_CASE("vss tables: every HRESULT of VSS.md has a name and advice", "[vss]") {
-  const uint32_t documented[] = {0x80070005, 0x80004001, 0x80042301, 0x80042302, 0x80042306, 0x80042308,
-                                 0x8004230C, 0x8004230E, 0x8004230F, 0x80042313, 0x80042314, 0x80042316,
-                                 0x80042317, 0x80042318, 0x8004231F, 0x8004232C, 0x800423F0, 0x800423F1,
-                                 0x800423F2, 0x800423F3, 0x800423F4, 0x800423F5};
+  const uint32_t documented[] = {0x80070005, 0x80004001, 0x80042301, 0x80042302, 0x80042306,
+                                 0x80042308, 0x8004230C, 0x8004230E, 0x8004230F, 0x80042313,
+                                 0x80042314, 0x80042316, 0x80042317, 0x80042318, 0x8004231F,
+                                 0x8004232C, 0x800423F0, 0x800423F1, 0x800423F2, 0x800423F3,
+                                 0x800423F4, 0x800423F5};
   for (uint32_t code : documented) {
     const HresultInfo* info = find_hresult(code);
     REQUIRE(info != nullptr);
     CHECK(std::string(info->advice).size() > 5);
   }
   CHECK(describe_vss_hresult(0x8004231F) ==
-        "VSS_E_INSUFFICIENT_STORAGE (0x8004231F): not enough space for the shadow copy storage area; free space "
+        "VSS_E_INSUFFICIENT_STORAGE (0x8004231F): not enough space for the shadow copy storage "
+        "area; free space "
         "or resize it with vssadmin resize shadowstorage");
   CHECK(hresult_name(0x80042316) == "VSS_E_SNAPSHOT_SET_IN_PROGRESS");
   CHECK(hresult_name(0x80041234) == "0x80041234");

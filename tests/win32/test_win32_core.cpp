@@ -24,7 +24,8 @@ std::vector<uint8_t> pattern(size_t n) {
 
 TEST_CASE("win32: files with UTF-8 names: write, read, resize, rename", "[win32]") {
   test::TempDir dir;
-  auto name = dir.path() / std::filesystem::path(win32::widen("gr\xC3\xB6\xC3\x9F" "e-\xE6\x97\xA5.bin"));
+  auto name = dir.path() / std::filesystem::path(win32::widen("gr\xC3\xB6\xC3\x9F"
+                                                              "e-\xE6\x97\xA5.bin"));
   {
     File f(name, File::Open::create_new);
     f.append("hello ", 6);
@@ -61,9 +62,10 @@ TEST_CASE("win32: errors name the API, the symbolic code and the path", "[win32]
     CHECK(text.find("opening ") == 0);
     CHECK(text.find("missing.bin: CreateFileW: ERROR_FILE_NOT_FOUND (0x2): ") != std::string::npos);
   }
-  CHECK(win32::describe_hresult("CoInitializeEx", static_cast<HRESULT>(0x80010106)).find(
-            "CoInitializeEx: RPC_E_CHANGED_MODE (0x80010106): ") == 0);
-  CHECK(win32::describe_win32_error("ReadFile", 0x12345).find("ReadFile: Win32 error 74565 (0x12345): ") == 0);
+  CHECK(win32::describe_hresult("CoInitializeEx", static_cast<HRESULT>(0x80010106))
+            .find("CoInitializeEx: RPC_E_CHANGED_MODE (0x80010106): ") == 0);
+  CHECK(win32::describe_win32_error("ReadFile", 0x12345)
+            .find("ReadFile: Win32 error 74565 (0x12345): ") == 0);
 }
 
 TEST_CASE("win32: platform services", "[win32]") {
@@ -100,7 +102,8 @@ TEST_CASE("win32: unbuffered source reads unaligned ranges through the bounce bu
   std::vector<uint8_t> out(size);
   source->read_at(out.data(), size, 0);  // whole, ending in the unaligned tail
   CHECK(out == data);
-  const std::pair<uint64_t, size_t> ranges[] = {{1, 10}, {4095, 2}, {5000, 4096}, {size - 7, 7}, {8192, 4096}};
+  const std::pair<uint64_t, size_t> ranges[] = {
+      {1, 10}, {4095, 2}, {5000, 4096}, {size - 7, 7}, {8192, 4096}};
   for (auto [offset, len] : ranges) {
     std::vector<uint8_t> piece(len + 1);  // +1: the buffer start is deliberately unaligned
     source->read_at(piece.data() + 1, len, offset);
