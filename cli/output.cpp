@@ -9,17 +9,6 @@
 
 namespace vssimg::cli {
 
-std::string human_bytes(uint64_t bytes) {
-  static const char* const k_units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 5) {
-    v /= 1024;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, k_units[u]);
-}
-
 std::string local_time(int64_t unix_seconds) {
   std::time_t t = static_cast<std::time_t>(unix_seconds);
   return fmt::format("{:%Y-%m-%d %H:%M:%S}", fmt::localtime(t));

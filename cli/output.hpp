@@ -3,6 +3,7 @@
 #pragma once
 
 #include "cli/json.hpp"
+#include "core/bytes.hpp"
 #include "core/progress.hpp"
 
 #include <cstdint>
@@ -52,8 +53,8 @@ class Output {
   std::unique_ptr<ProgressSink> m_progress;
 };
 
-// "1.5 GiB", "312 KiB", "17 B"
-std::string human_bytes(uint64_t bytes);
+// Sizes for people: core/bytes.hpp's one implementation.
+using vssimg::human_bytes;
 // "2026-11-25 01:00:03" in local time
 std::string local_time(int64_t unix_seconds);
 

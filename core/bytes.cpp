@@ -1,6 +1,21 @@
 #include "core/bytes.hpp"
 
+#include <fmt/format.h>
+
+#include <iterator>
+
 namespace vssimg {
+
+std::string human_bytes(uint64_t n) {
+  static const char* const k_units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = static_cast<double>(n);
+  size_t unit = 0;
+  while (v >= 1024 && unit + 1 < std::size(k_units)) {
+    v /= 1024;
+    ++unit;
+  }
+  return unit == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, k_units[unit]);
+}
 
 std::string to_hex(const uint8_t* data, size_t len) {
   static const char k_digits[] = "0123456789abcdef";

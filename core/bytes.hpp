@@ -99,6 +99,8 @@ class Reader {
 };
 
 std::string to_hex(const uint8_t* data, size_t len);
+// "1.5 GiB", "312.0 KiB", "17 B": sizes for messages.
+std::string human_bytes(uint64_t bytes);
 // Parses lower- or upper-case hex of exactly out_len bytes; false on anything else.
 bool from_hex(std::string_view hex, uint8_t* out, size_t out_len);
 

@@ -99,17 +99,6 @@ bool looks_like_exfat(const uint8_t* first4k) {
 
 namespace {
 
-std::string human_bytes(uint64_t n) {
-  static const char* const k_units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double v = static_cast<double>(n);
-  size_t unit = 0;
-  while (v >= 1024 && unit + 1 < std::size(k_units)) {
-    v /= 1024;
-    ++unit;
-  }
-  return unit == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, k_units[unit]);
-}
-
 AllocationResult no_map(const std::string& why) {
   return {std::nullopt, why + ": imaging all blocks"};
 }

@@ -3,6 +3,7 @@
 // paging and hibernation files. No Windows API here; fs_windows_win32.cpp issues the calls.
 #include "core/fs_windows.hpp"
 
+#include "core/bytes.hpp"
 #include "core/error.hpp"
 #include "core/fs_winbuffers.hpp"
 
@@ -16,20 +17,7 @@ namespace vssimg {
 
 const char* const k_windows_excluded_files[3] = {"pagefile.sys", "swapfile.sys", "hiberfil.sys"};
 
-namespace {
-
-std::string human(uint64_t n) {
-  static const char* const k_units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double v = static_cast<double>(n);
-  size_t unit = 0;
-  while (v >= 1024 && unit + 1 < std::size(k_units)) {
-    v /= 1024;
-    ++unit;
-  }
-  return unit == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, k_units[unit]);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::vector<ByteRange> collect_volume_bitmap(const std::function<FsctlChunk(uint64_t)>& fetch,
                                              uint32_t cluster_size, uint64_t& clusters) {
@@ -110,12 +98,12 @@ WindowsAllocation combine_windows_allocation(const std::string& filesystem, uint
     for (const ByteRange& e : f.extents) map.clear(e);
     uint64_t freed = before - map.used_bytes();
     out.excluded_bytes += freed;
-    if (freed) cleared.push_back(fmt::format("{} {}", f.name, human(freed)));
+    if (freed) cleared.push_back(fmt::format("{} {}", f.name, human_bytes(freed)));
   }
 
   std::string note =
       fmt::format("{}: volume bitmap of {} clusters of {} bytes: {} of {} used", filesystem,
-                  clusters, cluster_size, human(map.used_bytes()), human(volume_size));
+                  clusters, cluster_size, human_bytes(map.used_bytes()), human_bytes(volume_size));
   if (!cleared.empty()) note += fmt::format("; left out {}", fmt::join(cleared, ", "));
   if (!distrusted.empty()) {
     note += fmt::format("; kept {} (extents outside the filesystem's clusters)",
