@@ -17,8 +17,6 @@ namespace vssimg {
 
 const char* const k_windows_excluded_files[3] = {"pagefile.sys", "swapfile.sys", "hiberfil.sys"};
 
-namespace {}  // namespace
-
 std::vector<ByteRange> collect_volume_bitmap(const std::function<FsctlChunk(uint64_t)>& fetch,
                                              uint32_t cluster_size, uint64_t& clusters) {
   std::vector<ByteRange> used;
