@@ -3,36 +3,13 @@
 #include "core/fs_winbuffers.hpp"
 
 #include "tests/catch.hpp"
+#include "tests/core/winbuffer_builders.hpp"
 
 #include <vector>
 
 using namespace vssimg;
-
-namespace {
-
-std::vector<uint8_t> bitmap_buffer(int64_t start, int64_t size, std::vector<uint8_t> bits) {
-  std::vector<uint8_t> b;
-  put_u64(b, static_cast<uint64_t>(start));
-  put_u64(b, static_cast<uint64_t>(size));
-  b.insert(b.end(), bits.begin(), bits.end());
-  return b;
-}
-
-std::vector<uint8_t> pointers_buffer(int64_t start_vcn,
-                                     std::vector<std::pair<int64_t, int64_t>> extents,
-                                     uint32_t count_override = UINT32_MAX) {
-  std::vector<uint8_t> b;
-  put_u32(b, count_override == UINT32_MAX ? static_cast<uint32_t>(extents.size()) : count_override);
-  put_u32(b, 0);  // alignment padding before the LARGE_INTEGER
-  put_u64(b, static_cast<uint64_t>(start_vcn));
-  for (auto [next_vcn, lcn] : extents) {
-    put_u64(b, static_cast<uint64_t>(next_vcn));
-    put_u64(b, static_cast<uint64_t>(lcn));
-  }
-  return b;
-}
-
-}  // namespace
+using vssimg::test::bitmap_buffer;
+using vssimg::test::pointers_buffer;
 
 TEST_CASE("VOLUME_BITMAP_BUFFER: set bits become merged byte ranges", "[fs][winbuffers]") {
   // Clusters 0,1 | 4..11 | 15 used (bits LSB first), 16 clusters, 4 KiB clusters.

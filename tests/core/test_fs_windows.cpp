@@ -6,35 +6,17 @@
 #include "core/fs_windows.hpp"
 
 #include "tests/catch.hpp"
+#include "tests/core/winbuffer_builders.hpp"
 #include "tests/helpers.hpp"
 
 #include <functional>
 #include <vector>
 
 using namespace vssimg;
+using vssimg::test::bitmap_buffer;
+using vssimg::test::pointers_buffer;
 
 namespace {
-
-std::vector<uint8_t> bitmap_buffer(int64_t start, int64_t size, std::vector<uint8_t> bits) {
-  std::vector<uint8_t> b;
-  put_u64(b, static_cast<uint64_t>(start));
-  put_u64(b, static_cast<uint64_t>(size));
-  b.insert(b.end(), bits.begin(), bits.end());
-  return b;
-}
-
-std::vector<uint8_t> pointers_buffer(int64_t start_vcn,
-                                     std::vector<std::pair<int64_t, int64_t>> extents) {
-  std::vector<uint8_t> b;
-  put_u32(b, static_cast<uint32_t>(extents.size()));
-  put_u32(b, 0);
-  put_u64(b, static_cast<uint64_t>(start_vcn));
-  for (auto [next_vcn, lcn] : extents) {
-    put_u64(b, static_cast<uint64_t>(next_vcn));
-    put_u64(b, static_cast<uint64_t>(lcn));
-  }
-  return b;
-}
 
 // Answers successive FSCTL calls from a script and records the start each was asked for.
 struct Script {
