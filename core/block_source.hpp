@@ -18,7 +18,9 @@ class BlockSource {
   // Offsets, lengths and buffers of read_at must be multiples of this (unbuffered I/O).
   virtual uint32_t alignment() const { return 1; }
   // Reads exactly len bytes at offset (len may end at size()). Throws Error on an I/O
-  // error, naming the source and the offset.
+  // error, naming the source and the offset. Must be safe to call from several threads
+  // at once (the backup workers read in parallel): positioned reads only, no shared
+  // file position or unguarded scratch buffer.
   virtual void read_at(void* buf, size_t len, uint64_t offset) = 0;
   // Hint: the caller is about to read [offset, offset+len) in order.
   virtual void will_read(uint64_t offset, uint64_t len) {

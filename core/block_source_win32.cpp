@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstring>
 #include <cwctype>
+#include <mutex>
 
 namespace vssimg::win32 {
 
@@ -98,6 +99,7 @@ class Win32Source final : public BlockSource {
   // Reads the sector-aligned cover of [offset, offset+len) piecewise into an aligned
   // buffer and copies the requested bytes out (unaligned callers, the tail of a source).
   void read_bounced(uint8_t* out, size_t len, uint64_t offset) {
+    std::lock_guard lock(m_bounce_mutex);  // workers read in parallel; one bounce buffer
     if (m_bounce.size() == 0) m_bounce = AlignedBuffer(std::max<size_t>(k_bounce_size, m_sector));
     const size_t cap = m_bounce.size() / m_sector * m_sector;
     uint64_t pos = offset;
@@ -120,6 +122,7 @@ class Win32Source final : public BlockSource {
   uint32_t m_sector;
   bool m_device;
   std::wstring m_open_path;  // devices only
+  std::mutex m_bounce_mutex;
   AlignedBuffer m_bounce;
 };
 

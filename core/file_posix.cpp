@@ -175,6 +175,17 @@ void File::sync() {
   if (::fsync(fd_of(m_handle)) != 0) throw_errno("flushing", m_path.string(), errno);
 }
 
+void File::start_writeback(uint64_t offset, uint64_t len) {
+#ifdef SYNC_FILE_RANGE_WRITE
+  // Best effort: an error here shows up again at sync(), which reports it.
+  ::sync_file_range(fd_of(m_handle), static_cast<off_t>(offset), static_cast<off_t>(len),
+                    SYNC_FILE_RANGE_WRITE);
+#else
+  (void)offset;
+  (void)len;
+#endif
+}
+
 uint64_t File::size() const {
   struct stat st;
   if (::fstat(fd_of(m_handle), &st) != 0) throw_errno("reading size of", m_path.string(), errno);

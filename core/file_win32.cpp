@@ -126,6 +126,12 @@ void File::append(const void* buf, size_t len) {
   m_append_pos += len;
 }
 
+// Windows has no asynchronous flush of a range; FlushFileBuffers at sync() does it all.
+void File::start_writeback(uint64_t offset, uint64_t len) {
+  (void)offset;
+  (void)len;
+}
+
 void File::sync() {
   if (!::FlushFileBuffers(handle_of(m_handle))) {
     win32::throw_last_error("flushing", win32::utf8_path(m_path), "FlushFileBuffers");

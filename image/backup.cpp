@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <exception>
 #include <mutex>
 #include <shared_mutex>
 
@@ -18,7 +19,7 @@ namespace {
 
 enum class Kind : uint8_t { data, zero, free_, unreadable };
 
-constexpr size_t k_batch_bytes = 4u << 20;     // a job reads this much at once at most
+constexpr size_t k_batch_bytes = 4u << 20;     // a job covers this much at most
 constexpr size_t k_buffer_budget = 96u << 20;  // all jobs' buffers together
 constexpr size_t k_packs_per_segment = 64;
 constexpr int k_read_attempts = 3;
@@ -34,6 +35,8 @@ struct Job {
   std::vector<uint32_t> stored_len;
   std::vector<Codec> codec;
   std::vector<uint32_t> len;
+  std::vector<std::string> warnings;  // bad sectors recorded as unreadable, in volume order
+  std::exception_ptr error;           // a read that failed for good; raised in volume order
 };
 
 // Loads the newest point of the same source as the comparison base, keeping only the
@@ -201,7 +204,7 @@ BackupResult run_backup(const Store& store, BlockSource& source, const BackupOpt
   };
 
   // Reads one block with retries; false if it stays unreadable.
-  auto read_block_retrying = [&](uint8_t* dst, uint64_t b) {
+  auto read_block_retrying = [&](Job& job, uint8_t* dst, uint64_t b) {
     for (int attempt = 1;; ++attempt) {
       try {
         source.read_at(dst, block_len(b), b * bs);
@@ -214,73 +217,95 @@ BackupResult run_backup(const Store& store, BlockSource& source, const BackupOpt
               fmt::format("{} (after {} attempts; --ignore-bad-sectors records it as unreadable)",
                           e.cause(), k_read_attempts));
         }
-        progress.warning(fmt::format("reading {} at offset {}: {}; recorded as unreadable",
-                                     source_label, b * bs, e.cause()));
+        job.warnings.push_back(fmt::format("reading {} at offset {}: {}; recorded as unreadable",
+                                           source_label, b * bs, e.cause()));
         return false;
       }
     }
   };
 
+  // The producer only hands out block ranges (and which blocks the filesystem uses), so
+  // it runs ahead of the workers and its read-ahead hints reach the kernel early; the
+  // workers read, so reading is spread over all threads like hashing and compressing.
   auto produce = [&](Job& job) {
     check_interrupted();
     if (next_block >= nblocks) return false;
     job.first_block = next_block;
     job.count = static_cast<uint32_t>(std::min<uint64_t>(per_batch, nblocks - next_block));
     next_block += job.count;
+    uint64_t used = 0;
     for (uint32_t i = 0; i < job.count; ++i) {
       uint64_t b = job.first_block + i;
       job.len[i] = block_len(b);
-      bool used = !options.allocation || options.allocation->any_used(b * bs, job.len[i]);
-      job.kind[i] = used ? Kind::data : Kind::free_;
+      bool in_use = !options.allocation || options.allocation->any_used(b * bs, job.len[i]);
+      job.kind[i] = in_use ? Kind::data : Kind::free_;
+      if (in_use) used += job.len[i];
     }
-    if (next_block < nblocks) source.will_read(next_block * bs, uint64_t{per_batch} * bs * 2);
-    // Read runs of used blocks with one call each.
-    for (uint32_t i = 0; i < job.count;) {
-      if (job.kind[i] != Kind::data) {
-        ++i;
-        continue;
-      }
-      uint32_t j = i;
-      uint64_t run = 0;
-      while (j < job.count && job.kind[j] == Kind::data) run += job.len[j++];
-      uint8_t* dst = job.data.data() + size_t{i} * bs;
-      try {
-        source.read_at(dst, static_cast<size_t>(run), (job.first_block + i) * bs);
-      } catch (const Error&) {
-        for (uint32_t k = i; k < j; ++k) {
-          if (!read_block_retrying(job.data.data() + size_t{k} * bs, job.first_block + k)) {
-            job.kind[k] = Kind::unreadable;
-          }
-        }
-      }
-      i = j;
-    }
+    if (used) source.will_read(job.first_block * bs, uint64_t{job.count} * bs);
     return true;
   };
 
+  // Reads the run of used blocks that starts at block i of the job with one call (large
+  // reads: on Windows, devices are read unbuffered, without the kernel's read-ahead) and
+  // returns where it ends. Reading 256 KiB at a time instead, to keep each block in the
+  // core's cache until it is hashed, measured no faster here (docs/benchmarks.md).
+  auto read_run = [&](Job& job, uint32_t i) {
+    uint32_t j = i;
+    uint64_t run = 0;
+    while (j < job.count && job.kind[j] == Kind::data) run += job.len[j++];
+    try {
+      source.read_at(job.data.data() + size_t{i} * bs, static_cast<size_t>(run),
+                     (job.first_block + i) * bs);
+    } catch (const Error&) {
+      for (uint32_t k = i; k < j; ++k) {
+        if (!read_block_retrying(job, job.data.data() + size_t{k} * bs, job.first_block + k)) {
+          job.kind[k] = Kind::unreadable;
+        }
+      }
+    }
+    return j;
+  };
+
   const BlockHasher& hasher = store.hasher();
+  // Zero check, id, parent and index lookups, and compression of new blocks.
+  auto process_block = [&](Job& job, uint32_t i) {
+    job.is_new[i] = 0;
+    if (job.kind[i] != Kind::data) return;
+    const uint8_t* block = job.data.data() + size_t{i} * bs;
+    if (is_all_zero(block, job.len[i])) {
+      job.kind[i] = Kind::zero;
+      return;
+    }
+    BlockId id = hasher.hash(block, job.len[i]);
+    job.ids[i] = id;
+    uint64_t b = job.first_block + i;
+    if (b < parent.size() && parent[b] == id) return;
+    {
+      std::shared_lock lock(index_mutex);
+      if (index.contains(id)) return;
+    }
+    uint8_t* out = job.packed.data() + size_t{i} * bound;
+    size_t n = lz4_compress(block, job.len[i], out, bound);
+    job.codec[i] = n ? Codec::lz4 : Codec::raw;
+    job.stored_len[i] = n ? static_cast<uint32_t>(n) : job.len[i];
+    job.is_new[i] = 1;
+  };
   auto process = [&](Job& job) {
-    for (uint32_t i = 0; i < job.count; ++i) {
-      job.is_new[i] = 0;
-      if (job.kind[i] != Kind::data) continue;
-      const uint8_t* block = job.data.data() + size_t{i} * bs;
-      if (is_all_zero(block, job.len[i])) {
-        job.kind[i] = Kind::zero;
-        continue;
+    job.warnings.clear();
+    job.error = nullptr;
+    for (uint32_t i = 0; i < job.count;) {
+      uint32_t end = i + 1;
+      if (job.kind[i] == Kind::data) {
+        try {
+          end = read_run(job, i);
+        } catch (...) {
+          // Raised by the consumer when it reaches this job, so that every block before
+          // it is stored (and indexed by the checkpoint) as if the volume ended there.
+          job.error = std::current_exception();
+          return;
+        }
       }
-      BlockId id = hasher.hash(block, job.len[i]);
-      job.ids[i] = id;
-      uint64_t b = job.first_block + i;
-      if (b < parent.size() && parent[b] == id) continue;
-      {
-        std::shared_lock lock(index_mutex);
-        if (index.contains(id)) continue;
-      }
-      uint8_t* out = job.packed.data() + size_t{i} * bound;
-      size_t n = lz4_compress(block, job.len[i], out, bound);
-      job.codec[i] = n ? Codec::lz4 : Codec::raw;
-      job.stored_len[i] = n ? static_cast<uint32_t>(n) : job.len[i];
-      job.is_new[i] = 1;
+      for (; i < end; ++i) process_block(job, i);
     }
   };
 
@@ -288,6 +313,8 @@ BackupResult run_backup(const Store& store, BlockSource& source, const BackupOpt
   uint64_t done_bytes = 0;
   progress.begin("backup", size);
   auto consume = [&](Job& job) {
+    for (const auto& w : job.warnings) progress.warning(w);
+    if (job.error) std::rethrow_exception(job.error);
     for (uint32_t i = 0; i < job.count; ++i) {
       uint64_t b = job.first_block + i;
       uint32_t len = job.len[i];

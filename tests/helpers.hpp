@@ -1,6 +1,8 @@
 // Test helpers: temporary directories and files with deterministic pseudo-random data.
 #pragma once
 
+#include <atomic>
+
 #include "core/block_source.hpp"
 
 #include <cstdint>
@@ -39,7 +41,7 @@ class MemorySource : public BlockSource {
   void read_at(void* buf, size_t len, uint64_t offset) override;
   std::vector<uint8_t>& data() { return m_data; }
   uint64_t fail_at = UINT64_MAX;
-  int fail_times = 0;  // how many reads covering fail_at fail (then succeed); <0: always
+  std::atomic<int> fail_times{0};  // reads covering fail_at that fail (then succeed); <0: all
 
  private:
   std::vector<uint8_t> m_data;

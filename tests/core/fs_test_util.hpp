@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -48,7 +49,7 @@ class MemorySource final : public BlockSource {
  private:
   std::vector<uint8_t> m_bytes;
   uint32_t m_alignment;
-  size_t m_reads = 0;
+  std::atomic<size_t> m_reads{0};
 };
 
 inline std::string find_tool(const std::string& name) {
