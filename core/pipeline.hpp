@@ -1,10 +1,11 @@
 // An ordered parallel pipeline with bounded memory: one producer thread fills jobs in
-// order, N workers process them in any order, and the calling thread consumes them in
-// the order they were produced. A fixed pool of `slots` jobs is recycled, so memory is
-// bounded whatever the input size. An exception from a worker or the consumer stops
-// all stages at once; an exception from the producer ends the input, the jobs already
-// produced are still processed and consumed (so work done before a read error is kept),
-// and then it is rethrown. run() rethrows the first exception.
+// order, N workers process them in any order and consume them in the order they were
+// produced (whichever worker finishes the next job in order consumes it). A fixed pool
+// of `slots` jobs is recycled, so memory is bounded whatever the input size. An
+// exception from processing or consuming stops all stages at once; an exception from
+// the producer ends the input, the jobs already produced are still processed and
+// consumed (so work done before it is kept), and then it is rethrown. run() rethrows
+// the first exception.
 #pragma once
 
 #include <condition_variable>
@@ -54,6 +55,13 @@ class OrderedPipeline {
     for (size_t i = 0; i < slots; ++i) m_jobs.push_back(make_job());
   }
 
+  // Runs `workers` threads (the calling thread is one of them) and one producer thread.
+  // There is no separate consumer thread: the worker that finishes the job that is next
+  // in order consumes it, and every finished job after it, while no other worker is
+  // consuming. So `workers` is the number of threads doing real work (with 1, the whole
+  // pipeline runs on the calling thread, the producer aside), and a job is consumed
+  // by the core whose cache still holds it. `produce` must stay cheap (hand out ranges,
+  // hint read-ahead); reading belongs in `process`.
   void run(unsigned workers, const Produce& produce, const Process& process,
            const Consume& consume) {
     const size_t n = m_jobs.size();
@@ -66,27 +74,30 @@ class OrderedPipeline {
     m_error = nullptr;
     m_produced_all = false;
     m_produced = 0;
+    m_consumed = 0;
+    m_consuming = false;
+    m_stop = false;
     if (workers == 0) workers = 1;
 
     m_producer_error = nullptr;
     std::thread producer([&] { producer_loop(produce); });
     std::vector<std::thread> pool;
-    for (unsigned w = 0; w < workers; ++w) pool.emplace_back([&] { worker_loop(process); });
-    consumer_loop(consume);
+    for (unsigned w = 1; w < workers; ++w)
+      pool.emplace_back([&] { worker_loop(process, consume); });
+    worker_loop(process, consume);
+    for (auto& t : pool) t.join();
     {
       std::lock_guard lock(m_mutex);
-      m_stop = true;
+      m_stop = true;  // the producer may wait for a slot after a failure
     }
     m_cv.notify_all();
     producer.join();
-    for (auto& t : pool) t.join();
-    m_stop = false;
     if (m_error) std::rethrow_exception(m_error);
     if (m_producer_error) std::rethrow_exception(m_producer_error);
   }
 
  private:
-  enum class State { free, filling, queued, done };
+  enum class State { free, filling, queued, processing, done };
 
   void fail(std::exception_ptr e) {
     std::lock_guard lock(m_mutex);
@@ -104,7 +115,7 @@ class OrderedPipeline {
         {
           std::unique_lock lock(m_mutex);
           m_cv.wait(lock, [&] { return m_failed || m_stop || !m_free.empty(); });
-          if (m_failed || m_stop) return;
+          if (m_failed || m_stop) break;
           slot = m_free.front();
           m_free.pop_front();
           m_state[slot] = State::filling;
@@ -114,9 +125,7 @@ class OrderedPipeline {
         if (!more) {
           m_state[slot] = State::free;
           m_free.push_back(slot);
-          m_produced_all = true;
-          m_cv.notify_all();
-          return;
+          break;
         }
         m_seq[slot] = m_produced++;
         m_state[slot] = State::queued;
@@ -132,63 +141,70 @@ class OrderedPipeline {
           m_free.push_back(i);
         }
       }
-      m_produced_all = true;
-      m_cv.notify_all();
     }
+    std::lock_guard lock(m_mutex);
+    m_produced_all = true;
+    m_cv.notify_all();
   }
 
-  void worker_loop(const Process& process) {
-    try {
-      for (;;) {
-        size_t slot;
-        {
-          std::unique_lock lock(m_mutex);
-          m_cv.wait(lock, [&] { return m_failed || m_stop || !m_work.empty(); });
-          if (m_failed || (m_stop && m_work.empty())) return;
-          slot = m_work.front();
-          m_work.pop_front();
-        }
-        process(m_jobs[slot]);
-        std::lock_guard lock(m_mutex);
-        m_state[slot] = State::done;
-        m_cv.notify_all();
-      }
-    } catch (...) {
-      fail(std::current_exception());
-    }
-  }
-
-  void consumer_loop(const Consume& consume) {
-    uint64_t next = 0;
+  void worker_loop(const Process& process, const Consume& consume) {
     for (;;) {
-      size_t slot = SIZE_MAX;
+      size_t slot;
       {
         std::unique_lock lock(m_mutex);
-        m_cv.wait(lock, [&] {
-          if (m_failed) return true;
-          if (m_produced_all && next == m_produced) return true;
-          for (size_t i = 0; i < m_jobs.size(); ++i) {
-            if (m_state[i] == State::done && m_seq[i] == next) {
-              slot = i;
-              return true;
-            }
-          }
-          return false;
-        });
-        if (m_failed || slot == SIZE_MAX) return;
+        m_cv.wait(lock, [&] { return m_failed || !m_work.empty() || m_produced_all; });
+        if (m_failed || m_work.empty()) return;  // failed, or all input taken
+        slot = m_work.front();
+        m_work.pop_front();
+        m_state[slot] = State::processing;
       }
       try {
-        consume(m_jobs[slot]);
+        process(m_jobs[slot]);
       } catch (...) {
         fail(std::current_exception());
         return;
       }
-      ++next;
-      std::lock_guard lock(m_mutex);
+      {
+        std::lock_guard lock(m_mutex);
+        m_state[slot] = State::done;
+      }
+      consume_ready(consume);
+    }
+  }
+
+  // Consumes, in order, every finished job that is next, unless another worker is
+  // already doing so (it re-checks under the lock before it stops, so none is missed).
+  void consume_ready(const Consume& consume) {
+    std::unique_lock lock(m_mutex);
+    if (m_consuming) return;
+    m_consuming = true;
+    for (;;) {
+      if (m_failed) break;
+      size_t slot = SIZE_MAX;
+      for (size_t i = 0; i < m_jobs.size(); ++i) {
+        if (m_state[i] == State::done && m_seq[i] == m_consumed) {
+          slot = i;
+          break;
+        }
+      }
+      if (slot == SIZE_MAX) break;
+      lock.unlock();
+      try {
+        consume(m_jobs[slot]);
+      } catch (...) {
+        lock.lock();
+        m_consuming = false;
+        lock.unlock();
+        fail(std::current_exception());
+        return;
+      }
+      lock.lock();
+      ++m_consumed;
       m_state[slot] = State::free;
       m_free.push_back(slot);
       m_cv.notify_all();
     }
+    m_consuming = false;
   }
 
   std::vector<Job> m_jobs;
@@ -201,7 +217,9 @@ class OrderedPipeline {
   bool m_failed = false;
   bool m_stop = false;
   bool m_produced_all = false;
+  bool m_consuming = false;
   uint64_t m_produced = 0;
+  uint64_t m_consumed = 0;
   std::exception_ptr m_error;
   std::exception_ptr m_producer_error;
 };

@@ -3,6 +3,9 @@
 #include "tests/catch.hpp"
 
 #include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
 #include <stdexcept>
 
 using namespace vssimg;
@@ -77,4 +80,72 @@ TEST_CASE("pipeline with no input") {
   p.run(
       2, [](Job&) { return false; }, [](Job&) {}, [&](Job&) { ++consumed; });
   REQUIRE(consumed == 0);
+}
+
+TEST_CASE("pipeline: workers consume one at a time, in order; one worker is the caller") {
+  OrderedPipeline<Job> p(6, [] { return Job{}; });
+  uint64_t next = 0, expect = 0;
+  std::atomic<int> consuming{0};
+  std::atomic<bool> overlap{false};
+  std::mutex ids_mutex;
+  std::set<std::thread::id> consumers;
+  p.run(
+      4,
+      [&](Job& j) {
+        if (next == 2000) return false;
+        j.n = next++;
+        return true;
+      },
+      [&](Job& j) {
+        j.result = j.n + 1;
+        if (j.n % 7 == 0) std::this_thread::yield();  // finish out of order
+      },
+      [&](Job& j) {
+        if (consuming.fetch_add(1) != 0) overlap = true;
+        REQUIRE(j.n == expect);
+        ++expect;
+        {
+          std::lock_guard lock(ids_mutex);
+          consumers.insert(std::this_thread::get_id());
+        }
+        consuming.fetch_sub(1);
+      });
+  REQUIRE_FALSE(overlap);
+  REQUIRE(expect == 2000);
+  REQUIRE(consumers.size() >= 1);
+
+  // One worker: processing and consuming both run on the calling thread.
+  next = 0;
+  expect = 0;
+  const auto caller = std::this_thread::get_id();
+  bool elsewhere = false;
+  p.run(
+      1,
+      [&](Job& j) {
+        if (next == 100) return false;
+        j.n = next++;
+        return true;
+      },
+      [&](Job&) { elsewhere |= std::this_thread::get_id() != caller; },
+      [&](Job& j) {
+        elsewhere |= std::this_thread::get_id() != caller;
+        REQUIRE(j.n == expect++);
+      });
+  REQUIRE_FALSE(elsewhere);
+  REQUIRE(expect == 100);
+}
+
+TEST_CASE("pipeline: a producer error keeps every job produced before it") {
+  OrderedPipeline<Job> p(4, [] { return Job{}; });
+  uint64_t next = 0, consumed = 0;
+  REQUIRE_THROWS_AS(p.run(
+                        3,
+                        [&](Job& j) {
+                          if (next == 37) throw Error("reading", "vol", "input/output error");
+                          j.n = next++;
+                          return true;
+                        },
+                        [](Job&) {}, [&](Job& j) { REQUIRE(j.n == consumed++); }),
+                    Error);
+  REQUIRE(consumed == 37);
 }
