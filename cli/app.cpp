@@ -132,7 +132,8 @@ int run_cli(int argc, char** argv) {
                  "Progress on stderr: auto (only on a console), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   app.add_option("--log-file", ctx.global.log_file, "Append timestamped log lines to FILE");
-  app.add_option("--threads", ctx.global.threads, "Worker threads (default: all cores)");
+  app.add_option("--threads", ctx.global.threads,
+                 "Threads doing the work (default: all cores; 1 = one core)");
   app.add_flag("-q,--quiet", ctx.global.quiet, "No informational lines on stderr");
   app.add_flag(
       "--event-log", ctx.global.event_log,

@@ -3,6 +3,12 @@
 // (FILE_FLAG_NO_BUFFERING), so every ReadFile must use sector-aligned offsets, lengths
 // and buffers; read_at accepts any range and goes through an aligned bounce buffer when
 // the caller's range or buffer is not aligned.
+//
+// The backup workers call read_at in parallel. Data is read through a second handle
+// opened with FILE_FLAG_OVERLAPPED, each read waiting for its own OVERLAPPED event, so
+// every worker has a request in flight (the I/O manager serialises requests on a handle
+// opened for synchronous I/O). The first handle stays synchronous for the
+// DeviceIoControl calls (size, sector size, volume bitmap).
 #include "core/block_source_win32.hpp"
 
 #include "core/buffer.hpp"
@@ -38,10 +44,11 @@ std::wstring without_trailing_backslash(std::wstring s) {
 
 class Win32Source final : public BlockSource {
  public:
-  Win32Source(std::string name, UniqueHandle handle, uint64_t size, uint32_t sector, bool device,
-              std::wstring open_path = {})
+  Win32Source(std::string name, UniqueHandle handle, UniqueHandle overlapped, uint64_t size,
+              uint32_t sector, bool device, std::wstring open_path = {})
       : m_name(std::move(name)),
         m_handle(std::move(handle)),
+        m_overlapped(std::move(overlapped)),
         m_size(size),
         m_sector(sector),
         m_device(device),
@@ -75,18 +82,7 @@ class Win32Source final : public BlockSource {
     size_t done = 0;
     while (done < len) {
       DWORD want = static_cast<DWORD>(std::min<size_t>(len - done, 1u << 30));
-      OVERLAPPED ov{};
-      ov.Offset = static_cast<DWORD>(offset + done);
-      ov.OffsetHigh = static_cast<DWORD>((offset + done) >> 32);
-      DWORD got = 0;
-      if (!::ReadFile(m_handle.get(), static_cast<char*>(buf) + done, want, &got, &ov)) {
-        DWORD err = ::GetLastError();
-        if (err != ERROR_HANDLE_EOF) {
-          throw_win32("reading", m_name + " at offset " + std::to_string(offset + done), "ReadFile",
-                      err);
-        }
-        got = 0;
-      }
+      DWORD got = read_once(static_cast<char*>(buf) + done, want, offset + done);
       if (got == 0) {
         if (done >= need) return;
         throw Error("reading", m_name + " at offset " + std::to_string(offset + done),
@@ -94,6 +90,36 @@ class Win32Source final : public BlockSource {
       }
       done += got;
     }
+  }
+
+  // One ReadFile at `offset`; 0 at the end of the source. Through the overlapped handle
+  // when there is one, the calling thread waiting for its own request only.
+  DWORD read_once(char* buf, DWORD want, uint64_t offset) {
+    OVERLAPPED ov{};
+    ov.Offset = static_cast<DWORD>(offset);
+    ov.OffsetHigh = static_cast<DWORD>(offset >> 32);
+    auto where = [&] { return m_name + " at offset " + std::to_string(offset); };
+    DWORD got = 0;
+    if (!m_overlapped.valid()) {
+      if (::ReadFile(m_handle.get(), buf, want, &got, &ov)) return got;
+      DWORD err = ::GetLastError();
+      if (err == ERROR_HANDLE_EOF) return 0;
+      throw_win32("reading", where(), "ReadFile", err);
+    }
+    UniqueHandle event(::CreateEventW(nullptr, TRUE, FALSE, nullptr));
+    if (!event.valid()) throw_last_error("reading", where(), "CreateEventW");
+    ov.hEvent = event.get();
+    if (!::ReadFile(m_overlapped.get(), buf, want, nullptr, &ov)) {
+      DWORD err = ::GetLastError();
+      if (err == ERROR_HANDLE_EOF) return 0;
+      if (err != ERROR_IO_PENDING) throw_win32("reading", where(), "ReadFile", err);
+    }
+    if (!::GetOverlappedResult(m_overlapped.get(), &ov, &got, TRUE)) {
+      DWORD err = ::GetLastError();
+      if (err == ERROR_HANDLE_EOF) return 0;
+      throw_win32("reading", where(), "ReadFile", err);
+    }
+    return got;
   }
 
   // Reads the sector-aligned cover of [offset, offset+len) piecewise into an aligned
@@ -117,7 +143,8 @@ class Win32Source final : public BlockSource {
   }
 
   std::string m_name;
-  UniqueHandle m_handle;
+  UniqueHandle m_handle;      // synchronous: DeviceIoControl (and reads, if no m_overlapped)
+  UniqueHandle m_overlapped;  // FILE_FLAG_OVERLAPPED: parallel reads
   uint64_t m_size;
   uint32_t m_sector;
   bool m_device;
@@ -275,7 +302,14 @@ std::unique_ptr<BlockSource> open_source(const std::string& source, const Source
     if (options.force_sector_size) sector = *options.force_sector_size;
   }
   if (size == 0) throw Error("opening source", source, "is empty (0 bytes)");
-  return std::make_unique<Win32Source>(source, std::move(handle), size, sector, device,
+  // A second handle for parallel reads; without one (it should not fail where the first
+  // did not) reads go through the first handle, one at a time.
+  UniqueHandle overlapped(
+      ::CreateFileW(resolved.open_path.c_str(), GENERIC_READ,
+                    FILE_SHARE_READ | FILE_SHARE_WRITE | (device ? 0 : FILE_SHARE_DELETE), nullptr,
+                    OPEN_EXISTING, flags | FILE_FLAG_OVERLAPPED, nullptr));
+  return std::make_unique<Win32Source>(source, std::move(handle), std::move(overlapped), size,
+                                       sector, device,
                                        device ? resolved.open_path : std::wstring());
 }
 

@@ -2,6 +2,7 @@
 #include "tests/win32/win_test_util.hpp"
 
 #include "core/block_source_win32.hpp"
+#include "core/buffer.hpp"
 #include "core/error.hpp"
 #include "core/file.hpp"
 #include "core/platform.hpp"
@@ -9,8 +10,12 @@
 
 #include "tests/catch.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <numeric>
+#include <thread>
+#include <vector>
 
 using namespace vssimg;
 
@@ -111,6 +116,47 @@ TEST_CASE("win32: unbuffered source reads unaligned ranges through the bounce bu
   }
   std::vector<uint8_t> big(100);
   CHECK_THROWS_AS(source->read_at(big.data(), 100, size - 50), Error);
+}
+
+TEST_CASE("win32: parallel reads of one source (overlapped handle, bounce buffer)", "[win32]") {
+  test::TempDir dir;
+  auto image = dir.path() / "disk.img";
+  const size_t size = 64 * 65536 + 512;  // an unaligned tail
+  auto data = pattern(size);
+  {
+    File f(image, File::Open::create_new);
+    f.append(data.data(), data.size());
+  }
+  for (uint32_t sector : {1u, 4096u}) {
+    win32::SourceOptions options;
+    if (sector > 1) options.force_sector_size = sector;
+    auto source = win32::open_source(win32::utf8_path(image), options);
+    std::atomic<int> wrong{0}, failed{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        try {
+          for (int round = 0; round < 8; ++round) {
+            for (size_t i = t; i < 65; i += 4) {  // interleaved 64 KiB pieces, the tail too
+              const uint64_t offset = i * 65536;
+              const size_t len = std::min<size_t>(65536, size - offset);
+              AlignedBuffer aligned(65536);
+              source->read_at(aligned.data(), len, offset);  // aligned: direct
+              if (std::memcmp(aligned.data(), data.data() + offset, len) != 0) ++wrong;
+              std::vector<uint8_t> odd(len + 1);  // unaligned: the shared bounce buffer
+              source->read_at(odd.data() + 1, len, offset);
+              if (std::memcmp(odd.data() + 1, data.data() + offset, len) != 0) ++wrong;
+            }
+          }
+        } catch (...) {
+          ++failed;
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    CHECK(wrong == 0);
+    CHECK(failed == 0);
+  }
 }
 
 TEST_CASE("win32: sources: plain files, folders and missing paths", "[win32]") {
