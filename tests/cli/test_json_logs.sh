@@ -68,7 +68,8 @@ kill $holder 2>/dev/null || true
 wait $holder 2>/dev/null || true
 # Damage: flip a byte in the middle of a pack.
 pack=$(find store/packs -name '*.pack' | head -1)
-printf '\xff' | dd of="$pack" bs=1 seek=100000 conv=notrunc status=none
+byte=$(od -An -tu1 -j100000 -N1 "$pack" | tr -d ' ')  # flip all its bits: never a no-op
+printf "\\$(printf '%03o' $((byte ^ 255)))" | dd of="$pack" bs=1 seek=100000 conv=notrunc status=none
 run_json 12 verify verify --read-data
 grep -q '"type":"damage"' out || fail "no damage record"
 mv "$pack" "$WORK/lost.pack"  # prune refuses to work on a store that lost a pack

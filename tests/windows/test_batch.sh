@@ -136,7 +136,9 @@ grep -q "store not found" "$WORK/out" || fail "missing store not explained"
 VSSIMG_KEEP="--keep-within 3w" run_batch 2
 grep -q "forget exit code 2: usage error" "$WORK/out" || fail "bad retention flag not explained"
 pack=$(find "$WORK/store/packs" -name '*.pack' | head -1)
-printf '\xff' | dd of="$pack" bs=1 seek=70000 conv=notrunc status=none
+# Flip every bit of one byte (writing a constant would be no change 1 time in 256).
+byte=$(od -An -tu1 -j70000 -N1 "$pack" | tr -d ' ')
+printf "\\$(printf '%03o' $((byte ^ 255)))" | dd of="$pack" bs=1 seek=70000 conv=notrunc status=none
 VSSIMG_VERIFY_SLICES=1 run_batch 12
 grep -q "verify exit code 12: DAMAGE" "$WORK/out" || fail "damage not explained"
 pass "with the Windows build: missing store 10, bad --keep-within 2, damaged pack 12"
