@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 namespace vssimg {
@@ -47,6 +48,14 @@ class File {
   // Hint that the file will be read front to back (posix_fadvise / no-op).
   void advise_sequential() const;
   void close();
+
+  // A second, write-only handle on an existing file that bypasses the page cache
+  // (O_DIRECT), for writing large aligned blocks of a restore without copying them
+  // through the cache. Writes through it need offsets, lengths and buffer addresses
+  // that are multiples of k_direct_alignment. Empty if the filesystem refuses it, and
+  // on Windows (restores there stay buffered).
+  static constexpr size_t k_direct_alignment = 4096;
+  static std::optional<File> open_direct_write(const std::filesystem::path& path);
 
   // Platform handle (fd or HANDLE) for platform-specific callers.
   intptr_t native() const { return m_handle; }

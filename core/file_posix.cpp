@@ -100,6 +100,15 @@ File::File(const std::filesystem::path& path, Open mode) : m_path(path) {
   m_handle = fd;
 }
 
+std::optional<File> File::open_direct_write(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  File f;
+  f.m_path = path;
+  f.m_handle = fd;
+  return f;
+}
+
 File::~File() {
   if (m_handle >= 0) ::close(fd_of(m_handle));
 }

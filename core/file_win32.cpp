@@ -126,6 +126,10 @@ void File::append(const void* buf, size_t len) {
   m_append_pos += len;
 }
 
+std::optional<File> File::open_direct_write(const std::filesystem::path&) {
+  return std::nullopt;  // FILE_FLAG_NO_BUFFERING restores are not implemented
+}
+
 // Windows has no asynchronous flush of a range; FlushFileBuffers at sync() does it all.
 void File::start_writeback(uint64_t offset, uint64_t len) {
   (void)offset;

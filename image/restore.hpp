@@ -19,6 +19,7 @@ struct RestoreStats {
   uint64_t bytes_written = 0;     // data blocks written
   uint64_t bytes_sparse = 0;      // ZERO/FREE blocks left as holes or skipped
   uint64_t bytes_unreadable = 0;  // UNREADABLE blocks (written as zeros)
+  uint64_t bytes_unbuffered = 0;  // of the written bytes, those written past the page cache
   double seconds = 0;
 };
 

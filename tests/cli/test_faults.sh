@@ -75,6 +75,12 @@ expect_one_line_error "writing .*full.img: no space left on device"
 [ -e full.img ] && fail "restore left a partial target behind"
 pass "restore onto a full disk: exit 1 naming the target; no partial file left"
 
+# A write past the page cache (O_DIRECT) that fails once: the restore goes on through
+# the page cache and is whole.
+expect_exit 0 env VSSIMG_FAULT="write:1:EIO:direct.img" $VSSIMG $S restore "$first" direct.img
+cmp -s direct.img "img.$first" || fail "restore after a failed unbuffered write differs"
+pass "a failed unbuffered write: the restore continues buffered and is byte-identical"
+
 # Bad sectors on the source (VSSIMG_FAULT_READ fails every read covering an offset):
 # retried, then the backup fails naming the offset, or with --ignore-bad-sectors the
 # blocks are recorded as unreadable, their offsets reported, exit 3.
