@@ -201,6 +201,20 @@ uint64_t device_size_of(HANDLE h, const std::string& name) {
   throw_win32("reading size of", name, "DeviceIoControl(IOCTL_DISK_GET_LENGTH_INFO)", first_error);
 }
 
+// FSCTL_ALLOW_EXTENDED_DASD_IO on a handle opened with FILE_FLAG_OVERLAPPED (which
+// needs an OVERLAPPED with an event).
+bool allow_extended_dasd_overlapped(HANDLE h) {
+  UniqueHandle event(::CreateEventW(nullptr, TRUE, FALSE, nullptr));
+  if (!event.valid()) return false;
+  OVERLAPPED ov{};
+  ov.hEvent = event.get();
+  DWORD returned = 0;
+  if (::DeviceIoControl(h, FSCTL_ALLOW_EXTENDED_DASD_IO, nullptr, 0, nullptr, 0, &returned, &ov))
+    return true;
+  if (::GetLastError() != ERROR_IO_PENDING) return false;
+  return ::GetOverlappedResult(h, &ov, &returned, TRUE) != 0;
+}
+
 }  // namespace
 
 ResolvedSource resolve_source(const std::string& source) {
@@ -281,11 +295,12 @@ std::unique_ptr<BlockSource> open_source(const std::string& source, const Source
   UniqueHandle handle(raw);
   uint64_t size = 0;
   uint32_t sector = 1;
+  bool extended_dasd = false;
   if (device) {
     // Lets reads reach the last sectors of a volume that the filesystem does not cover.
     DWORD returned = 0;
-    ::DeviceIoControl(handle.get(), FSCTL_ALLOW_EXTENDED_DASD_IO, nullptr, 0, nullptr, 0, &returned,
-                      nullptr);
+    extended_dasd = ::DeviceIoControl(handle.get(), FSCTL_ALLOW_EXTENDED_DASD_IO, nullptr, 0,
+                                      nullptr, 0, &returned, nullptr);
     sector = options.force_sector_size ? *options.force_sector_size : sector_size_of(handle.get());
     size = device_size_of(handle.get(), source);
   } else {
@@ -308,6 +323,11 @@ std::unique_ptr<BlockSource> open_source(const std::string& source, const Source
       ::CreateFileW(resolved.open_path.c_str(), GENERIC_READ,
                     FILE_SHARE_READ | FILE_SHARE_WRITE | (device ? 0 : FILE_SHARE_DELETE), nullptr,
                     OPEN_EXISTING, flags | FILE_FLAG_OVERLAPPED, nullptr));
+  // The extended-DASD permission belongs to a handle: the reading one needs it too, or
+  // the last sectors of a volume would fail there and not through the first handle.
+  if (extended_dasd && overlapped.valid() && !allow_extended_dasd_overlapped(overlapped.get())) {
+    overlapped = UniqueHandle();
+  }
   return std::make_unique<Win32Source>(source, std::move(handle), std::move(overlapped), size,
                                        sector, device,
                                        device ? resolved.open_path : std::wstring());
