@@ -29,6 +29,13 @@ fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vssimg-win.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 export WINEPREFIX=${VSSIMG_WINEPREFIX:-$WORK/prefix} WINEDEBUG=-all
+if [ -z "${VSSIMG_WINEPREFIX:-}" ]; then
+  # Create the prefix and let it settle before the first batch: a cmd.exe started while
+  # Wine is still setting up a new prefix failed once here ("ShellExecuteEx failed").
+  timeout 300 "$WINE" wineboot --init >/dev/null 2>&1 || true
+  WINESERVER=$(command -v wineserver || echo /usr/lib/wine/wineserver64)
+  timeout 120 "$WINESERVER" -w 2>/dev/null || true
+fi
 winpath() { printf 'Z:%s' "$(printf '%s' "$1" | sed 's|/|\\|g')"; }
 
 # run_batch CODE: runs the batch with the VSSIMG_* variables of the caller; output in
@@ -38,6 +45,12 @@ run_batch() {
   set +e
   timeout 300 "$WINE" cmd /c "$(winpath "$BATCH")" > "$WORK/out.raw" 2>&1
   got=$?
+  if grep -q 'ShellExecuteEx failed' "$WORK/out.raw"; then
+    # Wine's cmd.exe could not start the batch at all (seen once): once more, visibly.
+    echo "note: Wine could not start the batch; running it again" >&2
+    timeout 300 "$WINE" cmd /c "$(winpath "$BATCH")" > "$WORK/out.raw" 2>&1
+    got=$?
+  fi
   set -e
   tr -d '\r' < "$WORK/out.raw" | grep -v '^wine: ' > "$WORK/out" || true
   [ "$got" = "$want" ] || { cat "$WORK/out"; fail "batch exited $got, expected $want"; }
