@@ -87,7 +87,7 @@ class PackSink {
   // Stores a block unless the store already has it.
   void store(const BlockId& id, Codec codec, const uint8_t* payload, uint32_t stored_len,
              uint32_t raw_len) {
-    if (m_index.contains(id)) {  // the consumer is the only writer: no lock to read
+    if (m_index.contains(id)) {  // only consumers write, one at a time: no lock to read
       m_stats.index_reused_bytes += raw_len;
       return;
     }
