@@ -38,22 +38,33 @@ store_fingerprint() {
   (cd "$1" && find . -type f ! -path './locks/*' -print0 | sort -z | xargs -0 -r sha1sum)
 }
 
-# make_tree DIR MB: a copy of some of this machine's own files, about MB megabytes.
+# make_tree DIR MB: generated files occupying MB megabytes (scripts/gen-files: the same
+# bytes on every machine, whatever it has installed).
 make_tree() {
-  local dir=$1 want=$(( $2 * 1024 * 1024 )) total=0 f size
-  mkdir -p "$dir"
-  while IFS= read -r f; do
-    size=$(stat -c %s "$f")
-    mkdir -p "$dir/$(dirname "$f")"
-    cp "$f" "$dir/$f"
-    total=$((total + size))
-    [ "$total" -ge "$want" ] && break
-  done < <(find /usr/lib /usr/share /usr/bin -xdev -type f -size +1k 2>/dev/null | sort)
+  "$(dirname "${BASH_SOURCE[0]}")/../../scripts/gen-files" "$1" "$2" >/dev/null || fail "gen-files failed"
 }
 
 # make_ext4 IMG SIZE_MB TREE: an ext4 image of SIZE_MB holding TREE.
 make_ext4() {
   mkfs.ext4 -q -F -E root_owner=0:0 -d "$3" "$1" "$2M" >/dev/null 2>&1 || fail "mkfs.ext4 failed"
+}
+
+# hold_lock FILE: another process holds FILE's lock (shared) until release_lock. Returns
+# once the lock is held (a bounded wait, not a timed one: load cannot fail it).
+hold_lock() {
+  rm -f "$WORK/.held"
+  flock -o -s "$1" sh -c "echo \$\$ >'$WORK/.held.tmp'; mv '$WORK/.held.tmp' '$WORK/.held'; exec sleep 600" &
+  holder=$!
+  for _ in $(seq 1200); do
+    [ -e "$WORK/.held" ] && return 0
+    sleep 0.1
+  done
+  fail "could not take the lock of $1"
+}
+release_lock() {
+  kill "$(cat "$WORK/.held")" 2>/dev/null || true
+  kill "$holder" 2>/dev/null || true
+  wait "$holder" 2>/dev/null || true
 }
 
 store_bytes() { du -sb "$1" | cut -f1; }

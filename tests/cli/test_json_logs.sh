@@ -60,12 +60,9 @@ run_json 2 verify verify --subset 0/3
 run_json 1 backup backup missing.img
 run_json 2 "" --no-such-flag
 grep -q "vssimg finished with exit code 2" "$LOG" || fail "usage error without a command not logged"
-flock -o -s store/locks/store.lock sleep 4 &
-holder=$!
-sleep 0.5
+hold_lock store/locks/store.lock
 run_json 11 prune prune
-kill $holder 2>/dev/null || true
-wait $holder 2>/dev/null || true
+release_lock
 # Damage: flip a byte in the middle of a pack.
 pack=$(find store/packs -name '*.pack' | head -1)
 byte=$(od -An -tu1 -j100000 -N1 "$pack" | tr -d ' ')  # flip all its bits: never a no-op
@@ -88,13 +85,10 @@ grep -qE 'ETA|%\]|/s  ' "$LOG" && fail "progress went to the log file"
 pass "log file: timestamp and pid on every line; start, source, summary, error lines; no progress"
 
 # Warnings reach the log (backup --keep-* refused while the store is held).
-flock -o -s store/locks/store.lock sleep 4 &
-holder=$!
-sleep 0.5
+hold_lock store/locks/store.lock
 printf 'x' | dd of=vol.img bs=1 seek=5 conv=notrunc status=none
 run_json 3 backup backup vol.img --keep-last 1
-kill $holder 2>/dev/null || true
-wait $holder 2>/dev/null || true
+release_lock
 grep -q '"type":"warning"' out || fail "no warning record for the skipped retention"
 grep -q 'warning: retention not applied' "$LOG" || fail "warning not in the log"
 pass "a warning (retention skipped: store in use) is a warning record, exit 3, and a log line"

@@ -149,12 +149,9 @@ expect_exit 2 $VSSIMG $S verify --max-duration soon
 pass "verify --subset 1/3..3/3 read $sum of $total packs once each; bad values exit 2"
 
 # Locks: forget and prune are refused while another process holds the store.
-flock -o -s store/locks/store.lock sleep 5 &
-holder=$!
-sleep 0.5
+hold_lock store/locks/store.lock
 expect_exit 11 $VSSIMG $S prune
 expect_exit 11 $VSSIMG $S forget --keep-last 1
-kill $holder 2>/dev/null || true
-wait $holder 2>/dev/null || true
+release_lock
 pass "prune and forget take the store lock exclusively (exit 11 while it is held)"
 echo "$TESTS_RUN passed, 0 failed"
