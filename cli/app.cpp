@@ -2,7 +2,7 @@
 #include "cli/event_log.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/vss_flags.hpp"
-#include "core/error.hpp"
+#include "core/base/error.hpp"
 #include "vss/vss.hpp"
 
 #include <fmt/format.h>

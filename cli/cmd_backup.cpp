@@ -2,9 +2,9 @@
 #include "cli/exit_codes.hpp"
 #include "cli/retention_cli.hpp"
 #include "cli/vss_flags.hpp"
-#include "core/block_source.hpp"
-#include "core/fs_detect.hpp"
-#include "core/fs_windows.hpp"
+#include "core/source/block_source.hpp"
+#include "core/fs/fs_detect.hpp"
+#include "core/fs/fs_windows.hpp"
 #include "image/backup.hpp"
 #include "image/lock.hpp"
 
@@ -43,7 +43,7 @@ void apply_keep_after_backup(Context& ctx, const Store& store, const RetentionPo
 }
 
 // Windows volumes and their shadow copies: the mounted filesystem's volume bitmap
-// (core/fs_windows.hpp) first. When the FSCTLs fail (Wine: ERROR_NOT_SUPPORTED) one line
+// (core/fs/fs_windows.hpp) first. When the FSCTLs fail (Wine: ERROR_NOT_SUPPORTED) one line
 // says so, through info: the image is still complete, so this is no warning (exit 3).
 // Then, and for every other source, the portable parsers and finally all blocks.
 AllocationResult allocation_for(Context& ctx, const BackupSnapshot& snapshot, BlockSource& source,

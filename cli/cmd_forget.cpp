@@ -1,8 +1,8 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/retention_cli.hpp"
-#include "core/error.hpp"
-#include "core/platform.hpp"
+#include "core/base/error.hpp"
+#include "core/os/platform.hpp"
 #include "image/lock.hpp"
 
 #include <fmt/format.h>

@@ -2,8 +2,8 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/vss_flags.hpp"
-#include "core/error.hpp"
-#include "core/process.hpp"
+#include "core/base/error.hpp"
+#include "core/os/process.hpp"
 #include "vss/vss.hpp"
 
 #include <fmt/format.h>

@@ -1,7 +1,7 @@
 // The event log outside Windows: not available; every use is a usage error (exit 2).
 #include "cli/event_log.hpp"
 
-#include "core/error.hpp"
+#include "core/base/error.hpp"
 
 namespace vssimg::cli {
 

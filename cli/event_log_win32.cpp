@@ -2,7 +2,7 @@
 // / DeregisterEventSource, and the source's registry key for install/uninstall.
 #include "cli/event_log.hpp"
 
-#include "core/win32.hpp"
+#include "core/os/win32.hpp"
 
 namespace vssimg::cli {
 

@@ -2,7 +2,7 @@
 // as failure.
 #pragma once
 
-#include "core/error.hpp"
+#include "core/base/error.hpp"
 
 #include <string>
 

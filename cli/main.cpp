@@ -1,5 +1,5 @@
 #include "cli/context.hpp"
-#include "core/process.hpp"
+#include "core/os/process.hpp"
 
 #include <vector>
 

@@ -1,6 +1,6 @@
 #include "cli/output.hpp"
 
-#include "core/platform.hpp"
+#include "core/os/platform.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>

@@ -3,8 +3,8 @@
 #pragma once
 
 #include "cli/json.hpp"
-#include "core/bytes.hpp"
-#include "core/progress.hpp"
+#include "core/base/bytes.hpp"
+#include "core/base/progress.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -53,7 +53,7 @@ class Output {
   std::unique_ptr<ProgressSink> m_progress;
 };
 
-// Sizes for people: core/bytes.hpp's one implementation.
+// Sizes for people: core/base/bytes.hpp's one implementation.
 using vssimg::human_bytes;
 // "2026-11-25 01:00:03" in local time
 std::string local_time(int64_t unix_seconds);

@@ -1,7 +1,7 @@
 #include "cli/vss_flags.hpp"
 
-#include "core/error.hpp"
-#include "core/process.hpp"
+#include "core/base/error.hpp"
+#include "core/os/process.hpp"
 
 #include <fmt/format.h>
 

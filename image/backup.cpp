@@ -1,10 +1,10 @@
 #include "image/backup.hpp"
 
-#include "core/buffer.hpp"
-#include "core/codec.hpp"
-#include "core/error.hpp"
-#include "core/pipeline.hpp"
-#include "core/platform.hpp"
+#include "core/base/buffer.hpp"
+#include "core/base/codec.hpp"
+#include "core/base/error.hpp"
+#include "core/base/pipeline.hpp"
+#include "core/os/platform.hpp"
 
 #include <fmt/format.h>
 

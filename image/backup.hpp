@@ -1,9 +1,9 @@
 // Backup: reads a block source into the store and commits a recovery point.
 #pragma once
 
-#include "core/alloc_map.hpp"
-#include "core/block_source.hpp"
-#include "core/progress.hpp"
+#include "core/fs/alloc_map.hpp"
+#include "core/source/block_source.hpp"
+#include "core/base/progress.hpp"
 #include "image/point.hpp"
 #include "image/store.hpp"
 

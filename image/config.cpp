@@ -1,8 +1,8 @@
 #include "image/config.hpp"
 
-#include "core/bytes.hpp"
-#include "core/error.hpp"
-#include "core/hash.hpp"
+#include "core/base/bytes.hpp"
+#include "core/base/error.hpp"
+#include "core/base/hash.hpp"
 
 #include <fmt/format.h>
 

@@ -1,9 +1,9 @@
 #include "image/index.hpp"
 
-#include "core/atomic_file.hpp"
-#include "core/bytes.hpp"
-#include "core/error.hpp"
-#include "core/platform.hpp"
+#include "core/os/atomic_file.hpp"
+#include "core/base/bytes.hpp"
+#include "core/base/error.hpp"
+#include "core/os/platform.hpp"
 
 #include <fmt/format.h>
 

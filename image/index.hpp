@@ -1,7 +1,7 @@
 // Index segments on disk and the in-memory block index (docs/format.md, "Index segment").
 #pragma once
 
-#include "core/hash.hpp"
+#include "core/base/hash.hpp"
 #include "image/config.hpp"
 #include "image/pack.hpp"
 

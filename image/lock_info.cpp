@@ -1,5 +1,5 @@
-#include "core/file.hpp"
-#include "core/platform.hpp"
+#include "core/os/file.hpp"
+#include "core/os/platform.hpp"
 #include "image/lock.hpp"
 
 #include <fmt/chrono.h>

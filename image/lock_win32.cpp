@@ -1,7 +1,7 @@
 // Store locks on Windows: LockFileEx on the same lock files as the POSIX flock version.
 // Like flock, the lock belongs to the open handle and vanishes with the process.
-#include "core/error.hpp"
-#include "core/win32.hpp"
+#include "core/base/error.hpp"
+#include "core/os/win32.hpp"
 #include "image/lock.hpp"
 
 #include <system_error>

@@ -1,9 +1,9 @@
 #include "image/point.hpp"
 
-#include "core/bytes.hpp"
-#include "core/codec.hpp"
-#include "core/error.hpp"
-#include "core/platform.hpp"
+#include "core/base/bytes.hpp"
+#include "core/base/codec.hpp"
+#include "core/base/error.hpp"
+#include "core/os/platform.hpp"
 
 #include <fmt/format.h>
 

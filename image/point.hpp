@@ -1,7 +1,7 @@
 // Recovery point files: metadata plus the full block map (docs/format.md, "Point file").
 #pragma once
 
-#include "core/hash.hpp"
+#include "core/base/hash.hpp"
 
 #include <cstdint>
 #include <filesystem>

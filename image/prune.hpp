@@ -3,7 +3,7 @@
 // is deleted.
 #pragma once
 
-#include "core/progress.hpp"
+#include "core/base/progress.hpp"
 #include "image/store.hpp"
 
 #include <cstdint>

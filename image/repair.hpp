@@ -4,7 +4,7 @@
 // checksum and block id (re-hashed with the store's secret) both check out are indexed.
 #pragma once
 
-#include "core/progress.hpp"
+#include "core/base/progress.hpp"
 #include "image/store.hpp"
 
 #include <cstdint>

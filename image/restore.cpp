@@ -1,10 +1,10 @@
 #include "image/restore.hpp"
 
-#include "core/buffer.hpp"
-#include "core/error.hpp"
-#include "core/file.hpp"
-#include "core/pipeline.hpp"
-#include "core/platform.hpp"
+#include "core/base/buffer.hpp"
+#include "core/base/error.hpp"
+#include "core/os/file.hpp"
+#include "core/base/pipeline.hpp"
+#include "core/os/platform.hpp"
 #include "image/block_reader.hpp"
 
 #include <fmt/format.h>

@@ -1,7 +1,7 @@
 // Restore: writes a recovery point to a file or device, checking every block.
 #pragma once
 
-#include "core/progress.hpp"
+#include "core/base/progress.hpp"
 #include "image/store.hpp"
 
 #include <filesystem>

@@ -1,6 +1,6 @@
 #include "image/retention.hpp"
 
-#include "core/error.hpp"
+#include "core/base/error.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>

@@ -1,9 +1,9 @@
 #include "image/store.hpp"
 
-#include "core/atomic_file.hpp"
-#include "core/error.hpp"
-#include "core/file.hpp"
-#include "core/platform.hpp"
+#include "core/os/atomic_file.hpp"
+#include "core/base/error.hpp"
+#include "core/os/file.hpp"
+#include "core/os/platform.hpp"
 
 #include <fmt/format.h>
 

@@ -1,7 +1,7 @@
 // A store on disk: paths, config, points, index loading (docs/format.md, "Layout").
 #pragma once
 
-#include "core/hash.hpp"
+#include "core/base/hash.hpp"
 #include "image/config.hpp"
 #include "image/index.hpp"
 #include "image/pack.hpp"

@@ -1,7 +1,7 @@
 // Verify: checks the store's structure and, with read_data, every block's bytes.
 #pragma once
 
-#include "core/progress.hpp"
+#include "core/base/progress.hpp"
 #include "image/store.hpp"
 
 #include <cstdint>

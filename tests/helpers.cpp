@@ -1,9 +1,9 @@
 #include "tests/helpers.hpp"
 
-#include "core/bytes.hpp"
-#include "core/error.hpp"
-#include "core/file.hpp"
-#include "core/platform.hpp"
+#include "core/base/bytes.hpp"
+#include "core/base/error.hpp"
+#include "core/os/file.hpp"
+#include "core/os/platform.hpp"
 
 #include <cstring>
 

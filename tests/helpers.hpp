@@ -3,7 +3,7 @@
 
 #include <atomic>
 
-#include "core/block_source.hpp"
+#include "core/source/block_source.hpp"
 
 #include <cstdint>
 #include <filesystem>

@@ -14,7 +14,7 @@
 //  - Nothing is printed; cli/ decides what to show.
 #pragma once
 
-#include "core/progress.hpp"
+#include "core/base/progress.hpp"
 
 #include <cstdint>
 #include <memory>

@@ -1,6 +1,6 @@
 // Non-Windows builds: the CLI compiles the same way everywhere, and every VSS entry
 // point says plainly that VSS is Windows-only (exit 13).
-#include "core/error.hpp"
+#include "core/base/error.hpp"
 #include "vss/vss.hpp"
 
 namespace vssimg::vss {

@@ -30,10 +30,10 @@
 // leftovers are deleted by the next run.
 #include "vss/vss_win32.hpp"
 
-#include "core/block_source_win32.hpp"
-#include "core/error.hpp"
-#include "core/file.hpp"
-#include "core/platform.hpp"
+#include "core/source/block_source_win32.hpp"
+#include "core/base/error.hpp"
+#include "core/os/file.hpp"
+#include "core/os/platform.hpp"
 
 #include <fmt/format.h>
 

@@ -3,7 +3,7 @@
 // wrapper with a fake IVssBackupComponents (tests/vss/fake_vss.hpp).
 #pragma once
 
-#include "core/win32.hpp"
+#include "core/os/win32.hpp"
 #include "vss/vss.hpp"
 
 #include <objbase.h>

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Full disk and I/O errors on the store (fault seam VSSIMG_FAULT in core/file_posix.cpp):
+# Full disk and I/O errors on the store (fault seam VSSIMG_FAULT in core/os/file_posix.cpp):
 # the n-th write, fsync or rename of a backup fails with ENOSPC (and every later one:
 # a full disk stays full) or EIO (once), for every n the backup reaches. Each failure:
 # exit 1 with one error line naming the operation, the file and the cause; no lock info

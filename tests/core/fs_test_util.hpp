@@ -4,8 +4,8 @@
 // too, and one name for two different classes would break the ODR.
 #pragma once
 
-#include "core/block_source.hpp"
-#include "core/error.hpp"
+#include "core/source/block_source.hpp"
+#include "core/base/error.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "core/alloc_map.hpp"
+#include "core/fs/alloc_map.hpp"
 #include "tests/catch.hpp"
 
 using namespace vssimg;

@@ -1,6 +1,6 @@
-#include "core/bytes.hpp"
-#include "core/codec.hpp"
-#include "core/hash.hpp"
+#include "core/base/bytes.hpp"
+#include "core/base/codec.hpp"
+#include "core/base/hash.hpp"
 #include "tests/catch.hpp"
 #include "tests/helpers.hpp"
 

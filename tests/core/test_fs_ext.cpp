@@ -1,7 +1,7 @@
 // ext allocation maps on images made by mkfs.ext4 -d from real files; one file is then
 // deleted with debugfs so its data stays in (now free) blocks.
-#include "core/bytes.hpp"
-#include "core/fs_detect.hpp"
+#include "core/base/bytes.hpp"
+#include "core/fs/fs_detect.hpp"
 #include "tests/core/fs_test_util.hpp"
 
 #include "tests/catch.hpp"

@@ -2,8 +2,8 @@
 // then overwritten with a pattern by ntfswipe, so "free" in the map can be checked
 // byte for byte, and files are read back with ntfscat from an image whose free ranges
 // were zeroed (what a restore of a used-blocks-only backup produces).
-#include "core/bytes.hpp"
-#include "core/fs_detect.hpp"
+#include "core/base/bytes.hpp"
+#include "core/fs/fs_detect.hpp"
 #include "tests/core/fs_test_util.hpp"
 
 #include "tests/catch.hpp"

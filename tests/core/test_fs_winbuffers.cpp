@@ -1,6 +1,6 @@
-#include "core/bytes.hpp"
-#include "core/error.hpp"
-#include "core/fs_winbuffers.hpp"
+#include "core/base/bytes.hpp"
+#include "core/base/error.hpp"
+#include "core/fs/fs_winbuffers.hpp"
 
 #include "tests/catch.hpp"
 #include "tests/core/winbuffer_builders.hpp"

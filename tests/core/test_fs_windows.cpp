@@ -1,9 +1,9 @@
-// The portable parts of the Windows allocation map (core/fs_windows.hpp) on canned
+// The portable parts of the Windows allocation map (core/fs/fs_windows.hpp) on canned
 // FSCTL buffers: continuation on ERROR_MORE_DATA, the checks that refuse a bitmap which
 // could hide used clusters, and clearing only the paging files' own extents.
-#include "core/bytes.hpp"
-#include "core/error.hpp"
-#include "core/fs_windows.hpp"
+#include "core/base/bytes.hpp"
+#include "core/base/error.hpp"
+#include "core/fs/fs_windows.hpp"
 
 #include "tests/catch.hpp"
 #include "tests/core/winbuffer_builders.hpp"

@@ -1,5 +1,5 @@
-#include "core/error.hpp"
-#include "core/pipeline.hpp"
+#include "core/base/error.hpp"
+#include "core/base/pipeline.hpp"
 #include "tests/catch.hpp"
 
 #include <atomic>

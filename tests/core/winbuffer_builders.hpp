@@ -2,7 +2,7 @@
 // RETRIEVAL_POINTERS_BUFFER, built field by field (little-endian, as Windows returns them).
 #pragma once
 
-#include "core/bytes.hpp"
+#include "core/base/bytes.hpp"
 
 #include <cstdint>
 #include <utility>

@@ -1,6 +1,6 @@
 # Helpers for the reliability tests (test_kill, test_faults, test_concurrency,
 # test_damage_matrix). Source after tests/cli/lib.sh. The fault seam itself lives in
-# core/file_posix.cpp: VSSIMG_FAULT=OP:N[+]:ACTION and VSSIMG_FAULT_READ=NAME:OFFSET...
+# core/os/file_posix.cpp: VSSIMG_FAULT=OP:N[+]:ACTION and VSSIMG_FAULT_READ=NAME:OFFSET...
 # (see the comment there); VSSIMG_TEST_PACK_SIZE makes packs small.
 
 # mutate IMG SEED: changes the image the way a live volume changes: rewrites a run of

@@ -2,7 +2,7 @@
 // libext2fs) on hostile images. Built as fuzz_ntfs and fuzz_ext: the same entry point,
 // seeded with different corpora (scripts/make-fuzz-seeds). Any exception other than a
 // rejection-turned-note is a bug, as is a map reaching outside the volume.
-#include "core/fs_detect.hpp"
+#include "core/fs/fs_detect.hpp"
 #include "tests/fuzz/fuzz_sparse_source.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,5 +1,5 @@
 // libFuzzer target: the store's config parser (image/config.cpp, decode_config).
-#include "core/error.hpp"
+#include "core/base/error.hpp"
 #include "image/config.hpp"
 
 #include <cstddef>

@@ -1,6 +1,6 @@
 // libFuzzer target: index segments (image/index.cpp read_index_segment), and loading the
 // parsed entries into the in-memory BlockIndex. The store id comes from the input.
-#include "core/error.hpp"
+#include "core/base/error.hpp"
 #include "image/index.hpp"
 #include "tests/fuzz/fuzz_mem_file.hpp"
 

@@ -1,6 +1,6 @@
 // libFuzzer target: point files (image/point.cpp decode_point, decode_point_info and the
 // metadata decoder), with a round trip of what decodes.
-#include "core/error.hpp"
+#include "core/base/error.hpp"
 #include "image/point.hpp"
 
 #include <string>

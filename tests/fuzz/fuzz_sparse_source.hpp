@@ -6,8 +6,8 @@
 // Sectors no record names read as zeros. tests/fuzz/pack_image.cpp writes this format.
 #pragma once
 
-#include "core/block_source.hpp"
-#include "core/bytes.hpp"
+#include "core/source/block_source.hpp"
+#include "core/base/bytes.hpp"
 
 #include <algorithm>
 #include <cstring>

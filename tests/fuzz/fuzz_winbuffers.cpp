@@ -1,7 +1,7 @@
 // libFuzzer target: the FSCTL_GET_VOLUME_BITMAP / FSCTL_GET_RETRIEVAL_POINTERS buffer
 // parsers. First byte: which parser and the cluster size; the rest is the buffer.
-#include "core/error.hpp"
-#include "core/fs_winbuffers.hpp"
+#include "core/base/error.hpp"
+#include "core/fs/fs_winbuffers.hpp"
 
 #include <vector>
 

@@ -1,7 +1,7 @@
 // Converts a filesystem image into the compact fuzz input of fuzz_sparse_source.hpp,
 // leaving out all-zero sectors and writing sectors of one repeated byte as fill records,
 // so seeds stay small. Usage: fuzz_pack_image IMAGE OUT
-#include "core/bytes.hpp"
+#include "core/base/bytes.hpp"
 
 #include <cstdio>
 #include <fstream>

@@ -1,5 +1,5 @@
-#include "core/error.hpp"
-#include "core/file.hpp"
+#include "core/base/error.hpp"
+#include "core/os/file.hpp"
 #include "image/backup.hpp"
 #include "image/lock.hpp"
 #include "image/restore.hpp"

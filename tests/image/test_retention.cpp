@@ -2,8 +2,8 @@
 // controlled timestamps. Times are written in local time and converted with mktime, so
 // the calendar buckets are the written ones whatever the test machine's time zone
 // (no case sits in a daylight-saving gap).
-#include "core/error.hpp"
-#include "core/platform.hpp"
+#include "core/base/error.hpp"
+#include "core/os/platform.hpp"
 #include "image/prune.hpp"
 #include "image/retention.hpp"
 #include "image/backup.hpp"

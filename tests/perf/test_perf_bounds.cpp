@@ -1,7 +1,7 @@
 // Resource bounds of the imaging pipeline (issue 5): buffers in flight and index RAM.
 // These check sizes, never time.
-#include "core/hash.hpp"
-#include "core/pipeline.hpp"
+#include "core/base/hash.hpp"
+#include "core/base/pipeline.hpp"
 #include "image/index.hpp"
 #include "tests/catch.hpp"
 

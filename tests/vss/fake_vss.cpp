@@ -1,6 +1,6 @@
 #include "tests/vss/fake_vss.hpp"
 
-#include "core/error.hpp"
+#include "core/base/error.hpp"
 
 #include <algorithm>
 #include <tuple>

@@ -3,7 +3,7 @@
 #include "tests/vss/fake_vss.hpp"
 #include "tests/win32/win_test_util.hpp"
 
-#include "core/block_source_win32.hpp"
+#include "core/source/block_source_win32.hpp"
 #include "image/backup.hpp"
 #include "image/restore.hpp"
 #include "image/verify.hpp"

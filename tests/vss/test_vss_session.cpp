@@ -3,9 +3,9 @@
 #include "tests/vss/fake_vss.hpp"
 #include "tests/win32/win_test_util.hpp"
 
-#include "core/error.hpp"
-#include "core/file.hpp"
-#include "core/platform.hpp"
+#include "core/base/error.hpp"
+#include "core/os/file.hpp"
+#include "core/os/platform.hpp"
 
 #include "tests/catch.hpp"
 

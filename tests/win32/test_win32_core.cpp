@@ -1,12 +1,12 @@
 // core/*_win32.cpp: files, platform services and the unbuffered block source.
 #include "tests/win32/win_test_util.hpp"
 
-#include "core/block_source_win32.hpp"
-#include "core/buffer.hpp"
-#include "core/error.hpp"
-#include "core/file.hpp"
-#include "core/platform.hpp"
-#include "core/win32.hpp"
+#include "core/source/block_source_win32.hpp"
+#include "core/base/buffer.hpp"
+#include "core/base/error.hpp"
+#include "core/os/file.hpp"
+#include "core/os/platform.hpp"
+#include "core/os/win32.hpp"
 
 #include "tests/catch.hpp"
 

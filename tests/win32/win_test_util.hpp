@@ -1,7 +1,7 @@
 // Helpers for the Windows-only tests (TempDir etc. come from tests/helpers.hpp).
 #pragma once
 
-#include "core/progress.hpp"
+#include "core/base/progress.hpp"
 #include "tests/helpers.hpp"
 
 #include <string>

@@ -1,0 +1,72 @@
+#include "core/source/block_source.hpp"
+#include "core/base/error.hpp"
+#include "core/os/file.hpp"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace vssimg {
+
+namespace {
+
+class PosixSource final : public BlockSource {
+ public:
+  PosixSource(std::string path, File file, uint64_t size, bool device)
+      : m_path(std::move(path)), m_file(std::move(file)), m_size(size), m_device(device) {}
+
+  std::string name() const override { return m_path; }
+  uint64_t size() const override { return m_size; }
+  bool is_device() const override { return m_device; }
+
+  void read_at(void* buf, size_t len, uint64_t offset) override {
+    size_t got = m_file.read_at(buf, len, offset);
+    if (got != len) {
+      throw Error("reading", m_path + " at offset " + std::to_string(offset + got),
+                  "source ended early (it shrank while being read)");
+    }
+  }
+
+  void will_read(uint64_t offset, uint64_t len) override {
+    ::posix_fadvise(static_cast<int>(m_file.native()), static_cast<off_t>(offset),
+                    static_cast<off_t>(len), POSIX_FADV_WILLNEED);
+  }
+
+ private:
+  std::string m_path;
+  File m_file;
+  uint64_t m_size;
+  bool m_device;
+};
+
+}  // namespace
+
+std::unique_ptr<BlockSource> open_block_source(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) throw_errno("opening source", path, errno);
+  if (S_ISDIR(st.st_mode)) {
+    throw Error("opening source", path, "is a directory; give an image file or a block device");
+  }
+  if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+    throw Error("opening source", path, "is neither a regular file nor a block device");
+  }
+  File file(path, File::Open::read);
+  uint64_t size = 0;
+  bool device = S_ISBLK(st.st_mode);
+  if (device) {
+    if (::ioctl(static_cast<int>(file.native()), BLKGETSIZE64, &size) != 0) {
+      throw_errno("reading size of", path, errno);
+    }
+  } else {
+    size = static_cast<uint64_t>(st.st_size);
+  }
+  if (size == 0) throw Error("opening source", path, "is empty (0 bytes)");
+  file.advise_sequential();
+  return std::make_unique<PosixSource>(path, std::move(file), size, device);
+}
+
+}  // namespace vssimg
