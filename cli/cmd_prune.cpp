@@ -1,7 +1,7 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/retention_cli.hpp"
-#include "core/error.hpp"
+#include "core/base/error.hpp"
 #include "image/lock.hpp"
 
 #include <fmt/format.h>

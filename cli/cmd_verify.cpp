@@ -1,6 +1,6 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
-#include "core/error.hpp"
+#include "core/base/error.hpp"
 #include "image/lock.hpp"
 #include "image/verify.hpp"
 

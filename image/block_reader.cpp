@@ -1,7 +1,7 @@
 #include "image/block_reader.hpp"
 
-#include "core/bytes.hpp"
-#include "core/error.hpp"
+#include "core/base/bytes.hpp"
+#include "core/base/error.hpp"
 
 #include <fmt/format.h>
 
@@ -50,10 +50,7 @@ uint32_t BlockReader::read(const BlockId& id, uint8_t* out, std::vector<uint8_t>
   scratch.resize(k_record_header_size + bs);
   size_t got = file->read_at(scratch.data(), scratch.size(), loc.offset);
   uint32_t raw_len = 0;
-  std::string problem = decode_record(scratch.data(), got, id, out, bs, raw_len);
-  if (problem.empty() && m_store.hasher().hash(out, raw_len) != id) {
-    problem = "data does not match its id (hash mismatch)";
-  }
+  std::string problem = check_record(scratch.data(), got, id, m_store.hasher(), out, bs, raw_len);
   if (!problem.empty()) {
     throw Error(ErrorKind::damage, "reading",
                 fmt::format("pack {} at offset {}", m_index.packs()[loc.pack].hex(), loc.offset),

@@ -3,7 +3,7 @@
 // hash of the result. Thread-safe.
 #pragma once
 
-#include "core/file.hpp"
+#include "core/os/file.hpp"
 #include "image/index.hpp"
 #include "image/store.hpp"
 

@@ -1,8 +1,8 @@
 #include "image/pack.hpp"
 
-#include "core/bytes.hpp"
-#include "core/error.hpp"
-#include "core/platform.hpp"
+#include "core/base/bytes.hpp"
+#include "core/base/error.hpp"
+#include "core/os/platform.hpp"
 
 #include <fmt/format.h>
 
@@ -175,8 +175,9 @@ bool parse_record_header(const uint8_t* buf, size_t len, PackEntry& entry) {
   return entry.codec == Codec::raw || entry.codec == Codec::lz4;
 }
 
-std::string decode_record(const uint8_t* buf, size_t buf_len, const BlockId& expect, uint8_t* out,
-                          size_t out_cap, uint32_t& raw_len) {
+std::string check_record(const uint8_t* buf, size_t buf_len, const BlockId& expect,
+                         const BlockHasher& hasher, uint8_t* out, size_t out_cap,
+                         uint32_t& raw_len) {
   PackEntry e;
   if (!parse_record_header(buf, buf_len, e)) return "not a block record (bad magic or codec)";
   if (e.stored_len > buf_len - k_record_header_size)
@@ -189,6 +190,7 @@ std::string decode_record(const uint8_t* buf, size_t buf_len, const BlockId& exp
   if (!decode_block(e.codec, buf + k_record_header_size, e.stored_len, out, e.raw_len)) {
     return "payload does not decompress";
   }
+  if (hasher.hash(out, e.raw_len) != expect) return "data does not match its id (hash mismatch)";
   raw_len = e.raw_len;
   return {};
 }

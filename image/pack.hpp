@@ -1,10 +1,10 @@
 // Pack files: immutable containers of compressed blocks (docs/format.md, "Pack file").
 #pragma once
 
-#include "core/atomic_file.hpp"
-#include "core/codec.hpp"
-#include "core/file.hpp"
-#include "core/hash.hpp"
+#include "core/os/atomic_file.hpp"
+#include "core/base/codec.hpp"
+#include "core/os/file.hpp"
+#include "core/base/hash.hpp"
 #include "image/config.hpp"
 
 #include <array>
@@ -75,11 +75,13 @@ void check_pack_version(uint32_t version, const std::string& name);
 // Reads and checks a pack's header and table. Throws Error(damage) naming the pack.
 std::vector<PackEntry> read_pack_table(const File& pack, const StoreId& store_id);
 
-// Checks a record header + payload read into `buf` (at least header+stored bytes) and
-// decodes it into `out` (capacity >= raw_len). Returns an empty string when the record
-// is intact and its id matches `expect`, else what is wrong ("checksum mismatch").
-std::string decode_record(const uint8_t* buf, size_t buf_len, const BlockId& expect, uint8_t* out,
-                          size_t out_cap, uint32_t& raw_len);
+// The one record check: parses the record header in `buf` (at least header + stored
+// bytes), checks its checksum and id, decodes the payload into `out` (capacity >=
+// raw_len) and re-hashes it. Returns an empty string when the record is intact and holds
+// block `expect`, else what is wrong ("checksum mismatch").
+std::string check_record(const uint8_t* buf, size_t buf_len, const BlockId& expect,
+                         const BlockHasher& hasher, uint8_t* out, size_t out_cap,
+                         uint32_t& raw_len);
 
 // Parses a record header without checking the payload; false if it is not a record.
 bool parse_record_header(const uint8_t* buf, size_t len, PackEntry& entry);

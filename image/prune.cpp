@@ -1,8 +1,8 @@
 #include "image/prune.hpp"
 
-#include "core/error.hpp"
-#include "core/file.hpp"
-#include "core/platform.hpp"
+#include "core/base/error.hpp"
+#include "core/os/file.hpp"
+#include "core/os/platform.hpp"
 
 #include <fmt/format.h>
 
@@ -197,10 +197,8 @@ PruneStats run_prune(const Store& store, const PruneOptions& options, ProgressSi
     f.read_exact_at(buf.data(), buf.size(), 0);
     for (const auto& e : p.live) {
       uint32_t raw_len = 0;
-      std::string what = decode_record(buf.data() + e.offset, buf.size() - e.offset, e.id,
-                                       out.data(), out.size(), raw_len);
-      if (what.empty() && store.hasher().hash(out.data(), raw_len) != e.id)
-        what = "data does not match its id";
+      std::string what = check_record(buf.data() + e.offset, buf.size() - e.offset, e.id,
+                                      store.hasher(), out.data(), out.size(), raw_len);
       if (!what.empty()) {
         throw Error(ErrorKind::damage, "repacking",
                     fmt::format("pack {} record at offset {}", p.id.hex(), e.offset),

@@ -1,7 +1,7 @@
 #include "image/repair.hpp"
 
-#include "core/error.hpp"
-#include "core/file.hpp"
+#include "core/base/error.hpp"
+#include "core/os/file.hpp"
 
 #include <fmt/format.h>
 
@@ -26,8 +26,8 @@ std::vector<PackEntry> scan_pack_records(const uint8_t* data, size_t len, const 
     PackEntry e;
     uint32_t raw_len = 0;
     if (parse_record_header(data + pos, len - pos, e) &&
-        decode_record(data + pos, len - pos, e.id, raw.data(), raw.size(), raw_len).empty() &&
-        hasher.hash(raw.data(), raw_len) == e.id) {
+        check_record(data + pos, len - pos, e.id, hasher, raw.data(), raw.size(), raw_len)
+            .empty()) {
       e.offset = static_cast<uint32_t>(pos);
       out.push_back(e);
       pos += k_record_header_size + e.stored_len;

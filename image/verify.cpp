@@ -1,9 +1,9 @@
 #include "image/verify.hpp"
 
-#include "core/atomic_file.hpp"
-#include "core/error.hpp"
-#include "core/file.hpp"
-#include "core/platform.hpp"
+#include "core/os/atomic_file.hpp"
+#include "core/base/error.hpp"
+#include "core/os/file.hpp"
+#include "core/os/platform.hpp"
 
 #include <fmt/format.h>
 
@@ -117,13 +117,10 @@ void check_packs(const Store& store, const BlockIndex& index,
             }
             uint32_t raw_len = 0;
             std::string what = e.second < size && e.second >= win_start
-                                   ? decode_record(buf.data() + (e.second - win_start),
-                                                   static_cast<size_t>(win_end - e.second), e.first,
-                                                   out.data(), out.size(), raw_len)
+                                   ? check_record(buf.data() + (e.second - win_start),
+                                                  static_cast<size_t>(win_end - e.second), e.first,
+                                                  store.hasher(), out.data(), out.size(), raw_len)
                                    : "record offset beyond the end of the pack";
-            if (what.empty() && store.hasher().hash(out.data(), raw_len) != e.first) {
-              what = "data does not match its id (hash mismatch)";
-            }
             ++records;
             if (!what.empty()) {
               local_bad.emplace_back(

@@ -1,9 +1,9 @@
-// libFuzzer target: pack files (image/pack.cpp read_pack_table, decode_record) and the
+// libFuzzer target: pack files (image/pack.cpp read_pack_table, check_record) and the
 // record scanner of repair index (image/repair.cpp scan_pack_records). The store id is
 // taken from the input's own header so that the fuzzer gets past that check.
-#include "core/error.hpp"
-#include "core/file.hpp"
-#include "core/hash.hpp"
+#include "core/base/error.hpp"
+#include "core/os/file.hpp"
+#include "core/base/hash.hpp"
 #include "image/pack.hpp"
 #include "image/repair.hpp"
 #include "tests/fuzz/fuzz_mem_file.hpp"
@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const PackEntry& e : read_pack_table(f, sid)) {
       uint32_t raw_len = 0;
       if (e.offset >= size) __builtin_trap();  // the table check promises this
-      decode_record(data + e.offset, size - e.offset, e.id, out.data(), out.size(), raw_len);
+      check_record(data + e.offset, size - e.offset, e.id, hasher, out.data(), out.size(), raw_len);
     }
   } catch (const Error&) {
   }

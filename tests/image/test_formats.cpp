@@ -1,5 +1,5 @@
-#include "core/error.hpp"
-#include "core/file.hpp"
+#include "core/base/error.hpp"
+#include "core/os/file.hpp"
 #include "image/config.hpp"
 #include "image/index.hpp"
 #include "image/pack.hpp"
@@ -60,7 +60,7 @@ TEST_CASE("pack write and read back") {
     std::vector<uint8_t> buf(k_record_header_size + 8192), out(4096);
     size_t got = pack.read_at(buf.data(), buf.size(), table[i].offset);
     uint32_t raw = 0;
-    REQUIRE(decode_record(buf.data(), got, f.ids[i], out.data(), out.size(), raw).empty());
+    REQUIRE(check_record(buf.data(), got, f.ids[i], f.hasher, out.data(), out.size(), raw).empty());
     REQUIRE(raw == 4096);
     REQUIRE(out == f.blocks[i]);
   }
@@ -80,11 +80,11 @@ TEST_CASE("a damaged pack record is detected") {
   std::vector<uint8_t> buf(k_record_header_size + 8192), out(4096);
   size_t got = pack.read_at(buf.data(), buf.size(), table[3].offset);
   uint32_t raw = 0;
-  REQUIRE(decode_record(buf.data(), got, f.ids[3], out.data(), out.size(), raw) ==
+  REQUIRE(check_record(buf.data(), got, f.ids[3], f.hasher, out.data(), out.size(), raw) ==
           "checksum mismatch");
   // A record asked for under another id is refused even if intact.
   got = pack.read_at(buf.data(), buf.size(), table[2].offset);
-  REQUIRE_FALSE(decode_record(buf.data(), got, f.ids[1], out.data(), out.size(), raw).empty());
+  REQUIRE_FALSE(check_record(buf.data(), got, f.ids[1], f.hasher, out.data(), out.size(), raw).empty());
 }
 
 TEST_CASE("a damaged or foreign pack table is detected") {
