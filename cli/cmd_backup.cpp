@@ -1,5 +1,6 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
+#include "core/os/test_seams.hpp"
 #include "cli/retention_cli.hpp"
 #include "cli/vss_flags.hpp"
 #include "core/source/block_source.hpp"
@@ -129,7 +130,7 @@ int run_backup_command(Context& ctx, const BackupCommandOptions& opts) {
   bo.threads = ctx.global.threads;
   bo.ignore_bad_sectors = opts.ignore_bad_sectors;
   // Test-only: small packs so that kill and fault tests cross many pack commits.
-  if (const char* t = std::getenv("VSSIMG_TEST_PACK_SIZE"))
+  if (const char* t = test_seams::pack_size())
     bo.pack_target_size = parse_size(t, "VSSIMG_TEST_PACK_SIZE");
   BackupResult result = run_backup(store, *source, bo, ctx.out->progress());
   snapshot.complete();  // BackupComplete only once the point is committed

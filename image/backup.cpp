@@ -21,7 +21,6 @@ enum class Kind : uint8_t { data, zero, free_, unreadable };
 
 constexpr size_t k_batch_bytes = 4u << 20;     // a job covers this much at most
 constexpr size_t k_buffer_budget = 96u << 20;  // all jobs' buffers together
-constexpr size_t k_packs_per_segment = 64;
 constexpr int k_read_attempts = 3;
 
 struct Job {
@@ -82,7 +81,8 @@ class PackSink {
         m_index(index),
         m_mutex(index_mutex),
         m_target(target_size),
-        m_stats(stats) {}
+        m_stats(stats),
+        m_segments(store.root(), store.config().store_id) {}
 
   // Stores a block unless the store already has it.
   void store(const BlockId& id, Codec codec, const uint8_t* payload, uint32_t stored_len,
@@ -108,7 +108,7 @@ class PackSink {
 
   void finish() {
     commit_pack();
-    write_segment();
+    m_segments.flush();
   }
 
   // After a failure: index the packs already committed so the next backup reuses them.
@@ -116,7 +116,7 @@ class PackSink {
   void checkpoint_after_failure() noexcept {
     try {
       m_writer.reset();
-      write_segment();
+      m_segments.flush();
     } catch (...) {
     }
   }
@@ -125,15 +125,9 @@ class PackSink {
   void commit_pack() {
     if (!m_writer) return;
     auto entries = m_writer->commit();
-    m_pending.emplace_back(m_writer->id(), std::move(entries));
+    m_segments.add(m_writer->id(), std::move(entries));
     m_writer.reset();
     ++m_stats.packs_written;
-    if (m_pending.size() >= k_packs_per_segment) write_segment();
-  }
-  void write_segment() {
-    if (m_pending.empty()) return;
-    write_index_segment(m_store.root(), m_store.config().store_id, m_pending);
-    m_pending.clear();
   }
 
   const Store& m_store;
@@ -143,7 +137,7 @@ class PackSink {
   BackupStats& m_stats;
   std::unique_ptr<PackWriter> m_writer;
   uint32_t m_ordinal = 0;
-  std::vector<std::pair<PackId, std::vector<PackEntry>>> m_pending;
+  SegmentBatcher m_segments;
 };
 
 }  // namespace

@@ -175,4 +175,16 @@ Segment read_index_segment(const std::filesystem::path& path, const StoreId& sto
   return seg;
 }
 
+void SegmentBatcher::add(const PackId& pack, std::vector<PackEntry> entries) {
+  m_pending.emplace_back(pack, std::move(entries));
+  if (m_pending.size() >= k_packs_per_segment) flush();
+}
+
+void SegmentBatcher::flush() {
+  if (m_pending.empty()) return;
+  write_index_segment(m_root, m_store_id, m_pending);
+  m_pending.clear();
+  ++m_written;
+}
+
 }  // namespace vssimg

@@ -78,6 +78,28 @@ std::filesystem::path write_index_segment(
     const std::filesystem::path& store_root, const StoreId& store_id,
     const std::vector<std::pair<PackId, std::vector<PackEntry>>>& packs);
 
+// How many packs one index segment covers: writers checkpoint the index this often.
+inline constexpr size_t k_packs_per_segment = 64;
+
+// The one index-segment writer: collects committed packs and writes a segment for every
+// k_packs_per_segment of them, and for the rest on flush(). Not thread-safe.
+class SegmentBatcher {
+ public:
+  SegmentBatcher(std::filesystem::path store_root, const StoreId& store_id)
+      : m_root(std::move(store_root)), m_store_id(store_id) {}
+  // Adds a committed pack; writes a segment when the batch is full.
+  void add(const PackId& pack, std::vector<PackEntry> entries);
+  // Writes a segment for the packs added since the last one (nothing when there are none).
+  void flush();
+  size_t segments_written() const { return m_written; }
+
+ private:
+  std::filesystem::path m_root;
+  StoreId m_store_id;
+  std::vector<std::pair<PackId, std::vector<PackEntry>>> m_pending;
+  size_t m_written = 0;
+};
+
 // Reads and checks a segment. Throws Error(damage) naming the segment.
 Segment read_index_segment(const std::filesystem::path& path, const StoreId& store_id);
 

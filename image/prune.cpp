@@ -3,6 +3,7 @@
 #include "core/base/error.hpp"
 #include "core/os/file.hpp"
 #include "core/os/platform.hpp"
+#include "core/os/test_seams.hpp"
 
 #include <fmt/format.h>
 
@@ -19,17 +20,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr size_t k_packs_per_segment = 64;
-
-struct IdHash {
-  size_t operator()(const BlockId& id) const { return static_cast<size_t>(id.prefix64()); }
-};
-
-// Test-only seam for the kill tests: VSSIMG_TEST_PRUNE_CRASH=<step> ends the process at
-// that step as abruptly as a power cut would (no destructors, no cleanup).
+// Test-only (core/os/test_seams.hpp): ends the process at `step` as abruptly as a power
+// cut would (no destructors, no cleanup).
 void crash_point(const char* step) {
-  const char* want = std::getenv("VSSIMG_TEST_PRUNE_CRASH");
-  if (want && std::strcmp(want, step) == 0) std::_Exit(137);
+  if (test_seams::prune_crash_at(step)) std::_Exit(137);
 }
 
 uint64_t file_size_or_zero(const fs::path& p) {
@@ -67,7 +61,7 @@ PruneStats run_prune(const Store& store, const PruneOptions& options, ProgressSi
                 "a point file is unreadable (" + problems.front() +
                     "); nothing was deleted; run vssimg verify");
   }
-  std::unordered_set<BlockId, IdHash> live;
+  std::unordered_set<BlockId, BlockIdHash> live;
   for (const auto& info : infos) {
     Point p = store.load_point(info.id);
     for (const auto& b : p.map) {
@@ -221,16 +215,19 @@ PruneStats run_prune(const Store& store, const PruneOptions& options, ProgressSi
   // 4. The new index: segments covering every live block, durable before anything old
   // goes. From here on old and new segments together, or the new ones alone, are a
   // valid index.
-  std::set<fs::path> old_set(old_segments.begin(), old_segments.end());
-  for (size_t i = 0; i < new_index.size(); i += k_packs_per_segment) {
-    std::vector<std::pair<PackId, std::vector<PackEntry>>> part(
-        new_index.begin() + static_cast<std::ptrdiff_t>(i),
-        new_index.begin() +
-            static_cast<std::ptrdiff_t>(std::min(new_index.size(), i + k_packs_per_segment)));
-    write_index_segment(store.root(), store.config().store_id, part);
-    ++stats.segments_written;
-    crash_point("segment");
+  SegmentBatcher segments(store.root(), store.config().store_id);
+  size_t written = 0;
+  auto crash_after_segment = [&] {  // once after every segment written
+    if (segments.segments_written() != written) crash_point("segment");
+    written = segments.segments_written();
+  };
+  for (auto& [pack, entries] : new_index) {
+    segments.add(pack, std::move(entries));
+    crash_after_segment();
   }
+  segments.flush();
+  crash_after_segment();
+  stats.segments_written = segments.segments_written();
   sync_directory(store.root() / "index");
   crash_point("index");
 

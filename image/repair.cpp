@@ -12,7 +12,6 @@
 namespace vssimg {
 
 namespace {
-constexpr size_t k_packs_per_segment = 64;  // as backup's checkpoints
 constexpr char k_record_magic[4] = {'V', 'R', 'E', 'C'};
 }  // namespace
 
@@ -48,13 +47,7 @@ RepairIndexResult repair_index(const Store& store, ProgressSink& progress) {
   result.packs = packs.size();
   progress.begin("repair index", packs.size());
 
-  std::vector<std::pair<PackId, std::vector<PackEntry>>> pending;
-  auto flush = [&] {
-    if (pending.empty()) return;
-    write_index_segment(store.root(), store.config().store_id, pending);
-    ++result.new_segments;
-    pending.clear();
-  };
+  SegmentBatcher segments(store.root(), store.config().store_id);
   std::vector<uint8_t> buf;
   for (size_t i = 0; i < packs.size(); ++i) {
     check_interrupted();
@@ -83,12 +76,12 @@ RepairIndexResult repair_index(const Store& store, ProgressSink& progress) {
       ++result.packs_skipped;
     } else {
       result.blocks += entries.size();
-      pending.emplace_back(id, std::move(entries));
-      if (pending.size() >= k_packs_per_segment) flush();
+      segments.add(id, std::move(entries));
     }
     progress.update(i + 1);
   }
-  flush();
+  segments.flush();
+  result.new_segments = segments.segments_written();
   progress.end();
   // Only now, with the new index durable, remove the old segments.
   for (const auto& p : old_segments) {

@@ -24,16 +24,13 @@ namespace {
 
 constexpr size_t k_read_window = 4u << 20;
 
-struct IdHash {
-  size_t operator()(const BlockId& id) const { return static_cast<size_t>(id.prefix64()); }
-};
 
 // Problem per damaged block id, with the pack it is in.
 struct BadBlock {
   std::string pack;
   std::string what;
 };
-using BadBlocks = std::unordered_map<BlockId, BadBlock, IdHash>;
+using BadBlocks = std::unordered_map<BlockId, BadBlock, BlockIdHash>;
 
 // Checks every pack the index refers to: present, table intact, and agreeing with the
 // index. With read_data, also reads every referenced record and re-hashes it.
@@ -47,7 +44,7 @@ struct ReadPlan {
 
 // `scoped` (points were selected): packs holding none of their blocks are not checked.
 void check_packs(const Store& store, const BlockIndex& index,
-                 const std::unordered_map<BlockId, bool, IdHash>& referenced, bool read_data,
+                 const std::unordered_map<BlockId, bool, BlockIdHash>& referenced, bool read_data,
                  bool scoped, unsigned threads, VerifyResult& result, BadBlocks& bad,
                  ProgressSink& progress, ReadPlan& plan) {
   // Group the index's entries by pack.
@@ -241,7 +238,7 @@ VerifyResult run_verify(const Store& store, const VerifyOptions& options, Progre
     }
   }
   std::vector<Point> points;
-  std::unordered_map<BlockId, bool, IdHash> referenced;
+  std::unordered_map<BlockId, bool, BlockIdHash> referenced;
   for (const auto& id : ids) {
     ++result.points_checked;
     try {

@@ -30,6 +30,12 @@ struct BlockId {
   friend auto operator<=>(const BlockId&, const BlockId&) = default;
 };
 
+// For unordered containers keyed by block id: ids are uniform, so their first 8 bytes are
+// already a good hash.
+struct BlockIdHash {
+  size_t operator()(const BlockId& id) const { return static_cast<size_t>(id.prefix64()); }
+};
+
 inline constexpr size_t k_secret_size = 192;
 
 // Hashes blocks with the store's secret. Thread-safe (stateless after construction).

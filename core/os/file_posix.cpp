@@ -1,5 +1,6 @@
 #include "core/base/error.hpp"
 #include "core/os/file.hpp"
+#include "core/os/test_seams.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -20,59 +21,25 @@ int fd_of(intptr_t h) {
   return static_cast<int>(h);
 }
 
-// Test-only fault seam (tests/cli/test_faults.sh, test_kill.sh, test_concurrency.sh).
-// VSSIMG_FAULT=OP:N[+]:ACTION[:MATCH]: the N-th (with `+`: every one from the N-th on)
-// write, fsync or rename of this process on a path containing MATCH (default: any) fails
-// with ENOSPC or EIO, or the process stops there: KILL raises SIGKILL, STOP raises
-// SIGSTOP (and goes on when continued). Unset: no effect.
+// Test-only faults (core/os/test_seams.hpp, VSSIMG_FAULT): the error to inject into this
+// operation on `path`, or 0. KILL and STOP raise their signal here.
 enum FaultOp { k_fault_write, k_fault_fsync, k_fault_rename };
 
 int injected_fault(FaultOp op, const std::filesystem::path& path) {
-  static const struct Plan {
-    int op = -1, err = 0, sig = 0;
-    unsigned long n = 0;
-    bool from_n = false;
-    std::string match;
-  } plan = [] {
-    Plan p;
-    const char* env = std::getenv("VSSIMG_FAULT");
-    char name[16] = {}, action[16] = {}, match[256] = {};
-    int used = 0;
-    if (!env || std::sscanf(env, "%15[a-z]:%lu%n", name, &p.n, &used) < 2) return p;
-    p.from_n = env[used] == '+';
-    std::sscanf(env + used + (p.from_n ? 1 : 0), ":%15[A-Z]:%255s", action, match);
-    p.match = match;
-    p.op = !std::strcmp(name, "write")    ? k_fault_write
-           : !std::strcmp(name, "fsync")  ? k_fault_fsync
-           : !std::strcmp(name, "rename") ? k_fault_rename
-                                          : -1;
-    p.err = !std::strcmp(action, "ENOSPC") ? ENOSPC : !std::strcmp(action, "EIO") ? EIO : 0;
-    p.sig = !std::strcmp(action, "KILL") ? SIGKILL : !std::strcmp(action, "STOP") ? SIGSTOP : 0;
-    return p;
-  }();
+  static const char* const k_names[] = {"write", "fsync", "rename"};
+  const test_seams::FaultPlan& plan = test_seams::fault_plan();
+  if (plan.op != k_names[op] || path.string().find(plan.match) == std::string::npos) return 0;
   static std::atomic<unsigned long> count{0};
-  if (plan.op != op || path.string().find(plan.match) == std::string::npos) return 0;
   unsigned long n = ++count;
   if (n != plan.n && !(plan.from_n && n > plan.n)) return 0;
-  if (plan.sig) ::raise(plan.sig);
-  return plan.err;
+  if (plan.action == "KILL") ::raise(SIGKILL);
+  if (plan.action == "STOP") ::raise(SIGSTOP);
+  return plan.action == "ENOSPC" ? ENOSPC : plan.action == "EIO" ? EIO : 0;
 }
 
-// Test-only bad sectors: VSSIMG_FAULT_READ=NAME:OFFSET[:OFFSET...] makes every read of a
-// file named NAME (last path component) that covers one of the byte offsets fail with EIO.
+// Test-only bad sectors (core/os/test_seams.hpp, VSSIMG_FAULT_READ).
 bool injected_read_fault(const std::filesystem::path& path, size_t len, uint64_t offset) {
-  const char* env = std::getenv("VSSIMG_FAULT_READ");
-  if (!env) return false;
-  std::string spec(env);
-  size_t colon = spec.find(':');
-  if (colon == std::string::npos || spec.substr(0, colon) != path.filename().string()) return false;
-  for (const char* p = env + colon; *p == ':';) {
-    char* end = nullptr;
-    unsigned long long bad = std::strtoull(p + 1, &end, 10);
-    if (bad >= offset && bad < offset + len) return true;
-    p = end;
-  }
-  return false;
+  return test_seams::read_fault(path.filename().string(), len, offset);
 }
 }  // namespace
 

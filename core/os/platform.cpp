@@ -1,18 +1,14 @@
 // The platform services that the standard library already makes portable.
 #include "core/os/platform.hpp"
+#include "core/os/test_seams.hpp"
 
 #include <chrono>
-#include <cstdlib>
 #include <thread>
 
 namespace vssimg {
 
 int64_t now_unix() {
-  if (const char* fake = std::getenv("VSSIMG_FAKE_NOW")) {
-    char* end = nullptr;
-    long long v = std::strtoll(fake, &end, 10);
-    if (end && *end == '\0') return v;
-  }
+  if (auto fake = test_seams::fake_now()) return *fake;
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();

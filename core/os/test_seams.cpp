@@ -1,0 +1,56 @@
+#include "core/os/test_seams.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace vssimg::test_seams {
+
+std::optional<int64_t> fake_now() {
+  const char* fake = std::getenv("VSSIMG_FAKE_NOW");
+  if (!fake) return std::nullopt;
+  char* end = nullptr;
+  long long v = std::strtoll(fake, &end, 10);
+  if (!end || *end != '\0') return std::nullopt;
+  return v;
+}
+
+const FaultPlan& fault_plan() {
+  static const FaultPlan plan = [] {
+    FaultPlan p;
+    const char* env = std::getenv("VSSIMG_FAULT");
+    char name[16] = {}, action[16] = {}, match[256] = {};
+    int used = 0;
+    if (!env || std::sscanf(env, "%15[a-z]:%lu%n", name, &p.n, &used) < 2) return p;
+    p.from_n = env[used] == '+';
+    std::sscanf(env + used + (p.from_n ? 1 : 0), ":%15[A-Z]:%255s", action, match);
+    p.op = name;
+    p.action = action;
+    p.match = match;
+    return p;
+  }();
+  return plan;
+}
+
+bool read_fault(const std::string& file_name, size_t len, uint64_t offset) {
+  const char* env = std::getenv("VSSIMG_FAULT_READ");
+  if (!env) return false;
+  const char* colon = std::strchr(env, ':');
+  if (!colon || std::string(env, colon) != file_name) return false;
+  for (const char* p = colon; *p == ':';) {
+    char* end = nullptr;
+    unsigned long long bad = std::strtoull(p + 1, &end, 10);
+    if (bad >= offset && bad < offset + len) return true;
+    p = end;
+  }
+  return false;
+}
+
+bool prune_crash_at(const char* step) {
+  const char* want = std::getenv("VSSIMG_TEST_PRUNE_CRASH");
+  return want && std::strcmp(want, step) == 0;
+}
+
+const char* pack_size() { return std::getenv("VSSIMG_TEST_PACK_SIZE"); }
+
+}  // namespace vssimg::test_seams
