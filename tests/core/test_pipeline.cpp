@@ -3,8 +3,11 @@
 #include "tests/catch.hpp"
 
 #include <atomic>
-#include <thread>
+#include <mutex>
+#include <numeric>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 using namespace vssimg;
 
@@ -13,12 +16,32 @@ struct Job {
   uint64_t n = 0;
   uint64_t result = 0;
 };
+
+// What the consume stage saw, recorded on whatever thread consumed, checked after run():
+// a Catch2 assertion on a worker thread is not thread-safe.
+struct Consumed {
+  std::mutex mutex;
+  std::vector<uint64_t> order;
+  std::vector<uint64_t> results;
+  void record(const Job& j) {
+    std::lock_guard lock(mutex);
+    order.push_back(j.n);
+    results.push_back(j.result);
+  }
+};
+
+std::vector<uint64_t> iota_n(uint64_t n) {
+  std::vector<uint64_t> v(n);
+  std::iota(v.begin(), v.end(), 0);
+  return v;
+}
 }  // namespace
 
 TEST_CASE("pipeline consumes in production order with bounded slots") {
   OrderedPipeline<Job> p(5, [] { return Job{}; });
-  uint64_t next = 0, expect = 0;
+  uint64_t next = 0;
   std::atomic<int> processed{0};
+  Consumed seen;
   p.run(
       4,
       [&](Job& j) {
@@ -30,12 +53,9 @@ TEST_CASE("pipeline consumes in production order with bounded slots") {
         j.result = j.n * j.n;
         ++processed;
       },
-      [&](Job& j) {
-        REQUIRE(j.n == expect);
-        REQUIRE(j.result == j.n * j.n);
-        ++expect;
-      });
-  REQUIRE(expect == 1000);
+      [&](Job& j) { seen.record(j); });
+  REQUIRE(seen.order == iota_n(1000));
+  for (uint64_t i = 0; i < 1000; ++i) REQUIRE(seen.results[i] == i * i);
   REQUIRE(processed == 1000);
 }
 
@@ -82,9 +102,10 @@ TEST_CASE("pipeline with no input") {
 
 TEST_CASE("pipeline: workers consume one at a time, in order; one worker is the caller") {
   OrderedPipeline<Job> p(6, [] { return Job{}; });
-  uint64_t next = 0, expect = 0;
+  uint64_t next = 0;
   std::atomic<int> consuming{0};
   std::atomic<bool> overlap{false};
+  Consumed seen;
   p.run(
       4,
       [&](Job& j) {
@@ -98,16 +119,16 @@ TEST_CASE("pipeline: workers consume one at a time, in order; one worker is the 
       },
       [&](Job& j) {
         if (consuming.fetch_add(1) != 0) overlap = true;
-        REQUIRE(j.n == expect);
-        ++expect;
+        seen.record(j);
         consuming.fetch_sub(1);
       });
   REQUIRE_FALSE(overlap);
-  REQUIRE(expect == 2000);
+  REQUIRE(seen.order == iota_n(2000));
 
   // One worker: processing and consuming both run on the calling thread.
   next = 0;
-  expect = 0;
+  uint64_t expect = 0;
+  bool in_order = true;
   const auto caller = std::this_thread::get_id();
   bool elsewhere = false;
   p.run(
@@ -120,15 +141,17 @@ TEST_CASE("pipeline: workers consume one at a time, in order; one worker is the 
       [&](Job&) { elsewhere |= std::this_thread::get_id() != caller; },
       [&](Job& j) {
         elsewhere |= std::this_thread::get_id() != caller;
-        REQUIRE(j.n == expect++);
+        in_order &= j.n == expect++;
       });
   REQUIRE_FALSE(elsewhere);
+  REQUIRE(in_order);
   REQUIRE(expect == 100);
 }
 
 TEST_CASE("pipeline: a producer error keeps every job produced before it") {
   OrderedPipeline<Job> p(4, [] { return Job{}; });
-  uint64_t next = 0, consumed = 0;
+  uint64_t next = 0;
+  Consumed seen;
   REQUIRE_THROWS_AS(p.run(
                         3,
                         [&](Job& j) {
@@ -136,7 +159,7 @@ TEST_CASE("pipeline: a producer error keeps every job produced before it") {
                           j.n = next++;
                           return true;
                         },
-                        [](Job&) {}, [&](Job& j) { REQUIRE(j.n == consumed++); }),
+                        [](Job&) {}, [&](Job& j) { seen.record(j); }),
                     Error);
-  REQUIRE(consumed == 37);
+  REQUIRE(seen.order == iota_n(37));
 }

@@ -1,4 +1,4 @@
-// Resource bounds of the imaging pipeline (issue 5): buffers in flight and index RAM.
+// Resource bounds of the imaging pipeline: buffers in flight and index RAM.
 // These check sizes, never time.
 #include "core/base/hash.hpp"
 #include "core/base/pipeline.hpp"
