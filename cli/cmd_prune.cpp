@@ -1,8 +1,10 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/retention_cli.hpp"
+#include "core/base/bytes.hpp"
 #include "core/base/error.hpp"
 #include "image/lock.hpp"
+#include "image/prune.hpp"
 
 #include <fmt/format.h>
 
@@ -24,24 +26,26 @@ double parse_repack_threshold(const std::string& text) {
   return percent >= 100 ? 2.0 : percent / 100.0;
 }
 
-PruneStats prune_and_report(Context& ctx, const Store& store, const PruneOptions& options) {
-  ctx.out->log(fmt::format("prune of {} started{}", store.root().string(),
-                           options.dry_run ? " (dry run)" : ""));
-  PruneStats s = run_prune(store, options, ctx.out->progress());
-  const char* would = options.dry_run ? "would " : "";
+namespace {
+
+// The text lines of a prune, or of its plan with `dry_run`.
+void print_prune(Context& ctx, const PruneStats& s, bool dry_run) {
+  const char* would = dry_run ? "would " : "";
   ctx.out->text(fmt::format("prune: {} points refer to {} blocks", s.points, s.live_blocks));
   ctx.out->text(fmt::format(
       "  packs     {} before; {}delete {} ({} not indexed), {}repack {} into {}; {} after",
       s.packs_before, would, s.packs_deleted, s.packs_unindexed, would, s.packs_repacked,
-      options.dry_run
-          ? "about " + std::to_string(s.packs_after -
-                                      (s.packs_before - s.packs_deleted - s.packs_repacked))
-          : std::to_string(s.packs_written),
+      dry_run ? "about " + std::to_string(s.packs_after -
+                                          (s.packs_before - s.packs_deleted - s.packs_repacked))
+              : std::to_string(s.packs_written),
       s.packs_after));
   ctx.out->text(fmt::format("  space     {} before, {} after: {}{} freed{}",
                             human_bytes(s.bytes_before), human_bytes(s.bytes_after),
-                            options.dry_run ? "about " : "", human_bytes(s.bytes_freed),
-                            options.dry_run ? " (dry run: nothing changed)" : ""));
+                            dry_run ? "about " : "", human_bytes(s.bytes_freed),
+                            dry_run ? " (dry run: nothing changed)" : ""));
+}
+
+void add_prune_summary(Context& ctx, const PruneStats& s) {
   ctx.summary.add("live_blocks", s.live_blocks)
       .add("packs_before", static_cast<uint64_t>(s.packs_before))
       .add("packs_deleted", static_cast<uint64_t>(s.packs_deleted))
@@ -56,6 +60,19 @@ PruneStats prune_and_report(Context& ctx, const Store& store, const PruneOptions
       .add("bytes_after", s.bytes_after)
       .add("bytes_freed", s.bytes_freed)
       .add("seconds", s.seconds);
+}
+
+}  // namespace
+
+PruneStats prune_and_report(Context& ctx, const Store& store, const PruneOptions& options) {
+  ctx.out->log(fmt::format("prune of {} started{}", store.root().string(),
+                           options.dry_run ? " (dry run)" : ""));
+  const PrunePlan plan = plan_prune(store, options);
+  // A dry run reports the plan and stops there.
+  PruneStats s =
+      options.dry_run ? planned_stats(plan) : execute_prune(store, plan, ctx.out->progress());
+  print_prune(ctx, s, options.dry_run);
+  add_prune_summary(ctx, s);
   ctx.out->log(fmt::format(
       "prune done{}: {} packs deleted, {} repacked into {}, {} freed ({} -> {} bytes), {:.1f} s",
       options.dry_run ? " (dry run)" : "", s.packs_deleted, s.packs_repacked, s.packs_written,

@@ -9,16 +9,24 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 #include <map>
+#include <memory>
 #include <set>
 #include <unordered_set>
+#include <utility>
 
 namespace vssimg {
 
 namespace fs = std::filesystem;
 
 namespace {
+
+using LiveSet = std::unordered_set<BlockId, BlockIdHash>;
+using IndexedPack = std::pair<PackId, std::vector<PackEntry>>;
+
+// One entry of an index segment on disk (docs/format.md, "Index segment"): the dry run's
+// estimate of the new index is this per live block.
+constexpr uint64_t k_segment_entry_size = 32;
 
 // Test-only (core/os/test_seams.hpp): ends the process at `step` as abruptly as a power
 // cut would (no destructors, no cleanup).
@@ -32,196 +40,221 @@ uint64_t file_size_or_zero(const fs::path& p) {
   return ec ? 0 : n;
 }
 
-struct PackPlan {
-  PackId id;
-  uint64_t size = 0;
-  std::vector<PackEntry> live;  // records to keep, by offset
-  uint64_t live_bytes = 0;      // of `live` records, with their table entries
-  enum class Action { keep, remove, repack } action = Action::keep;
-};
-
 void remove_file(const fs::path& p, const std::string& what) {
   std::error_code ec;
   fs::remove(p, ec);
   if (ec) throw Error("deleting", what + " " + p.string(), ec.message());
 }
 
-}  // namespace
+[[noreturn]] void refuse(const std::string& object, const std::string& cause) {
+  throw Error(ErrorKind::damage, "pruning", object,
+              cause + "; nothing was deleted; run vssimg verify");
+}
 
-PruneStats run_prune(const Store& store, const PruneOptions& options, ProgressSink& progress) {
-  const double started = monotonic_seconds();
-  PruneStats stats;
-  if (!options.dry_run) stats.tmp_files_removed = store.clean_tmp();
+uint64_t record_bytes(const PackEntry& e) {
+  return k_record_header_size + e.stored_len + k_pack_table_entry_size;
+}
 
-  // 1. Mark: every block the remaining points refer to.
+uint64_t bytes_freed(const PruneStats& s) {
+  return s.bytes_before > s.bytes_after ? s.bytes_before - s.bytes_after : 0;
+}
+
+// ---- Planning: steps 2 and 3 (docs/format.md, "Prune") ----
+
+// Every block the points refer to; counts the points into `plan`.
+LiveSet mark_live(const Store& store, PrunePlan& plan) {
   std::vector<std::string> problems;
   auto infos = store.list_points(&problems);
   if (!problems.empty()) {
-    throw Error(ErrorKind::damage, "pruning", store.root().string(),
-                "a point file is unreadable (" + problems.front() +
-                    "); nothing was deleted; run vssimg verify");
+    refuse(store.root().string(), "a point file is unreadable (" + problems.front() + ")");
   }
-  std::unordered_set<BlockId, BlockIdHash> live;
+  LiveSet live;
   for (const auto& info : infos) {
     Point p = store.load_point(info.id);
     for (const auto& b : p.map) {
       if (!b.is_marker()) live.insert(b);
     }
-    ++stats.points;
+    ++plan.points;
     check_interrupted();
   }
-  stats.live_blocks = live.size();
+  plan.live_blocks = live.size();
+  return live;
+}
 
-  std::vector<std::string> index_problems;
-  BlockIndex index = store.load_index(&index_problems);
-  if (!index_problems.empty()) {
-    throw Error(ErrorKind::damage, "pruning", store.root().string(),
-                "an index segment is damaged (" + index_problems.front() +
-                    "); nothing was deleted; run vssimg verify");
+// The index, refused when a segment is damaged or a live block is missing from it.
+BlockIndex load_complete_index(const Store& store, const LiveSet& live) {
+  std::vector<std::string> problems;
+  BlockIndex index = store.load_index(&problems);
+  if (!problems.empty()) {
+    refuse(store.root().string(), "an index segment is damaged (" + problems.front() + ")");
   }
   for (const auto& id : live) {
     if (!index.contains(id)) {
-      throw Error(ErrorKind::damage, "pruning", store.root().string(),
-                  "block " + id.hex() +
-                      " of a point is not in the index; nothing was deleted; run vssimg verify");
+      refuse(store.root().string(), "block " + id.hex() + " of a point is not in the index");
     }
   }
-  const auto old_segments = store.segment_paths();
-  for (const auto& s : old_segments) stats.bytes_before += file_size_or_zero(s);
+  return index;
+}
 
-  // 2. Plan each pack from its own table: a record is live when a point refers to its
-  // block and the index chose this copy (duplicates from interrupted backups are dead).
-  std::set<PackId> indexed(index.packs().begin(), index.packs().end());
+// Plans an indexed pack from its own table: a record is live when a point refers to its
+// block and the index chose this copy (duplicates from interrupted backups are dead).
+PackPlan plan_pack(const Store& store, const BlockIndex& index, uint32_t ordinal,
+                   const LiveSet& live, const PackId& id, uint64_t size) {
+  PackPlan plan;
+  plan.id = id;
+  plan.size = size;
+  File f(store.pack_path(id), File::Open::read);
+  for (const auto& e : read_pack_table(f, store.config().store_id)) {
+    BlockLocation loc;
+    if (live.count(e.id) && index.find(e.id, loc) && loc.pack == ordinal &&
+        loc.offset == e.offset) {
+      plan.live.push_back(e);
+      plan.live_bytes += record_bytes(e);
+    }
+  }
+  std::sort(plan.live.begin(), plan.live.end(),
+            [](const PackEntry& a, const PackEntry& b) { return a.offset < b.offset; });
+  return plan;
+}
+
+// Indexed packs missing from disk: their live blocks would be lost.
+void refuse_missing_packs(const PrunePlan& plan, const BlockIndex& index, const LiveSet& live) {
+  std::set<PackId> on_disk;
+  for (const auto& p : plan.packs) on_disk.insert(p.id);
+  for (const auto& id : live) {
+    BlockLocation loc;
+    index.find(id, loc);
+    const PackId& pack = index.packs()[loc.pack];
+    if (!on_disk.count(pack)) {
+      refuse("pack " + pack.hex(), "the index names it but it is missing");
+    }
+  }
+}
+
+// Reads every pack on disk into `plan` (indexed ones with their live records).
+void plan_packs(const Store& store, const BlockIndex& index, const LiveSet& live, PrunePlan& plan) {
   std::map<PackId, uint32_t> ordinal;
   for (uint32_t i = 0; i < index.packs().size(); ++i) ordinal[index.packs()[i]] = i;
-  std::vector<PackPlan> plans;
-  std::vector<PackId> unindexed;
   for (const auto& id : store.packs_on_disk()) {
     uint64_t size = file_size_or_zero(store.pack_path(id));
-    stats.bytes_before += size;
-    ++stats.packs_before;
-    if (!indexed.count(id)) {
-      unindexed.push_back(id);
+    plan.bytes_before += size;
+    auto it = ordinal.find(id);
+    if (it == ordinal.end()) {
+      plan.unindexed.push_back(id);
       continue;
     }
-    PackPlan plan;
-    plan.id = id;
-    plan.size = size;
-    File f(store.pack_path(id), File::Open::read);
-    for (const auto& e : read_pack_table(f, store.config().store_id)) {
-      BlockLocation loc;
-      if (live.count(e.id) && index.find(e.id, loc) && loc.pack == ordinal[id] &&
-          loc.offset == e.offset) {
-        plan.live.push_back(e);
-        plan.live_bytes += k_record_header_size + e.stored_len + k_pack_table_entry_size;
-      }
-    }
-    std::sort(plan.live.begin(), plan.live.end(),
-              [](const PackEntry& a, const PackEntry& b) { return a.offset < b.offset; });
-    uint64_t needed = plan.live_bytes + k_pack_header_size + k_pack_trailer_size;
-    uint64_t dead = plan.size > needed ? plan.size - needed : 0;
-    if (plan.live.empty()) {
-      plan.action = PackPlan::Action::remove;
-    } else if (dead > 0 && static_cast<double>(dead) >=
-                               options.repack_threshold * static_cast<double>(plan.size)) {
-      plan.action = PackPlan::Action::repack;
-    }
-    plans.push_back(std::move(plan));
+    plan.packs.push_back(plan_pack(store, index, it->second, live, id, size));
     check_interrupted();
   }
-  // Indexed packs missing from disk: their live blocks would be lost; refuse.
-  {
-    std::set<PackId> on_disk;
-    for (const auto& p : plans) on_disk.insert(p.id);
-    for (const auto& id : live) {
-      BlockLocation loc;
-      index.find(id, loc);
-      if (!on_disk.count(index.packs()[loc.pack])) {
-        throw Error(ErrorKind::damage, "pruning", "pack " + index.packs()[loc.pack].hex(),
-                    "the index names it but it is missing; nothing was deleted; run vssimg verify");
-      }
-    }
-  }
-  stats.packs_unindexed = unindexed.size();
-  stats.packs_deleted = unindexed.size();
-  uint64_t kept_bytes = 0, repack_live = 0;
-  for (const auto& p : plans) {
-    if (p.action == PackPlan::Action::remove) ++stats.packs_deleted;
-    if (p.action == PackPlan::Action::repack) {
-      ++stats.packs_repacked;
-      repack_live += p.live_bytes;
-    }
-    if (p.action == PackPlan::Action::keep) kept_bytes += p.size;
-  }
+}
 
-  if (options.dry_run) {
-    // Estimate: kept packs, the repacked records in new packs, and one index entry
-    // (32 bytes) per live block.
-    stats.bytes_repacked = repack_live;
-    stats.bytes_after = kept_bytes + repack_live + stats.live_blocks * 32;
-    stats.packs_after =
-        stats.packs_before - stats.packs_deleted - stats.packs_repacked +
-        (repack_live ? (repack_live + options.pack_target_size - 1) / options.pack_target_size : 0);
-    stats.bytes_freed =
-        stats.bytes_before > stats.bytes_after ? stats.bytes_before - stats.bytes_after : 0;
-    stats.seconds = monotonic_seconds() - started;
-    return stats;
-  }
+// The counts every report shares, planned or done.
+PruneStats stats_of_plan(const PrunePlan& plan) {
+  PruneStats stats;
+  stats.points = plan.points;
+  stats.live_blocks = plan.live_blocks;
+  stats.packs_before = plan.packs.size() + plan.unindexed.size();
+  stats.packs_unindexed = plan.unindexed.size();
+  stats.packs_deleted = plan.unindexed.size() + plan.count(PackAction::remove);
+  stats.packs_repacked = plan.count(PackAction::repack);
+  stats.bytes_before = plan.bytes_before;
+  return stats;
+}
 
-  // 3. Repack: copy live records of mostly dead packs into new packs, checking each
-  // (a damaged record is never copied into a healthy-looking pack).
-  std::vector<std::pair<PackId, std::vector<PackEntry>>> new_index;
-  for (const auto& p : plans) {
-    if (p.action == PackPlan::Action::keep) new_index.emplace_back(p.id, p.live);
-  }
-  progress.begin("prune: repacking", repack_live);
-  uint64_t copied = 0;
-  std::unique_ptr<PackWriter> writer;
-  auto commit_writer = [&] {
-    if (!writer) return;
-    new_index.emplace_back(writer->id(), writer->commit());
-    ++stats.packs_written;
-    writer.reset();
-  };
-  std::vector<uint8_t> buf, out(store.block_size());
-  for (const auto& p : plans) {
-    if (p.action != PackPlan::Action::repack) continue;
-    File f(store.pack_path(p.id), File::Open::read);
-    buf.resize(static_cast<size_t>(f.size()));
-    f.read_exact_at(buf.data(), buf.size(), 0);
-    for (const auto& e : p.live) {
+// ---- Execution: steps 1 and 4 to 7 ----
+
+// Step 4 (docs/format.md, "Prune"): copies the live records of the packs to repack into new packs
+// of about the target size, checking each record first: a damaged record is never copied into a
+// healthy-looking pack. Committed packs go to `committed` for the new index.
+class Repacker {
+ public:
+  Repacker(const Store& store, size_t target_size, std::vector<IndexedPack>& committed,
+           ProgressSink& progress)
+      : m_store(store),
+        m_target_size(target_size),
+        m_committed(committed),
+        m_progress(progress),
+        m_out(store.block_size()) {}
+
+  // Throws Error(damage) naming the first damaged live record of `pack`.
+  void copy_live_records(const PackPlan& pack) {
+    File f(m_store.pack_path(pack.id), File::Open::read);
+    m_buf.resize(static_cast<size_t>(f.size()));
+    f.read_exact_at(m_buf.data(), m_buf.size(), 0);
+    for (const auto& e : pack.live) {
       uint32_t raw_len = 0;
-      std::string what = check_record(buf.data() + e.offset, buf.size() - e.offset, e.id,
-                                      store.hasher(), out.data(), out.size(), raw_len);
+      std::string what = check_record(m_buf.data() + e.offset, m_buf.size() - e.offset, e.id,
+                                      m_store.hasher(), m_out.data(), m_out.size(), raw_len);
       if (!what.empty()) {
         throw Error(ErrorKind::damage, "repacking",
-                    fmt::format("pack {} record at offset {}", p.id.hex(), e.offset),
+                    fmt::format("pack {} record at offset {}", pack.id.hex(), e.offset),
                     what + "; nothing was deleted; run vssimg verify --read-data");
       }
-      if (!writer) writer = std::make_unique<PackWriter>(store.root(), store.config().store_id);
-      writer->add(e.id, e.codec, buf.data() + e.offset + k_record_header_size, e.stored_len,
-                  e.raw_len);
-      if (writer->size() >= options.pack_target_size) commit_writer();
-      copied += k_record_header_size + e.stored_len + k_pack_table_entry_size;
-      progress.update(copied);
+      add(e, m_buf.data() + e.offset + k_record_header_size);
+      m_bytes_copied += record_bytes(e);
+      m_progress.update(m_bytes_copied);
     }
+  }
+  // Commits the pack being written, if any.
+  void commit() {
+    if (!m_writer) return;
+    m_committed.emplace_back(m_writer->id(), m_writer->commit());
+    ++m_packs_written;
+    m_writer.reset();
+  }
+  uint64_t bytes_copied() const { return m_bytes_copied; }
+  size_t packs_written() const { return m_packs_written; }
+
+ private:
+  void add(const PackEntry& e, const uint8_t* payload) {
+    if (!m_writer) {
+      m_writer = std::make_unique<PackWriter>(m_store.root(), m_store.config().store_id);
+    }
+    m_writer->add(e.id, e.codec, payload, e.stored_len, e.raw_len);
+    if (m_writer->size() >= m_target_size) commit();
+  }
+
+  const Store& m_store;
+  size_t m_target_size;
+  std::vector<IndexedPack>& m_committed;
+  ProgressSink& m_progress;
+  std::vector<uint8_t> m_buf, m_out;  // a whole pack; one decoded block
+  std::unique_ptr<PackWriter> m_writer;
+  uint64_t m_bytes_copied = 0;
+  size_t m_packs_written = 0;
+};
+
+// The packs the new index names: kept ones first, then the new packs of repacked records.
+std::vector<IndexedPack> repack(const Store& store, const PrunePlan& plan, ProgressSink& progress,
+                                PruneStats& stats) {
+  std::vector<IndexedPack> packs;
+  for (const auto& p : plan.packs) {
+    if (p.action == PackAction::keep) packs.emplace_back(p.id, p.live);
+  }
+  progress.begin("prune: repacking", plan.live_bytes_of(PackAction::repack));
+  Repacker repacker(store, plan.pack_target_size, packs, progress);
+  for (const auto& p : plan.packs) {
+    if (p.action != PackAction::repack) continue;
+    repacker.copy_live_records(p);
     check_interrupted();
   }
-  commit_writer();
+  repacker.commit();
   progress.end();
-  stats.bytes_repacked = copied;
-  crash_point("packs");
+  stats.bytes_repacked = repacker.bytes_copied();
+  stats.packs_written = repacker.packs_written();
+  return packs;
+}
 
-  // 4. The new index: segments covering every live block, durable before anything old
-  // goes. From here on old and new segments together, or the new ones alone, are a
-  // valid index.
+// Step 5: segments covering every live block, durable before anything old goes. From
+// here on old and new segments together, or the new ones alone, are a valid index.
+void write_new_index(const Store& store, std::vector<IndexedPack> packs, PruneStats& stats) {
   SegmentBatcher segments(store.root(), store.config().store_id);
   size_t written = 0;
   auto crash_after_segment = [&] {  // once after every segment written
     if (segments.segments_written() != written) crash_point("segment");
     written = segments.segments_written();
   };
-  for (auto& [pack, entries] : new_index) {
+  for (auto& [pack, entries] : packs) {
     segments.add(pack, std::move(entries));
     crash_after_segment();
   }
@@ -230,14 +263,15 @@ PruneStats run_prune(const Store& store, const PruneOptions& options, ProgressSi
   stats.segments_written = segments.segments_written();
   sync_directory(store.root() / "index");
   crash_point("index");
+}
 
-  // 5. Delete the old segments, then the packs nothing live is in (the new index does
-  // not name them, so a crash here leaves only unreferenced packs for the next prune).
-  size_t n = 0;
-  for (const auto& s : old_segments) {
+// Steps 6 and 7: the old segments, then the packs nothing live is in (the new index does not
+// name them, so a crash here leaves only unreferenced packs for the next prune).
+void delete_old(const Store& store, const PrunePlan& plan, PruneStats& stats) {
+  const auto& old = plan.old_segments;
+  for (const auto& s : old) {
     remove_file(s, "index segment");
-    ++stats.segments_deleted;
-    if (++n == (old_segments.size() + 1) / 2) crash_point("old-segments");
+    if (++stats.segments_deleted == (old.size() + 1) / 2) crash_point("old-segments");
   }
   sync_directory(store.root() / "index");
   std::set<fs::path> pack_dirs;
@@ -246,21 +280,101 @@ PruneStats run_prune(const Store& store, const PruneOptions& options, ProgressSi
     pack_dirs.insert(store.pack_path(id).parent_path());
     crash_point("pack-deleted");
   };
-  for (const auto& id : unindexed) delete_pack(id);
-  for (const auto& p : plans) {
-    if (p.action != PackPlan::Action::keep) delete_pack(p.id);
+  for (const auto& id : plan.unindexed) delete_pack(id);
+  for (const auto& p : plan.packs) {
+    if (p.action != PackAction::keep) delete_pack(p.id);
   }
   for (const auto& d : pack_dirs) sync_directory(d);
-  stats.tmp_files_removed += store.clean_tmp();
+}
 
+void measure_after(const Store& store, PruneStats& stats) {
   for (const auto& s : store.segment_paths()) stats.bytes_after += file_size_or_zero(s);
   for (const auto& id : store.packs_on_disk()) {
     stats.bytes_after += file_size_or_zero(store.pack_path(id));
     ++stats.packs_after;
   }
-  stats.bytes_freed =
-      stats.bytes_before > stats.bytes_after ? stats.bytes_before - stats.bytes_after : 0;
-  stats.seconds = monotonic_seconds() - started;
+  stats.bytes_freed = bytes_freed(stats);
+}
+
+}  // namespace
+
+uint64_t dead_bytes(const PackPlan& pack) {
+  uint64_t needed = pack.live_bytes + k_pack_header_size + k_pack_trailer_size;
+  return pack.size > needed ? pack.size - needed : 0;
+}
+
+PackAction decide_pack(const PackPlan& pack, const PruneOptions& options) {
+  if (pack.live.empty()) return PackAction::remove;
+  uint64_t dead = dead_bytes(pack);
+  if (dead > 0 &&
+      static_cast<double>(dead) >= options.repack_threshold * static_cast<double>(pack.size)) {
+    return PackAction::repack;
+  }
+  return PackAction::keep;
+}
+
+size_t PrunePlan::count(PackAction action) const {
+  return static_cast<size_t>(std::count_if(packs.begin(), packs.end(),
+                                           [&](const PackPlan& p) { return p.action == action; }));
+}
+
+uint64_t PrunePlan::size_of(PackAction action) const {
+  uint64_t n = 0;
+  for (const auto& p : packs) {
+    if (p.action == action) n += p.size;
+  }
+  return n;
+}
+
+uint64_t PrunePlan::live_bytes_of(PackAction action) const {
+  uint64_t n = 0;
+  for (const auto& p : packs) {
+    if (p.action == action) n += p.live_bytes;
+  }
+  return n;
+}
+
+PrunePlan plan_prune(const Store& store, const PruneOptions& options) {
+  const double started = monotonic_seconds();
+  PrunePlan plan;
+  plan.pack_target_size = options.pack_target_size;
+  LiveSet live = mark_live(store, plan);
+  BlockIndex index = load_complete_index(store, live);
+  plan.old_segments = store.segment_paths();
+  for (const auto& s : plan.old_segments) plan.bytes_before += file_size_or_zero(s);
+  plan_packs(store, index, live, plan);
+  refuse_missing_packs(plan, index, live);
+  for (auto& p : plan.packs) p.action = decide_pack(p, options);
+  plan.seconds = monotonic_seconds() - started;
+  return plan;
+}
+
+PruneStats planned_stats(const PrunePlan& plan) {
+  PruneStats stats = stats_of_plan(plan);
+  // Kept packs, the repacked records in new packs, and the new index.
+  const uint64_t repacked = plan.live_bytes_of(PackAction::repack);
+  const uint64_t target = plan.pack_target_size;
+  stats.bytes_repacked = repacked;
+  stats.bytes_after =
+      plan.size_of(PackAction::keep) + repacked + stats.live_blocks * k_segment_entry_size;
+  stats.packs_after = stats.packs_before - stats.packs_deleted - stats.packs_repacked +
+                      (repacked ? (repacked + target - 1) / target : 0);
+  stats.bytes_freed = bytes_freed(stats);
+  stats.seconds = plan.seconds;
+  return stats;
+}
+
+PruneStats execute_prune(const Store& store, const PrunePlan& plan, ProgressSink& progress) {
+  const double started = monotonic_seconds();
+  PruneStats stats = stats_of_plan(plan);
+  stats.tmp_files_removed = store.clean_tmp();
+  auto packs = repack(store, plan, progress, stats);
+  crash_point("packs");
+  write_new_index(store, std::move(packs), stats);
+  delete_old(store, plan, stats);
+  stats.tmp_files_removed += store.clean_tmp();
+  measure_after(store, stats);
+  stats.seconds = plan.seconds + (monotonic_seconds() - started);
   return stats;
 }
 

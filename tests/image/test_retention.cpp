@@ -4,11 +4,9 @@
 // (no case sits in a daylight-saving gap).
 #include "core/base/error.hpp"
 #include "core/os/platform.hpp"
-#include "image/prune.hpp"
 #include "image/retention.hpp"
 #include "image/backup.hpp"
 #include "image/lock.hpp"
-#include "image/restore.hpp"
 #include "image/verify.hpp"
 #include "tests/catch.hpp"
 #include "tests/helpers.hpp"
@@ -280,116 +278,7 @@ TEST_CASE("policy and duration parsing") {
 
 namespace {
 constexpr uint32_t k_prune_bs = 64 * 1024;
-
-uint64_t store_bytes(const std::filesystem::path& root) {
-  uint64_t n = 0;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(root)) {
-    if (e.is_regular_file()) n += e.file_size();
-  }
-  return n;
-}
 }  // namespace
-
-TEST_CASE(
-    "prune deletes dead packs, repacks mostly dead ones, and every remaining point stays intact") {
-  test::TempDir dir;
-  auto root = dir / "store";
-  Store::create(root, k_prune_bs);
-  Store store(root);
-  BackupOptions bo;
-  bo.threads = 2;
-  bo.pack_target_size = 8 * k_prune_bs;  // small packs, so some are shared and some are not
-  // v1: 40 random blocks. v2: blocks 0-29 replaced (v1's packs become mostly dead).
-  // v3: v2 with one block changed.
-  test::MemorySource src(test::pseudo_random(40 * k_prune_bs, 11), "vol");
-  auto v1 = src.data();
-  auto r1 = run_backup(store, src, bo, null_progress());
-  auto fresh = test::pseudo_random(30 * k_prune_bs, 12);
-  std::copy(fresh.begin(), fresh.end(), src.data().begin());
-  auto r2 = run_backup(store, src, bo, null_progress());
-  auto v2 = src.data();
-  src.data()[3] ^= 1;
-  auto r3 = run_backup(store, src, bo, null_progress());
-  auto v3 = src.data();
-  // An unindexed pack, as an interrupted backup leaves one.
-  {
-    PackWriter w(root, store.config().store_id);
-    auto junk = test::pseudo_random(1000, 13);
-    w.add(store.hasher().hash(junk.data(), junk.size()), Codec::raw, junk.data(), 1000, 1000);
-    w.commit();
-  }
-  const uint64_t before = store_bytes(root);
-
-  PruneOptions dry;
-  dry.dry_run = true;
-  auto plan = run_prune(store, dry, null_progress());
-  CHECK(store_bytes(root) == before);
-  CHECK(plan.packs_unindexed == 1);
-  CHECK(plan.packs_deleted == 1);  // nothing forgotten yet: only the unindexed pack would go
-  CHECK(plan.packs_repacked == 0);
-  store.delete_point(r1.point_id);
-
-  PruneOptions po;
-  po.repack_threshold = 0.5;
-  po.pack_target_size = 8 * k_prune_bs;
-  auto s = run_prune(store, po, null_progress());
-  CHECK(s.points == 2);
-  CHECK(s.packs_unindexed == 1);
-  CHECK(s.packs_deleted >= 3);  // v1's packs holding only blocks 0-29 are dead
-  CHECK(s.bytes_before - s.bytes_after == s.bytes_freed);
-  const uint64_t after = store_bytes(root);
-  // v1's 30 unique random blocks (64 KiB each, incompressible) are gone.
-  CHECK(before - after >= 30 * uint64_t{k_prune_bs});
-  CHECK(before - after <= 31 * uint64_t{k_prune_bs});
-  CHECK(std::filesystem::is_empty(root / "tmp"));
-
-  VerifyOptions vo;
-  vo.read_data = true;
-  vo.remember = false;
-  auto v = run_verify(store, vo, null_progress());
-  CHECK(v.ok());
-  CHECK(v.notes.empty());  // no unindexed packs left
-  for (auto& [id, want] : {std::pair{r2.point_id, &v2}, std::pair{r3.point_id, &v3}}) {
-    auto out = dir / ("restored-" + id);
-    run_restore(store, store.load_point(id), out, RestoreOptions{}, null_progress());
-    CHECK(test::read_file(out) == *want);
-  }
-  // A second prune finds nothing to do.
-  auto again = run_prune(store, po, null_progress());
-  CHECK(again.packs_deleted == 0);
-  CHECK(again.packs_repacked == 0);
-  (void)v1;
-}
-
-TEST_CASE("prune with a repack threshold of 0 leaves only live records") {
-  test::TempDir dir;
-  auto root = dir / "store";
-  Store::create(root, k_prune_bs);
-  Store store(root);
-  BackupOptions bo;
-  bo.pack_target_size = 16 * k_prune_bs;
-  test::MemorySource src(test::pseudo_random(16 * k_prune_bs, 21), "vol");
-  auto r1 = run_backup(store, src, bo, null_progress());
-  src.data()[0] ^= 1;  // block 0 changes: v1's pack is 15/16 live
-  auto r2 = run_backup(store, src, bo, null_progress());
-  store.delete_point(r1.point_id);
-  PruneOptions keep_mostly_live;
-  auto s = run_prune(store, keep_mostly_live, null_progress());
-  CHECK(s.packs_repacked == 0);  // 1/16 dead < 50%
-  PruneOptions po;
-  po.repack_threshold = 0;
-  s = run_prune(store, po, null_progress());
-  CHECK(s.packs_repacked == 1);
-  CHECK(s.packs_written == 1);
-  CHECK(s.live_blocks == 16);
-  VerifyOptions vo;
-  vo.read_data = true;
-  vo.remember = false;
-  CHECK(run_verify(store, vo, null_progress()).ok());
-  auto out = dir / "r2";
-  run_restore(store, store.load_point(r2.point_id), out, RestoreOptions{}, null_progress());
-  CHECK(test::read_file(out) == src.data());
-}
 
 TEST_CASE("verify --subset slices packs by id and --max-duration order remembers what was read") {
   test::TempDir dir;
