@@ -118,7 +118,7 @@ struct ForgetOptions {
   std::string source;
   bool dry_run = false;
   bool prune = false;
-  std::string repack_threshold = "50%";
+  PruneFlags prune_flags;
 };
 
 int run_forget(Context& ctx, const ForgetOptions& opts) {
@@ -128,8 +128,7 @@ int run_forget(Context& ctx, const ForgetOptions& opts) {
         ErrorKind::usage, "forget", "policy",
         "no --keep-* option given (forget never removes every point); see vssimg forget --help");
   }
-  PruneOptions po;
-  po.repack_threshold = parse_repack_threshold(opts.repack_threshold);
+  PruneOptions po = prune_options_from_flags(opts.prune_flags);
   po.dry_run = opts.dry_run;
   Store store(ctx.store_path());
   StoreLock lock(store.root(), LockMode::exclusive, false, "forget");
@@ -155,8 +154,7 @@ void add_forget_command(CLI::App& app, CommandTable& table) {
                 "Show what would be removed and which rule keeps each point");
   sub->add_flag("--prune", opts->prune,
                 "Run prune afterwards (reclaim the space of removed points)");
-  sub->add_option("--repack-threshold", opts->repack_threshold,
-                  "With --prune: repack packs at least this dead (default 50%)");
+  add_prune_flags(sub, opts->prune_flags, "With --prune: ");
   table.add(sub, [opts](Context& ctx) { return run_forget(ctx, *opts); });
 }
 

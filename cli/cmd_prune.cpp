@@ -9,24 +9,96 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <optional>
 
 namespace vssimg::cli {
 
+namespace {
+
+// "5%", "2.5%": a percentage from 0% to 100% as a fraction; nullopt when `text` is not one.
+std::optional<double> parse_percent(const std::string& text) {
+  if (text.size() < 2 || text.back() != '%' || text.size() > 8) return std::nullopt;
+  const std::string number = text.substr(0, text.size() - 1);
+  size_t digits = 0, dots = 0;
+  for (char c : number) {
+    digits += std::isdigit(static_cast<unsigned char>(c)) ? 1 : 0;
+    dots += c == '.' ? 1 : 0;
+  }
+  if (digits == 0 || dots > 1 || digits + dots != number.size()) return std::nullopt;
+  const double percent = std::stod(number);
+  if (percent > 100) return std::nullopt;
+  return percent / 100;
+}
+
+// `--max-unused`: a percentage of the bytes in packs, a size, or `unlimited`.
+UnusedLimit parse_max_unused(const std::string& text) {
+  UnusedLimit limit;
+  if (text == "unlimited") {
+    limit.kind = UnusedLimit::Kind::unlimited;
+  } else if (text.find('%') != std::string::npos) {
+    auto share = parse_percent(text);
+    if (!share) {
+      throw Error(
+          ErrorKind::usage, "parsing", "--max-unused",
+          fmt::format("'{}' is not a percentage from 0% to 100%, a size or unlimited", text));
+    }
+    limit.share = *share;
+  } else {
+    limit.kind = UnusedLimit::Kind::bytes;
+    limit.bytes = parse_size(text, "--max-unused");
+  }
+  return limit;
+}
+
+// `--repack-threshold`: a percentage, or `off` (1: no pack is forced, as 100% was).
 double parse_repack_threshold(const std::string& text) {
-  std::string digits = text;
-  if (!digits.empty() && digits.back() == '%') digits.pop_back();
-  bool ok = !digits.empty() && digits.size() <= 3;
-  for (char c : digits) ok = ok && std::isdigit(static_cast<unsigned char>(c));
-  if (!ok || std::stoi(digits) > 100) {
+  if (text == "off") return 1.0;
+  std::string percent = text;
+  if (!percent.empty() && percent.back() != '%') percent += '%';  // "50" is 50%, as before
+  auto share = parse_percent(percent);
+  if (!share) {
     throw Error(ErrorKind::usage, "parsing", "--repack-threshold",
                 fmt::format("'{}' is not a percentage from 0% to 100%", text));
   }
-  int percent = std::stoi(digits);
-  // 100% means "never repack": a pack with live data is never 100% dead.
-  return percent >= 100 ? 2.0 : percent / 100.0;
+  return *share;
+}
+
+}  // namespace
+
+void add_prune_flags(CLI::App* sub, PruneFlags& flags, const std::string& prefix) {
+  sub->add_option("--max-unused", flags.max_unused,
+                  prefix +
+                      "Repack partially dead packs, most dead first, until the unused space "
+                      "left is at most this: a percentage of the bytes in packs, a size (100M) "
+                      "or unlimited (default 5%)");
+  sub->add_option("--max-repack-size", flags.max_repack_size,
+                  prefix +
+                      "Copy at most this many live bytes into new packs (a size like 2G; "
+                      "default unlimited); packs beyond it are kept");
+  sub->add_option("--repack-threshold", flags.repack_threshold,
+                  prefix +
+                      "Also repack every pack at least this share dead, even when the unused "
+                      "space is within --max-unused (default off; 0% = every pack with dead "
+                      "data); --max-repack-size still applies. To never repack: "
+                      "--max-unused unlimited");
+}
+
+PruneOptions prune_options_from_flags(const PruneFlags& flags) {
+  PruneOptions po;
+  po.max_unused = parse_max_unused(flags.max_unused);
+  if (flags.max_repack_size != "unlimited") {
+    po.max_repack_bytes = parse_size(flags.max_repack_size, "--max-repack-size");
+  }
+  po.repack_threshold = parse_repack_threshold(flags.repack_threshold);
+  return po;
 }
 
 namespace {
+
+// `unused` as a percentage of `pack_bytes` (0 for an empty store).
+double percent_of(uint64_t unused, uint64_t pack_bytes) {
+  return pack_bytes ? 100.0 * static_cast<double>(unused) / static_cast<double>(pack_bytes) : 0.0;
+}
 
 // The text lines of a prune, or of its plan with `dry_run`.
 void print_prune(Context& ctx, const PruneStats& s, bool dry_run) {
@@ -43,6 +115,10 @@ void print_prune(Context& ctx, const PruneStats& s, bool dry_run) {
                             human_bytes(s.bytes_before), human_bytes(s.bytes_after),
                             dry_run ? "about " : "", human_bytes(s.bytes_freed),
                             dry_run ? " (dry run: nothing changed)" : ""));
+  ctx.out->text(fmt::format(
+      "  unused    {} ({:.1f}%) before, {}{} ({:.1f}%) after", human_bytes(s.unused_before),
+      percent_of(s.unused_before, s.pack_bytes_before), dry_run ? "about " : "",
+      human_bytes(s.unused_after), percent_of(s.unused_after, s.pack_bytes_after)));
 }
 
 void add_prune_summary(Context& ctx, const PruneStats& s) {
@@ -59,6 +135,12 @@ void add_prune_summary(Context& ctx, const PruneStats& s) {
       .add("bytes_before", s.bytes_before)
       .add("bytes_after", s.bytes_after)
       .add("bytes_freed", s.bytes_freed)
+      .add("pack_bytes_before", s.pack_bytes_before)
+      .add("pack_bytes_after", s.pack_bytes_after)
+      .add("unused_before", s.unused_before)
+      .add("unused_after", s.unused_after)
+      .add("unused_before_percent", percent_of(s.unused_before, s.pack_bytes_before))
+      .add("unused_after_percent", percent_of(s.unused_after, s.pack_bytes_after))
       .add("seconds", s.seconds);
 }
 
@@ -84,12 +166,11 @@ namespace {
 
 struct PruneCommandOptions {
   bool dry_run = false;
-  std::string repack_threshold = "50%";
+  PruneFlags prune;
 };
 
 int run_prune_command(Context& ctx, const PruneCommandOptions& opts) {
-  PruneOptions po;
-  po.repack_threshold = parse_repack_threshold(opts.repack_threshold);
+  PruneOptions po = prune_options_from_flags(opts.prune);
   po.dry_run = opts.dry_run;
   Store store(ctx.store_path());
   StoreLock lock(store.root(), LockMode::exclusive, false, "prune");
@@ -103,12 +184,10 @@ int run_prune_command(Context& ctx, const PruneCommandOptions& opts) {
 void add_prune_command(CLI::App& app, CommandTable& table) {
   auto opts = std::make_shared<PruneCommandOptions>();
   auto* sub = app.add_subcommand(
-      "prune", "Delete blocks no recovery point refers to; repack mostly dead packs");
+      "prune", "Delete blocks no recovery point refers to; repack partially dead packs");
   sub->add_flag("-n,--dry-run", opts->dry_run,
                 "Show what would be deleted and repacked; change nothing");
-  sub->add_option(
-      "--repack-threshold", opts->repack_threshold,
-      "Repack a pack when at least this share of it is dead (default 50%; 100% = never)");
+  add_prune_flags(sub, opts->prune, "");
   table.add(sub, [opts](Context& ctx) { return run_prune_command(ctx, *opts); });
 }
 

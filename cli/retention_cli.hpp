@@ -33,8 +33,19 @@ struct ForgetCounts {
 ForgetCounts apply_policy(Context& ctx, const Store& store, const RetentionPolicy& policy,
                           const std::string& source, bool dry_run);
 
-// Parses "50%", "50" (percent) into a fraction. Throws Error(usage).
-double parse_repack_threshold(const std::string& text);
+// The flags that tune prune, shared by `prune` and `forget --prune`, as given.
+struct PruneFlags {
+  std::string max_unused = "5%";
+  std::string max_repack_size = "unlimited";
+  std::string repack_threshold = "off";
+};
+
+// Adds --max-unused, --max-repack-size and --repack-threshold; `prefix` starts each help
+// text (e.g. "With --prune: ").
+void add_prune_flags(CLI::App* sub, PruneFlags& flags, const std::string& prefix);
+// The prune options the flags give (dry_run left false). Throws Error(usage) naming the
+// flag.
+PruneOptions prune_options_from_flags(const PruneFlags& flags);
 
 // Runs prune (the caller holds the store lock exclusively) and reports it: text, log,
 // and the prune fields of the summary record.

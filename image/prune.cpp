@@ -138,9 +138,11 @@ void plan_packs(const Store& store, const BlockIndex& index, const LiveSet& live
   for (const auto& id : store.packs_on_disk()) {
     uint64_t size = file_size_or_zero(store.pack_path(id));
     plan.bytes_before += size;
+    plan.pack_bytes_before += size;
     auto it = ordinal.find(id);
     if (it == ordinal.end()) {
       plan.unindexed.push_back(id);
+      plan.unindexed_bytes += size;
       continue;
     }
     plan.packs.push_back(plan_pack(store, index, it->second, live, id, size));
@@ -158,6 +160,9 @@ PruneStats stats_of_plan(const PrunePlan& plan) {
   stats.packs_deleted = plan.unindexed.size() + plan.count(PackAction::remove);
   stats.packs_repacked = plan.count(PackAction::repack);
   stats.bytes_before = plan.bytes_before;
+  stats.pack_bytes_before = plan.pack_bytes_before;
+  stats.unused_before = plan.unused_before();
+  stats.unused_after = plan.unused_after();  // exact after execution too: new packs hold no dead
   return stats;
 }
 
@@ -290,13 +295,35 @@ void delete_old(const Store& store, const PrunePlan& plan, PruneStats& stats) {
 void measure_after(const Store& store, PruneStats& stats) {
   for (const auto& s : store.segment_paths()) stats.bytes_after += file_size_or_zero(s);
   for (const auto& id : store.packs_on_disk()) {
-    stats.bytes_after += file_size_or_zero(store.pack_path(id));
+    stats.pack_bytes_after += file_size_or_zero(store.pack_path(id));
     ++stats.packs_after;
   }
+  stats.bytes_after += stats.pack_bytes_after;
   stats.bytes_freed = bytes_freed(stats);
 }
 
+// Whether repacking `a` frees more dead bytes per live byte copied than repacking `b`
+// (a.dead / a.live > b.dead / b.live, multiplied out); ties by id, so plans repeat.
+bool frees_more_per_byte(const PackPlan& a, const PackPlan& b) {
+  const auto ours = static_cast<long double>(dead_bytes(a)) * b.live_bytes;
+  const auto theirs = static_cast<long double>(dead_bytes(b)) * a.live_bytes;
+  if (ours != theirs) return ours > theirs;
+  return a.id < b.id;
+}
+
 }  // namespace
+
+bool UnusedLimit::allows(uint64_t unused, uint64_t pack_bytes) const {
+  switch (kind) {
+    case Kind::share:
+      return static_cast<double>(unused) <= share * static_cast<double>(pack_bytes);
+    case Kind::bytes:
+      return unused <= bytes;
+    case Kind::unlimited:
+      break;
+  }
+  return true;
+}
 
 uint64_t dead_bytes(const PackPlan& pack) {
   uint64_t needed = pack.live_bytes + k_pack_header_size + k_pack_trailer_size;
@@ -311,6 +338,31 @@ PackAction decide_pack(const PackPlan& pack, const PruneOptions& options) {
     return PackAction::repack;
   }
   return PackAction::keep;
+}
+
+void decide_packs(std::vector<PackPlan>& packs, const PruneOptions& options) {
+  std::vector<PackPlan*> partial;  // live and dead records: the repack candidates
+  uint64_t unused = 0;             // what the plan leaves, as packs are chosen
+  uint64_t pack_bytes = 0;
+  for (auto& p : packs) {
+    p.action = p.live.empty() ? PackAction::remove : PackAction::keep;
+    if (p.action == PackAction::remove) continue;
+    pack_bytes += p.size;
+    unused += dead_bytes(p);
+    if (dead_bytes(p) > 0) partial.push_back(&p);
+  }
+  std::sort(partial.begin(), partial.end(),
+            [](const PackPlan* a, const PackPlan* b) { return frees_more_per_byte(*a, *b); });
+  uint64_t copied = 0;
+  for (PackPlan* p : partial) {
+    const bool wanted = decide_pack(*p, options) == PackAction::repack ||
+                        !options.max_unused.allows(unused, pack_bytes);
+    if (!wanted || p->live_bytes > options.max_repack_bytes - copied) continue;
+    p->action = PackAction::repack;
+    copied += p->live_bytes;
+    unused -= dead_bytes(*p);
+    pack_bytes -= p->size - p->live_bytes;  // the live records move to a new pack
+  }
 }
 
 size_t PrunePlan::count(PackAction action) const {
@@ -334,6 +386,24 @@ uint64_t PrunePlan::live_bytes_of(PackAction action) const {
   return n;
 }
 
+uint64_t PrunePlan::unused_before() const {
+  uint64_t n = unindexed_bytes;
+  for (const auto& p : packs) n += p.live.empty() ? p.size : dead_bytes(p);
+  return n;
+}
+
+uint64_t PrunePlan::unused_after() const {
+  uint64_t n = 0;
+  for (const auto& p : packs) {
+    if (p.action == PackAction::keep) n += dead_bytes(p);
+  }
+  return n;
+}
+
+uint64_t PrunePlan::pack_bytes_after() const {
+  return size_of(PackAction::keep) + live_bytes_of(PackAction::repack);
+}
+
 PrunePlan plan_prune(const Store& store, const PruneOptions& options) {
   const double started = monotonic_seconds();
   PrunePlan plan;
@@ -344,7 +414,7 @@ PrunePlan plan_prune(const Store& store, const PruneOptions& options) {
   for (const auto& s : plan.old_segments) plan.bytes_before += file_size_or_zero(s);
   plan_packs(store, index, live, plan);
   refuse_missing_packs(plan, index, live);
-  for (auto& p : plan.packs) p.action = decide_pack(p, options);
+  decide_packs(plan.packs, options);
   plan.seconds = monotonic_seconds() - started;
   return plan;
 }
@@ -355,8 +425,8 @@ PruneStats planned_stats(const PrunePlan& plan) {
   const uint64_t repacked = plan.live_bytes_of(PackAction::repack);
   const uint64_t target = plan.pack_target_size;
   stats.bytes_repacked = repacked;
-  stats.bytes_after =
-      plan.size_of(PackAction::keep) + repacked + stats.live_blocks * k_segment_entry_size;
+  stats.pack_bytes_after = plan.pack_bytes_after();
+  stats.bytes_after = stats.pack_bytes_after + stats.live_blocks * k_segment_entry_size;
   stats.packs_after = stats.packs_before - stats.packs_deleted - stats.packs_repacked +
                       (repacked ? (repacked + target - 1) / target : 0);
   stats.bytes_freed = bytes_freed(stats);

@@ -16,10 +16,30 @@
 
 namespace vssimg {
 
+// How much unused space (dead records, their table entries) a prune may leave in the
+// packs: a share of the bytes in packs after the prune, an absolute size, or any amount.
+struct UnusedLimit {
+  enum class Kind { share, bytes, unlimited };
+  Kind kind = Kind::share;
+  double share = 0.05;  // with Kind::share: 0.05 = 5%
+  uint64_t bytes = 0;   // with Kind::bytes
+
+  // Whether `unused` bytes in `pack_bytes` of packs are within the limit.
+  bool allows(uint64_t unused, uint64_t pack_bytes) const;
+};
+
 struct PruneOptions {
-  // Repack a pack that still holds live blocks when at least this share of its bytes is
-  // dead (0.5 = 50%); above 1 never repacks (only packs with nothing live are deleted).
-  double repack_threshold = 0.5;
+  // The goal of repacking: partially dead packs are repacked, the most freed per byte
+  // copied first, until the unused space left is within this limit (restic's
+  // --max-unused).
+  UnusedLimit max_unused;
+  // At most this many live bytes are copied into new packs, whatever the goals say (a
+  // pack that would exceed it is kept).
+  uint64_t max_repack_bytes = UINT64_MAX;
+  // Also repack every pack at least this share dead (0.5 = 50%), even when the store is
+  // already within max_unused: bounds the dead bytes a single pack makes verify and
+  // restore read. 1 or more forces none (a pack with live data is never wholly dead).
+  double repack_threshold = 1.0;
   // For the caller: plan and report, never execute (so tmp/ is not cleaned either).
   bool dry_run = false;
   size_t pack_target_size = 32u << 20;
@@ -43,9 +63,16 @@ struct PackPlan {
 // Bytes of `pack` no live record needs (dead records and their table entries).
 uint64_t dead_bytes(const PackPlan& pack);
 
-// The fate of one pack: remove when nothing is live, repack when the dead bytes reach
-// `options.repack_threshold` of its size, else keep. The whole repacking policy is here.
+// The fate of one pack by itself: remove when nothing is live, repack when the dead
+// bytes reach `options.repack_threshold` of its size, else keep.
 PackAction decide_pack(const PackPlan& pack, const PruneOptions& options);
+
+// The repacking policy: sets the action of every pack. Packs with nothing live are
+// removed. The partially dead ones are taken most freed per byte copied first (dead
+// bytes / live bytes); each is repacked when decide_pack says so or while the unused
+// space the plan leaves exceeds `options.max_unused`, unless its live bytes would take
+// the copied total over `options.max_repack_bytes`. The others are kept.
+void decide_packs(std::vector<PackPlan>& packs, const PruneOptions& options);
 
 // What a prune will do. A plain value: valid while the caller keeps the exclusive store
 // lock it was made under.
@@ -56,6 +83,8 @@ struct PrunePlan {
   std::vector<PackId> unindexed;                    // on disk but in no index segment: deleted
   std::vector<std::filesystem::path> old_segments;  // replaced by the new index
   uint64_t bytes_before = 0;                        // packs + index segments
+  uint64_t pack_bytes_before = 0;                   // packs alone (indexed or not)
+  uint64_t unindexed_bytes = 0;                     // of the `unindexed` packs
   size_t pack_target_size = 0;                      // of the packs repacking writes
   double seconds = 0;                               // spent planning
 
@@ -64,6 +93,14 @@ struct PrunePlan {
   // repack: what is copied).
   uint64_t size_of(PackAction action) const;
   uint64_t live_bytes_of(PackAction action) const;
+  // Unused space (docs/json.md, prune): every byte of a pack with nothing live or not
+  // indexed, the dead bytes of the others. Before: of every pack on disk; after: of the
+  // kept packs (new packs hold live records only).
+  uint64_t unused_before() const;
+  uint64_t unused_after() const;
+  // The bytes in packs after: kept packs and the repacked live records (the new packs'
+  // headers and trailers left out).
+  uint64_t pack_bytes_after() const;
 };
 
 struct PruneStats {
@@ -72,15 +109,19 @@ struct PruneStats {
   size_t packs_before = 0;     // pack files on disk at the start
   size_t packs_deleted = 0;    // nothing live (includes packs_unindexed)
   size_t packs_unindexed = 0;  // on disk but in no index segment (interrupted writers)
-  size_t packs_repacked = 0;   // mostly dead: live records copied, then deleted
+  size_t packs_repacked = 0;   // partially dead: live records copied, then deleted
   size_t packs_written = 0;    // new packs holding the repacked records
   size_t packs_after = 0;
   size_t segments_deleted = 0;
   size_t segments_written = 0;
-  uint64_t bytes_repacked = 0;  // live record bytes copied into new packs
-  uint64_t bytes_before = 0;    // packs + index segments at the start
-  uint64_t bytes_after = 0;     // packs + index segments at the end (planned, with dry_run)
-  uint64_t bytes_freed = 0;     // bytes_before - bytes_after
+  uint64_t bytes_repacked = 0;     // live record bytes copied into new packs
+  uint64_t bytes_before = 0;       // packs + index segments at the start
+  uint64_t bytes_after = 0;        // packs + index segments at the end (planned, with dry_run)
+  uint64_t bytes_freed = 0;        // bytes_before - bytes_after
+  uint64_t pack_bytes_before = 0;  // of packs alone, at the start
+  uint64_t pack_bytes_after = 0;   // of packs alone, at the end (planned, with dry_run)
+  uint64_t unused_before = 0;      // of pack_bytes_before no live record needs
+  uint64_t unused_after = 0;       // of pack_bytes_after no live record needs
   size_t tmp_files_removed = 0;
   double seconds = 0;
 };

@@ -1,6 +1,7 @@
-// Prune as plan and execute: the per-pack decision, the plan of a store with forgotten
+// Prune as plan and execute: the per-pack decision and the choice of packs to repack
+// (max_unused, max_repack_bytes, repack_threshold), the plan of a store with forgotten
 // points, a dry run that changes nothing, and executions that leave every remaining
-// point verifying and restoring byte-identical.
+// point verifying and restoring byte-identical with the unused space promised.
 #include "core/base/error.hpp"
 #include "core/os/file.hpp"
 #include "image/backup.hpp"
@@ -152,10 +153,103 @@ TEST_CASE("decide_pack removes packs with nothing live and repacks at the thresh
   p.size = live + k_pack_header_size + k_pack_trailer_size;
   o.repack_threshold = 0;
   CHECK(decide_pack(p, o) == PackAction::keep);
-  // Above 100% never repacks.
+  // 100% (the default) and above force no pack: a pack with live data is never wholly dead.
   p.size = 1u << 20;
+  o.repack_threshold = 1.0;
+  CHECK(decide_pack(p, o) == PackAction::keep);
   o.repack_threshold = 2.0;
   CHECK(decide_pack(p, o) == PackAction::keep);
+  CHECK(PruneOptions{}.repack_threshold == 1.0);
+}
+
+namespace {
+
+// A pack of `live` live bytes and `dead` dead ones, named by `tag`.
+PackPlan synthetic_pack(uint8_t tag, uint64_t live, uint64_t dead) {
+  PackPlan p;
+  p.id.bytes[0] = tag;
+  if (live) p.live.resize(1);
+  p.live_bytes = live;
+  p.size = live + dead + k_pack_header_size + k_pack_trailer_size;
+  return p;
+}
+
+// The tags of the packs decide_packs repacks, in tag order; every pack with nothing live
+// is removed and no other is.
+std::string repacked_by(const PruneOptions& options) {
+  // Freed per byte copied: X 3, V 2, Z 1, Y 0.5; W has no dead bytes, R nothing live.
+  std::vector<PackPlan> packs = {
+      synthetic_pack('R', 0, 5000),    synthetic_pack('Y', 4000, 2000),
+      synthetic_pack('X', 1000, 3000), synthetic_pack('W', 5000, 0),
+      synthetic_pack('Z', 1000, 1000), synthetic_pack('V', 3000, 6000),
+  };
+  decide_packs(packs, options);
+  std::string tags;
+  for (const auto& p : packs) {
+    CHECK((p.action == PackAction::remove) == p.live.empty());
+    if (p.action == PackAction::repack) tags += static_cast<char>(p.id.bytes[0]);
+  }
+  std::sort(tags.begin(), tags.end());
+  return tags;
+}
+
+PruneOptions with_max_unused(UnusedLimit::Kind kind, double share = 0, uint64_t bytes = 0) {
+  PruneOptions o;
+  o.max_unused.kind = kind;
+  o.max_unused.share = share;
+  o.max_unused.bytes = bytes;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("decide_packs repacks the most dead per byte copied first, until max_unused is met") {
+  using Kind = UnusedLimit::Kind;
+  // Kept packs: 26320 bytes, 12000 unused (45.6%). Repacking X leaves 9000 of 23256
+  // (38.7%), then V 3000 of 17192 (17.4%), then Z 2000 of 16128 (12.4%), then Y 0.
+  CHECK(repacked_by(PruneOptions{}) == "VXYZ");  // 5% of the store: every partial pack
+  CHECK(repacked_by(with_max_unused(Kind::share, 0.25)) == "VX");
+  CHECK(repacked_by(with_max_unused(Kind::share, 0.15)) == "VXZ");
+  CHECK(repacked_by(with_max_unused(Kind::share, 0.124)) == "VXYZ");
+  CHECK(repacked_by(with_max_unused(Kind::share, 0.46)) == "");  // within already
+  CHECK(repacked_by(with_max_unused(Kind::bytes, 0, 2500)) == "VXZ");
+  CHECK(repacked_by(with_max_unused(Kind::bytes, 0, 3000)) == "VX");
+  CHECK(repacked_by(with_max_unused(Kind::unlimited)) == "");
+
+  // max_repack_bytes: a pack that would exceed it is kept, a smaller one after it is not.
+  auto bounded = with_max_unused(Kind::share, 0);
+  bounded.max_repack_bytes = 2000;
+  CHECK(repacked_by(bounded) == "XZ");  // X 1000, V (3000) skipped, Z 1000
+  bounded.max_repack_bytes = 999;
+  CHECK(repacked_by(bounded) == "");
+
+  // repack_threshold forces packs at least that dead whatever max_unused says, within
+  // max_repack_bytes.
+  auto forced = with_max_unused(Kind::unlimited);
+  forced.repack_threshold = 0.5;  // X 74% dead, V 66%, Z 48%, Y 33%
+  CHECK(repacked_by(forced) == "VX");
+  forced.repack_threshold = 0;
+  CHECK(repacked_by(forced) == "VXYZ");  // not W: nothing dead in it
+  forced.repack_threshold = 0.5;
+  forced.max_repack_bytes = 2000;
+  CHECK(repacked_by(forced) == "X");
+}
+
+TEST_CASE("UnusedLimit allows a share of the pack bytes, a size, or anything") {
+  UnusedLimit share;
+  CHECK(share.kind == UnusedLimit::Kind::share);
+  CHECK(share.share == 0.05);  // the default: 5%
+  CHECK(share.allows(5, 100));
+  CHECK_FALSE(share.allows(6, 100));
+  CHECK(share.allows(0, 0));
+  UnusedLimit bytes;
+  bytes.kind = UnusedLimit::Kind::bytes;
+  bytes.bytes = 1000;
+  CHECK(bytes.allows(1000, 1));
+  CHECK_FALSE(bytes.allows(1001, 1u << 30));
+  UnusedLimit unlimited;
+  unlimited.kind = UnusedLimit::Kind::unlimited;
+  CHECK(unlimited.allows(UINT64_MAX, 1));
 }
 
 TEST_CASE("a plan on a store with forgotten points names the packs to delete and repack") {
@@ -323,7 +417,7 @@ TEST_CASE(
   CHECK(again.packs_repacked == 0);
 }
 
-TEST_CASE("prune with a repack threshold of 0 leaves only live records") {
+TEST_CASE("prune with a repack threshold of 0 leaves only live records, whatever max_unused") {
   test::TempDir dir;
   auto root = dir / "store";
   Store::create(root, k_prune_bs);
@@ -335,17 +429,130 @@ TEST_CASE("prune with a repack threshold of 0 leaves only live records") {
   src.data()[0] ^= 1;  // block 0 changes: v1's pack is 15/16 live
   auto r2 = run_backup(store, src, bo, null_progress());
   store.delete_point(r1.point_id);
-  auto s = prune(store, PruneOptions{});
-  CHECK(s.packs_repacked == 0);  // 1/16 dead < 50%
   PruneOptions po;
+  po.max_unused.kind = UnusedLimit::Kind::unlimited;
+  auto s = prune(store, po);
+  CHECK(s.packs_repacked == 0);
+  CHECK(s.unused_after > 0);
   po.repack_threshold = 0;
   s = prune(store, po);
   CHECK(s.packs_repacked == 1);
   CHECK(s.packs_written == 1);
   CHECK(s.live_blocks == 16);
+  CHECK(s.unused_after == 0);
   VerifyOptions vo;
   vo.read_data = true;
   vo.remember = false;
   CHECK(run_verify(store, vo, null_progress()).ok());
   check_restores(store, dir / "r2", r2.point_id, src.data());
+}
+
+namespace {
+
+// Five points of a 32-block image in two packs of 16; points 2-5 each rewrite the same
+// six blocks (three in each pack) and add a pack of them. After forgetting points 1-3,
+// the packs of points 2 and 3 hold nothing live and the first two are 3/16 dead: no
+// pack is 50% dead, yet 18 of 56 blocks' bytes in packs are unused.
+struct FivePointStore {
+  test::TempDir dir;
+  std::filesystem::path root = dir / "store";
+  std::unique_ptr<Store> store;
+  std::vector<std::string> kept;             // points 4 and 5
+  std::vector<std::vector<uint8_t>> images;  // of points 4 and 5
+
+  FivePointStore() {
+    Store::create(root, k_prune_bs);
+    store = std::make_unique<Store>(root);
+    BackupOptions bo;
+    bo.threads = 1;
+    bo.pack_target_size = 16 * k_prune_bs;
+    test::MemorySource src(test::pseudo_random(32 * k_prune_bs, 51), "vol");
+    std::vector<std::string> points;
+    for (uint64_t n = 1; n <= 5; ++n) {
+      if (n > 1) {
+        for (size_t block : {0, 5, 10, 17, 22, 27}) {
+          auto fresh = test::pseudo_random(k_prune_bs, 100 * n + block);
+          std::copy(fresh.begin(), fresh.end(), src.data().begin() + block * k_prune_bs);
+        }
+      }
+      points.push_back(run_backup(*store, src, bo, null_progress()).point_id);
+      if (n > 3) {
+        kept.push_back(points.back());
+        images.push_back(src.data());
+      }
+    }
+    for (size_t i = 0; i < 3; ++i) store->delete_point(points[i]);
+  }
+
+  uint64_t pack_bytes_on_disk() const {
+    uint64_t n = 0;
+    for (const auto& id : store->packs_on_disk())
+      n += std::filesystem::file_size(store->pack_path(id));
+    return n;
+  }
+
+  void check_points_intact() const {
+    check_verifies(*store);
+    for (size_t i = 0; i < kept.size(); ++i) {
+      check_restores(*store, dir / ("restored-" + std::to_string(i)), kept[i], images[i]);
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("prune of five points with three forgotten leaves at most 5% of the packs unused") {
+  FivePointStore s;
+  const uint64_t before = s.pack_bytes_on_disk();
+  auto plan = plan_prune(*s.store, PruneOptions{});
+  CHECK(plan.pack_bytes_before == before);
+  CHECK(plan.count(PackAction::remove) == 2);     // the packs of points 2 and 3
+  CHECK(plan.unused_before() * 10 > 3 * before);  // 18 of 56 blocks
+  // The old rule (repack packs at least 50% dead, nothing else) left 6 of 44 blocks unused.
+  PruneOptions old_rule;
+  old_rule.max_unused.kind = UnusedLimit::Kind::unlimited;
+  old_rule.repack_threshold = 0.5;
+  auto old_plan = plan_prune(*s.store, old_rule);
+  CHECK(old_plan.count(PackAction::repack) == 0);
+  CHECK(old_plan.unused_after() * 100 > 13 * old_plan.pack_bytes_after());
+
+  auto est = planned_stats(plan);
+  auto done = execute_prune(*s.store, plan, null_progress());
+  const uint64_t after = s.pack_bytes_on_disk();
+  CHECK(done.pack_bytes_before == before);
+  CHECK(done.pack_bytes_after == after);
+  CHECK(done.unused_before == plan.unused_before());
+  CHECK(done.unused_after * 100 <= 5 * after);
+  CHECK(done.packs_repacked >= 1);
+  // The dry run's estimate: the same unused bytes; the packs' size without new headers.
+  CHECK(est.unused_after == done.unused_after);
+  CHECK(est.pack_bytes_after <= after);
+  CHECK(after - est.pack_bytes_after <=
+        done.packs_written * (k_pack_header_size + k_pack_trailer_size));
+  // Measured independently: a plan that repacks nothing sees what is left unused.
+  auto measured = plan_prune(*s.store, old_rule);
+  CHECK(measured.unused_before() == done.unused_after);
+  s.check_points_intact();
+}
+
+TEST_CASE("max_repack_bytes bounds the bytes prune copies, and unlimited max_unused copies none") {
+  FivePointStore s;
+  PruneOptions bounded;
+  bounded.max_repack_bytes = 16 * k_prune_bs;  // one of the first two packs, not both
+  auto done = prune(*s.store, bounded);
+  CHECK(done.packs_repacked == 1);
+  CHECK(done.bytes_repacked > 0);
+  CHECK(done.bytes_repacked <= bounded.max_repack_bytes);
+  CHECK(done.unused_after * 100 > 5 * done.pack_bytes_after);  // the bound won over the goal
+  s.check_points_intact();
+
+  PruneOptions unlimited;
+  unlimited.max_unused.kind = UnusedLimit::Kind::unlimited;
+  FivePointStore t;
+  done = prune(*t.store, unlimited);
+  CHECK(done.packs_deleted == 2);  // wholly dead packs still go
+  CHECK(done.packs_repacked == 0);
+  CHECK(done.bytes_repacked == 0);
+  CHECK(done.unused_after > 0);
+  t.check_points_intact();
 }
