@@ -156,9 +156,12 @@ PruneStats prune_and_report(Context& ctx, const Store& store, const PruneOptions
   print_prune(ctx, s, options.dry_run);
   add_prune_summary(ctx, s);
   ctx.out->log(fmt::format(
-      "prune done{}: {} packs deleted, {} repacked into {}, {} freed ({} -> {} bytes), {:.1f} s",
+      "prune done{}: {} packs deleted, {} repacked into {}, {} freed ({} -> {} bytes), unused "
+      "{:.1f}% -> {:.1f}%, {:.1f} s",
       options.dry_run ? " (dry run)" : "", s.packs_deleted, s.packs_repacked, s.packs_written,
-      human_bytes(s.bytes_freed), s.bytes_before, s.bytes_after, s.seconds));
+      human_bytes(s.bytes_freed), s.bytes_before, s.bytes_after,
+      percent_of(s.unused_before, s.pack_bytes_before),
+      percent_of(s.unused_after, s.pack_bytes_after), s.seconds));
   return s;
 }
 

@@ -72,16 +72,16 @@ expect_exit 0 $VSSIMG $S list
 pass "forget keeps exactly days 7-10 of a.img (daily 3, weekly 2) and leaves b.img alone"
 
 # Unique data of the forgotten points: the original MiBs 2-7 of a.img (MiB 7 was last
-# seen on night 6; MiB 1 is never rewritten). Default threshold: the first pack (16 MiB,
-# 6 dead) is < 50% dead,
-# so it stays; --repack-threshold 0% rewrites it.
+# seen on night 6; MiB 1 is never rewritten). The first pack (16 MiB, 6 dead) is only
+# partially dead: --max-unused unlimited keeps it; the default (at most 5% of the bytes in
+# packs unused) rewrites it.
 size0=$(store_bytes store)
 cp -a store store-before-prune  # one index segment per backup: the kill tests start here
+expect_exit 0 $VSSIMG $S --json prune --max-unused unlimited
+[ "$(summary_field packs_repacked)" = 0 ] || fail "--max-unused unlimited repacked a pack that is 38% dead"
+expect_exit 0 $VSSIMG $S --json prune --dry-run
+[ "$(summary_field packs_repacked)" -ge 1 ] || fail "dry run plans no repack with the default --max-unused"
 expect_exit 0 $VSSIMG $S --json prune
-[ "$(summary_field packs_repacked)" = 0 ] || fail "default threshold repacked a pack that is 38% dead"
-expect_exit 0 $VSSIMG $S --json prune --repack-threshold 0% --dry-run
-[ "$(summary_field packs_repacked)" -ge 1 ] || fail "dry run plans no repack at 0%"
-expect_exit 0 $VSSIMG $S --json prune --repack-threshold 0%
 freed_reported=$(summary_field bytes_freed)
 size1=$(store_bytes store)
 data1=$(data_bytes)
@@ -107,9 +107,9 @@ pass "every remaining point verifies with --read-data and restores byte-identica
 for step in packs segment index old-segments pack-deleted; do
   rm -rf store && cp -a store-before-prune store
   [ "$(ls store/index | wc -l)" -ge 10 ] || fail "kill test needs several old index segments"
-  VSSIMG_TEST_PRUNE_CRASH=$step expect_exit 137 $VSSIMG $S prune --repack-threshold 0%
+  VSSIMG_TEST_PRUNE_CRASH=$step expect_exit 137 $VSSIMG $S prune
   check_points "killed at $step"
-  expect_exit 0 $VSSIMG $S prune --repack-threshold 0%
+  expect_exit 0 $VSSIMG $S prune
   check_points "prune after kill at $step"
   data=$(data_bytes)
   [ "$data" = "$data1" ] || fail "after kill at $step, the next prune leaves $data bytes of packs and index (clean run: $data1)"
