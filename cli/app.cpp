@@ -97,27 +97,6 @@ std::string normalize_source(const std::string& source) {
   return std::filesystem::absolute(source, ec).lexically_normal().string();
 }
 
-uint64_t parse_size(const std::string& text, const std::string& what) {
-  size_t pos = 0;
-  while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos]))) ++pos;
-  std::string suffix = text.substr(pos);
-  for (auto& c : suffix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  uint64_t mult = 0;
-  if (suffix.empty() || suffix == "B")
-    mult = 1;
-  else if (suffix == "K" || suffix == "KB" || suffix == "KIB")
-    mult = 1024;
-  else if (suffix == "M" || suffix == "MB" || suffix == "MIB")
-    mult = 1024 * 1024;
-  else if (suffix == "G" || suffix == "GB" || suffix == "GIB")
-    mult = 1024ull * 1024 * 1024;
-  if (pos == 0 || mult == 0 || pos > 12) {
-    throw Error(ErrorKind::usage, "parsing", what,
-                fmt::format("'{}' is not a size like 256K or 1M", text));
-  }
-  return std::stoull(text.substr(0, pos)) * mult;
-}
-
 int run_cli(int argc, char** argv) {
   Context ctx;
   CLI::App app{"vssimg: volume images into a deduplicating store, with VSS on Windows."};
