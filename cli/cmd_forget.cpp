@@ -12,56 +12,81 @@
 
 namespace vssimg::cli {
 
-ForgetCounts apply_policy(Context& ctx, const Store& store, const RetentionPolicy& policy,
-                          const std::string& source, bool dry_run) {
+namespace {
+
+// The points `apply_policy` decides on, with the label of each (for the report).
+struct PolicyInput {
+  std::vector<RetentionItem> items;
+  std::map<std::string, std::string> labels;  // by point id
+};
+
+// Every point of the store, or only those of `source` if not empty. A point we cannot read
+// has no date: refusing (Error(damage)) is safer than guessing.
+PolicyInput read_policy_input(const Store& store, const std::string& source) {
   std::vector<std::string> problems;
   auto infos = store.list_points(&problems);
   if (!problems.empty()) {
-    // A point we cannot read has no date: refusing is safer than guessing.
     throw Error(ErrorKind::damage, "applying retention", store.root().string(),
                 "a point file is unreadable (" + problems.front() +
                     "); nothing was forgotten; run vssimg verify");
   }
-  std::vector<RetentionItem> items;
-  std::map<std::string, const PointInfo*> by_id;
+  PolicyInput input;
   for (const auto& info : infos) {
     if (!source.empty() && info.meta.get("source") != source) continue;
-    items.push_back(RetentionItem{info.id, info.meta.get("source"), info.meta.get_int("created"),
-                                  info.meta.get_int("sequence")});
-    by_id[info.id] = &info;
+    input.items.push_back(RetentionItem{info.id, info.meta.get("source"),
+                                        info.meta.get_int("created"),
+                                        info.meta.get_int("sequence")});
+    input.labels[info.id] = info.meta.get("label");
   }
-  auto decisions = apply_retention(std::move(items), policy, now_unix());
+  return input;
+}
+
+// The heading line of one source: how many of its points stay and go.
+void report_source(Context& ctx, const std::vector<RetentionDecision>& decisions,
+                   const std::string& source, bool dry_run) {
+  size_t keep = 0, go = 0;
+  for (const auto& e : decisions) {
+    if (e.item.source == source) (e.keep ? keep : go)++;
+  }
+  ctx.out->text(fmt::format("source {}: keep {} point(s), {} {}", source, keep,
+                            dry_run ? "would remove" : "remove", go));
+}
+
+// One point's line (the rules that keep it, or its label when it goes) and JSON record.
+void report_decision(Context& ctx, const RetentionDecision& d, const std::string& label,
+                     bool dry_run) {
+  std::string action = d.keep ? "keep" : (dry_run ? "would remove" : "remove");
+  std::string why = d.keep          ? fmt::format("{}", fmt::join(d.reasons, ", "))
+                    : label.empty() ? ""
+                                    : "(" + label + ")";
+  ctx.out->text(fmt::format("  {:<12}  {}  {}{}", action, d.item.id, local_time(d.item.created),
+                            why.empty() ? "" : "  " + why));
+  ctx.out->record(JsonObject("point")
+                      .add("id", d.item.id)
+                      .add("created", d.item.created)
+                      .add("source", d.item.source)
+                      .add("label", label)
+                      .add("keep", d.keep)
+                      .add_raw("reasons", json_string_array(d.reasons)));
+}
+
+}  // namespace
+
+ForgetCounts apply_policy(Context& ctx, const Store& store, const RetentionPolicy& policy,
+                          const std::string& source, bool dry_run) {
+  PolicyInput input = read_policy_input(store, source);
+  auto decisions = apply_retention(std::move(input.items), policy, now_unix());
   ctx.out->log(fmt::format("forget: {}{}{}", policy.describe(),
                            source.empty() ? "" : ", source " + source,
                            dry_run ? " (dry run)" : ""));
-
   ForgetCounts counts;
   std::string current;
   for (const auto& d : decisions) {
-    const PointInfo& info = *by_id[d.item.id];
     if (d.item.source != current) {
       current = d.item.source;
-      size_t keep = 0, go = 0;
-      for (const auto& e : decisions) {
-        if (e.item.source == current) (e.keep ? keep : go)++;
-      }
-      ctx.out->text(fmt::format("source {}: keep {} point(s), {} {}", current, keep,
-                                dry_run ? "would remove" : "remove", go));
+      report_source(ctx, decisions, current, dry_run);
     }
-    std::string action = d.keep ? "keep" : (dry_run ? "would remove" : "remove");
-    std::string label = info.meta.get("label");
-    std::string why = d.keep          ? fmt::format("{}", fmt::join(d.reasons, ", "))
-                      : label.empty() ? ""
-                                      : "(" + label + ")";
-    ctx.out->text(fmt::format("  {:<12}  {}  {}{}", action, d.item.id, local_time(d.item.created),
-                              why.empty() ? "" : "  " + why));
-    ctx.out->record(JsonObject("point")
-                        .add("id", d.item.id)
-                        .add("created", d.item.created)
-                        .add("source", d.item.source)
-                        .add("label", info.meta.get("label"))
-                        .add("keep", d.keep)
-                        .add_raw("reasons", json_string_array(d.reasons)));
+    report_decision(ctx, d, input.labels[d.item.id], dry_run);
     if (d.keep) {
       ++counts.kept;
       continue;
