@@ -13,6 +13,21 @@
 
 namespace vssimg::cli {
 
+std::filesystem::path Context::store_path() const {
+  if (global.store.empty()) {
+    throw Error(ErrorKind::usage, "finding store", "",
+                "no store given; use --store PATH or set VSSIMG_STORE");
+  }
+  return std::filesystem::path(global.store);
+}
+
+std::string normalize_source(const std::string& source) {
+  if (vss::looks_like_volume(source)) return volume_label(source);  // "c:\" -> "C:", never a folder
+  std::error_code ec;
+  if (source.empty() || !std::filesystem::exists(source, ec)) return source;
+  return std::filesystem::absolute(source, ec).lexically_normal().string();
+}
+
 namespace {
 
 extern "C" void on_signal(int sig) {
@@ -80,66 +95,26 @@ void write_run_event(Context& ctx, int code, const std::string& failure) {
   }
 }
 
-}  // namespace
-
-std::filesystem::path Context::store_path() const {
-  if (global.store.empty()) {
-    throw Error(ErrorKind::usage, "finding store", "",
-                "no store given; use --store PATH or set VSSIMG_STORE");
-  }
-  return std::filesystem::path(global.store);
-}
-
-std::string normalize_source(const std::string& source) {
-  if (vss::looks_like_volume(source)) return volume_label(source);  // "c:\" -> "C:", never a folder
-  std::error_code ec;
-  if (source.empty() || !std::filesystem::exists(source, ec)) return source;
-  return std::filesystem::absolute(source, ec).lexically_normal().string();
-}
-
-uint64_t parse_size(const std::string& text, const std::string& what) {
-  size_t pos = 0;
-  while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos]))) ++pos;
-  std::string suffix = text.substr(pos);
-  for (auto& c : suffix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  uint64_t mult = 0;
-  if (suffix.empty() || suffix == "B")
-    mult = 1;
-  else if (suffix == "K" || suffix == "KB" || suffix == "KIB")
-    mult = 1024;
-  else if (suffix == "M" || suffix == "MB" || suffix == "MIB")
-    mult = 1024 * 1024;
-  else if (suffix == "G" || suffix == "GB" || suffix == "GIB")
-    mult = 1024ull * 1024 * 1024;
-  if (pos == 0 || mult == 0 || pos > 12) {
-    throw Error(ErrorKind::usage, "parsing", what,
-                fmt::format("'{}' is not a size like 256K or 1M", text));
-  }
-  return std::stoull(text.substr(0, pos)) * mult;
-}
-
-int run_cli(int argc, char** argv) {
-  Context ctx;
-  CLI::App app{"vssimg: volume images into a deduplicating store, with VSS on Windows."};
+// The global options (into `global`) and every subcommand (into `table`).
+void build_app(CLI::App& app, GlobalOptions& global, CommandTable& table) {
   app.set_version_flag("--version", "vssimg 0.1.0 (store format 1)");
   app.require_subcommand(1);
   app.fallthrough();
   app.footer(exit_code_table());
-  app.add_option("--store", ctx.global.store, "Store path (local or UNC); or set VSSIMG_STORE")
+  app.add_option("--store", global.store, "Store path (local or UNC); or set VSSIMG_STORE")
       ->envname("VSSIMG_STORE");
-  app.add_flag("--json", ctx.global.json, "Results as JSON Lines on stdout (see docs/json.md)");
-  app.add_option("--progress", ctx.global.progress,
+  app.add_flag("--json", global.json, "Results as JSON Lines on stdout (see docs/json.md)");
+  app.add_option("--progress", global.progress,
                  "Progress on stderr: auto (only on a console), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
-  app.add_option("--log-file", ctx.global.log_file, "Append timestamped log lines to FILE");
-  app.add_option("--threads", ctx.global.threads,
+  app.add_option("--log-file", global.log_file, "Append timestamped log lines to FILE");
+  app.add_option("--threads", global.threads,
                  "Threads doing the work (default: all cores; 1 = one core)");
-  app.add_flag("-q,--quiet", ctx.global.quiet, "No informational lines on stderr");
+  app.add_flag("-q,--quiet", global.quiet, "No informational lines on stderr");
   app.add_flag(
-      "--event-log", ctx.global.event_log,
+      "--event-log", global.event_log,
       "Windows: also write one Application event per run (source vssimg; see vssimg eventlog)");
 
-  CommandTable table;
   add_init_command(app, table);
   add_backup_command(app, table);
   add_list_command(app, table);
@@ -152,7 +127,85 @@ int run_cli(int argc, char** argv) {
   add_list_writers_command(app, table);
   add_snapshot_command(app, table);
   add_eventlog_command(app, table);
+}
 
+// A command line CLI11 refused: the message on stderr, the log file if one was named, and
+// with --json an error and a summary record. Returns k_exit_usage.
+int report_usage_error(int argc, char** argv, const CommandTable& table, const std::string& msg) {
+  std::fprintf(stderr, "vssimg: error: %s (see vssimg --help)\n", msg.c_str());
+  std::string command;  // the subcommand, when CLI11 got that far
+  for (const auto& [sub, run] : table.entries) {
+    if (sub->parsed()) command = sub->get_name();
+  }
+  JsonObject summary("summary");
+  summary.add("command", command).add("exit_code", int{k_exit_usage}).add("exit_error", msg);
+  log_usage_error(argc, argv, command, msg, summary);
+  if (has_flag(argc, argv, "--json")) {
+    std::printf(
+        "%s\n",
+        JsonObject("error").add("message", msg).add("exit_code", int{k_exit_usage}).str().c_str());
+    std::printf("%s\n", summary.str().c_str());
+  }
+  return k_exit_usage;
+}
+
+// How a command ended: its exit code and, for a failure, the message of its error record.
+struct RunOutcome {
+  int code = k_exit_failure;
+  std::string failure;
+};
+
+// Runs the parsed command; an exception becomes its exit code and error record.
+RunOutcome run_command(Context& ctx, const CommandRunner& run) {
+  RunOutcome outcome;
+  try {
+    if (ctx.global.event_log && !event_log_available()) {
+      throw Error(ErrorKind::usage, "--event-log", "", "the event log is Windows-only");
+    }
+    outcome.code = run(ctx);
+    return outcome;
+  } catch (const Error& e) {
+    outcome.code = exit_code_for(e.kind());
+    outcome.failure = e.what();
+  } catch (const std::bad_alloc&) {
+    outcome.failure = "out of memory";
+  } catch (const std::exception& e) {
+    outcome.failure = std::string("internal error: ") + e.what();
+  }
+  ctx.out->error(outcome.failure, outcome.code);
+  return outcome;
+}
+
+// The end of every run: an error record for a failure code without an exception, then
+// the event (--event-log), the summary record and the log's last line. Returns the code.
+int finish_run(Context& ctx, RunOutcome outcome) {
+  const int code = outcome.code;
+  if (outcome.failure.empty() && code != k_exit_ok && code != k_exit_warnings) {
+    // A command that ends with a failure code without an exception (verify finding
+    // damage): every failing run still ends with an error record and exit_error.
+    outcome.failure =
+        fmt::format("{}: {}", ctx.command,
+                    code == k_exit_damage ? "damage found (see the damage reports above)"
+                                          : fmt::format("failed with exit code {}", code));
+    ctx.out->error(outcome.failure, code);
+  }
+  ctx.summary.add("command", ctx.command).add("exit_code", code);
+  if (!outcome.failure.empty()) ctx.summary.add("exit_error", outcome.failure);
+  if (ctx.global.event_log && event_log_available()) write_run_event(ctx, code, outcome.failure);
+  ctx.out->record(ctx.summary);
+  // The summary record in the log too: the same fields as docs/json.md, for every command.
+  ctx.out->log(fmt::format("{} finished with exit code {}; summary {}", ctx.command, code,
+                           ctx.summary.str()));
+  return code;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  Context ctx;
+  CLI::App app{"vssimg: volume images into a deduplicating store, with VSS on Windows."};
+  CommandTable table;
+  build_app(app, ctx.global, table);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -162,71 +215,21 @@ int run_cli(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::string msg = e.what();
-    std::fprintf(stderr, "vssimg: error: %s (see vssimg --help)\n", msg.c_str());
-    std::string command;  // the subcommand, when CLI11 got that far
-    for (auto& [sub, run] : table.entries) {
-      if (sub->parsed()) command = sub->get_name();
-    }
-    JsonObject summary("summary");
-    summary.add("command", command).add("exit_code", int{k_exit_usage}).add("exit_error", msg);
-    log_usage_error(argc, argv, command, msg, summary);
-    if (has_flag(argc, argv, "--json")) {
-      std::printf("%s\n", JsonObject("error")
-                              .add("message", msg)
-                              .add("exit_code", int{k_exit_usage})
-                              .str()
-                              .c_str());
-      std::printf("%s\n", summary.str().c_str());
-    }
-    return k_exit_usage;
+    return report_usage_error(argc, argv, table, e.what());
   }
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   ctx.out = std::make_unique<Output>(ctx.global);
-  int code = k_exit_failure;
-  std::string failure;
-  for (auto& [sub, run] : table.entries) {
+  RunOutcome outcome;
+  for (const auto& [sub, run] : table.entries) {
     if (!sub->parsed()) continue;
     ctx.command = sub->get_name();
     ctx.out->log(fmt::format("{} started: {}", ctx.command, command_line(argc, argv)));
-    try {
-      if (ctx.global.event_log && !event_log_available()) {
-        throw Error(ErrorKind::usage, "--event-log", "", "the event log is Windows-only");
-      }
-      code = run(ctx);
-    } catch (const Error& e) {
-      code = exit_code_for(e.kind());
-      failure = e.what();
-      ctx.out->error(failure, code);
-    } catch (const std::bad_alloc&) {
-      code = k_exit_failure;
-      failure = "out of memory";
-      ctx.out->error(failure, code);
-    } catch (const std::exception& e) {
-      code = k_exit_failure;
-      failure = std::string("internal error: ") + e.what();
-      ctx.out->error(failure, code);
-    }
+    outcome = run_command(ctx, run);
     break;
   }
-  if (failure.empty() && code != k_exit_ok && code != k_exit_warnings) {
-    // A command that ends with a failure code without an exception (verify finding
-    // damage): every failing run still ends with an error record and exit_error.
-    failure = fmt::format("{}: {}", ctx.command,
-                          code == k_exit_damage ? "damage found (see the damage reports above)"
-                                                : fmt::format("failed with exit code {}", code));
-    ctx.out->error(failure, code);
-  }
-  ctx.summary.add("command", ctx.command).add("exit_code", code);
-  if (!failure.empty()) ctx.summary.add("exit_error", failure);
-  if (ctx.global.event_log && event_log_available()) write_run_event(ctx, code, failure);
-  ctx.out->record(ctx.summary);
-  // The summary record in the log too: the same fields as docs/json.md, for every command.
-  ctx.out->log(fmt::format("{} finished with exit code {}; summary {}", ctx.command, code,
-                           ctx.summary.str()));
-  return code;
+  return finish_run(ctx, std::move(outcome));
 }
 
 }  // namespace vssimg::cli

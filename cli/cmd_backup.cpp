@@ -1,5 +1,6 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/parse.hpp"
 #include "core/os/test_seams.hpp"
 #include "cli/retention_cli.hpp"
 #include "cli/vss_flags.hpp"
@@ -143,7 +144,7 @@ int run_backup_command(Context& ctx, const BackupCommandOptions& opts) {
   } else if (!keep_policy.empty()) {
     apply_keep_after_backup(ctx, store, keep_policy, bo.source_label);
   }
-  return ctx.out->warning_count() ? k_exit_warnings : k_exit_ok;
+  return exit_code_for_warnings(ctx.out->warning_count());
 }
 
 }  // namespace

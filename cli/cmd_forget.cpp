@@ -12,88 +12,81 @@
 
 namespace vssimg::cli {
 
-void add_keep_flags(CLI::App* sub, KeepFlags& f) {
-  sub->add_option("--keep-last", f.last,
-                  "Keep the N newest points (per source; 'unlimited' = all)");
-  sub->add_option("--keep-hourly", f.hourly,
-                  "Keep the newest point of each of the last N hours that have points");
-  sub->add_option("--keep-daily", f.daily,
-                  "Keep the newest point of each of the last N days that have points");
-  sub->add_option("--keep-weekly", f.weekly,
-                  "Keep the newest point of each of the last N ISO weeks that have points");
-  sub->add_option("--keep-monthly", f.monthly,
-                  "Keep the newest point of each of the last N months that have points");
-  sub->add_option("--keep-yearly", f.yearly,
-                  "Keep the newest point of each of the last N years that have points");
-  sub->add_option("--keep-within", f.within,
-                  "Keep every point newer than DURATION (like 2d3h, 1y6m) before the newest point");
-}
+namespace {
 
-RetentionPolicy policy_from_flags(const KeepFlags& f) {
-  RetentionPolicy p;
-  auto count = [](const std::string& text, const char* flag) {
-    return text.empty() ? 0 : parse_keep_count(text, flag);
-  };
-  p.last = count(f.last, "--keep-last");
-  p.hourly = count(f.hourly, "--keep-hourly");
-  p.daily = count(f.daily, "--keep-daily");
-  p.weekly = count(f.weekly, "--keep-weekly");
-  p.monthly = count(f.monthly, "--keep-monthly");
-  p.yearly = count(f.yearly, "--keep-yearly");
-  if (!f.within.empty()) p.within = parse_retention_duration(f.within, "--keep-within");
-  return p;
-}
+// The points `apply_policy` decides on, with the label of each (for the report).
+struct PolicyInput {
+  std::vector<RetentionItem> items;
+  std::map<std::string, std::string> labels;  // by point id
+};
 
-ForgetCounts apply_policy(Context& ctx, const Store& store, const RetentionPolicy& policy,
-                          const std::string& source, bool dry_run) {
+// Every point of the store, or only those of `source` if not empty. A point we cannot read
+// has no date: refusing (Error(damage)) is safer than guessing.
+PolicyInput read_policy_input(const Store& store, const std::string& source) {
   std::vector<std::string> problems;
   auto infos = store.list_points(&problems);
   if (!problems.empty()) {
-    // A point we cannot read has no date: refusing is safer than guessing.
     throw Error(ErrorKind::damage, "applying retention", store.root().string(),
                 "a point file is unreadable (" + problems.front() +
                     "); nothing was forgotten; run vssimg verify");
   }
-  std::vector<RetentionItem> items;
-  std::map<std::string, const PointInfo*> by_id;
+  PolicyInput input;
   for (const auto& info : infos) {
     if (!source.empty() && info.meta.get("source") != source) continue;
-    items.push_back(RetentionItem{info.id, info.meta.get("source"), info.meta.get_int("created"),
-                                  info.meta.get_int("sequence")});
-    by_id[info.id] = &info;
+    input.items.push_back(RetentionItem{info.id, info.meta.get("source"),
+                                        info.meta.get_int("created"),
+                                        info.meta.get_int("sequence")});
+    input.labels[info.id] = info.meta.get("label");
   }
-  auto decisions = apply_retention(std::move(items), policy, now_unix());
+  return input;
+}
+
+// The heading line of one source: how many of its points stay and go.
+void report_source(Context& ctx, const std::vector<RetentionDecision>& decisions,
+                   const std::string& source, bool dry_run) {
+  size_t keep = 0, go = 0;
+  for (const auto& e : decisions) {
+    if (e.item.source == source) (e.keep ? keep : go)++;
+  }
+  ctx.out->text(fmt::format("source {}: keep {} point(s), {} {}", source, keep,
+                            dry_run ? "would remove" : "remove", go));
+}
+
+// One point's line (the rules that keep it, or its label when it goes) and JSON record.
+void report_decision(Context& ctx, const RetentionDecision& d, const std::string& label,
+                     bool dry_run) {
+  std::string action = d.keep ? "keep" : (dry_run ? "would remove" : "remove");
+  std::string why = d.keep          ? fmt::format("{}", fmt::join(d.reasons, ", "))
+                    : label.empty() ? ""
+                                    : "(" + label + ")";
+  ctx.out->text(fmt::format("  {:<12}  {}  {}{}", action, d.item.id, local_time(d.item.created),
+                            why.empty() ? "" : "  " + why));
+  ctx.out->record(JsonObject("point")
+                      .add("id", d.item.id)
+                      .add("created", d.item.created)
+                      .add("source", d.item.source)
+                      .add("label", label)
+                      .add("keep", d.keep)
+                      .add_raw("reasons", json_string_array(d.reasons)));
+}
+
+}  // namespace
+
+ForgetCounts apply_policy(Context& ctx, const Store& store, const RetentionPolicy& policy,
+                          const std::string& source, bool dry_run) {
+  PolicyInput input = read_policy_input(store, source);
+  auto decisions = apply_retention(std::move(input.items), policy, now_unix());
   ctx.out->log(fmt::format("forget: {}{}{}", policy.describe(),
                            source.empty() ? "" : ", source " + source,
                            dry_run ? " (dry run)" : ""));
-
   ForgetCounts counts;
   std::string current;
   for (const auto& d : decisions) {
-    const PointInfo& info = *by_id[d.item.id];
     if (d.item.source != current) {
       current = d.item.source;
-      size_t keep = 0, go = 0;
-      for (const auto& e : decisions) {
-        if (e.item.source == current) (e.keep ? keep : go)++;
-      }
-      ctx.out->text(fmt::format("source {}: keep {} point(s), {} {}", current, keep,
-                                dry_run ? "would remove" : "remove", go));
+      report_source(ctx, decisions, current, dry_run);
     }
-    std::string action = d.keep ? "keep" : (dry_run ? "would remove" : "remove");
-    std::string label = info.meta.get("label");
-    std::string why = d.keep          ? fmt::format("{}", fmt::join(d.reasons, ", "))
-                      : label.empty() ? ""
-                                      : "(" + label + ")";
-    ctx.out->text(fmt::format("  {:<12}  {}  {}{}", action, d.item.id, local_time(d.item.created),
-                              why.empty() ? "" : "  " + why));
-    ctx.out->record(JsonObject("point")
-                        .add("id", d.item.id)
-                        .add("created", d.item.created)
-                        .add("source", d.item.source)
-                        .add("label", info.meta.get("label"))
-                        .add("keep", d.keep)
-                        .add_raw("reasons", json_string_array(d.reasons)));
+    report_decision(ctx, d, input.labels[d.item.id], dry_run);
     if (d.keep) {
       ++counts.kept;
       continue;
@@ -139,7 +132,7 @@ int run_forget(Context& ctx, const ForgetOptions& opts) {
       .add("kept", static_cast<uint64_t>(c.kept))
       .add("removed", static_cast<uint64_t>(c.removed));
   if (opts.prune) prune_and_report(ctx, store, po);
-  return ctx.out->warning_count() ? k_exit_warnings : k_exit_ok;
+  return exit_code_for_warnings(ctx.out->warning_count());
 }
 
 }  // namespace

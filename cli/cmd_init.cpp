@@ -1,5 +1,6 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/parse.hpp"
 #include "image/store.hpp"
 
 #include <fmt/format.h>

@@ -179,7 +179,7 @@ int run_prune_command(Context& ctx, const PruneCommandOptions& opts) {
   StoreLock lock(store.root(), LockMode::exclusive, false, "prune");
   ctx.summary.add("dry_run", opts.dry_run);
   prune_and_report(ctx, store, po);
-  return ctx.out->warning_count() ? k_exit_warnings : k_exit_ok;
+  return exit_code_for_warnings(ctx.out->warning_count());
 }
 
 }  // namespace

@@ -25,7 +25,7 @@ int run_repair_index(Context& ctx) {
       .add("segments", static_cast<uint64_t>(r.new_segments));
   ctx.out->log(fmt::format("repair index: {} packs, {} blocks, {} problems", r.packs, r.blocks,
                            r.problems.size()));
-  return ctx.out->warning_count() ? k_exit_warnings : k_exit_ok;
+  return exit_code_for_warnings(ctx.out->warning_count());
 }
 }  // namespace
 

@@ -40,7 +40,7 @@ int run_restore_command(Context& ctx, const RestoreCommandOptions& opts) {
       .add("seconds", s.seconds);
   ctx.out->log(fmt::format("restore of point {} to {} done: {} bytes in {:.1f} s", point.id,
                            opts.target, s.bytes_total, s.seconds));
-  return ctx.out->warning_count() ? k_exit_warnings : k_exit_ok;
+  return exit_code_for_warnings(ctx.out->warning_count());
 }
 }  // namespace
 

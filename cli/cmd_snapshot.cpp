@@ -66,7 +66,7 @@ int run_snapshot_create(Context& ctx, const SnapshotCommandOptions& opts) {
   for (const auto& w : session->writers()) {
     if (w.failed) ctx.summary.add("crash_consistent", true);
   }
-  int code = ctx.out->warning_count() ? k_exit_warnings : k_exit_ok;
+  int code = exit_code_for_warnings(ctx.out->warning_count());
   if (!opts.exec.empty()) {
     ctx.out->info("running --exec: " + opts.exec);
     code = run_shell_command(opts.exec, exec_environment(*session));
@@ -109,7 +109,7 @@ int run_snapshot_delete(Context& ctx, const SnapshotCommandOptions& opts) {
   auto r = vss::delete_snapshot(opts.delete_id, ctx.out->progress());
   ctx.out->text(fmt::format("deleted {} of {}", r.snapshot_id, volume_label(r.volume)));
   ctx.summary.add("deleted", r.snapshot_id);
-  return ctx.out->warning_count() ? k_exit_warnings : k_exit_ok;
+  return exit_code_for_warnings(ctx.out->warning_count());
 }
 
 }  // namespace

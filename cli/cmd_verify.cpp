@@ -1,12 +1,12 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/parse.hpp"
 #include "core/base/error.hpp"
 #include "image/lock.hpp"
 #include "image/verify.hpp"
 
 #include <fmt/format.h>
 
-#include <cstdio>
 #include <map>
 #include <tuple>
 
@@ -19,46 +19,6 @@ struct VerifyCommandOptions {
   std::string subset;        // --subset N/T
   std::string max_duration;  // --max-duration 1h30m
 };
-
-// "3/7" -> (3, 7) with 1 <= N <= T. Throws Error(usage).
-std::pair<unsigned, unsigned> parse_subset(const std::string& text) {
-  unsigned n = 0, t = 0;
-  char slash = 0, extra = 0;
-  if (std::sscanf(text.c_str(), "%u%c%u%c", &n, &slash, &t, &extra) != 3 || slash != '/' || n < 1 ||
-      n > t || t > 10000) {
-    throw Error(ErrorKind::usage, "parsing", "--subset",
-                fmt::format("'{}' is not N/T with 1 <= N <= T", text));
-  }
-  return {n, t};
-}
-
-// "1h30m", "45m", "90s", "2h" -> seconds (m is minutes here). Throws Error(usage).
-double parse_max_duration(const std::string& text) {
-  double total = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t start = i;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-    if (i == start || i == text.size() || i - start > 6) break;
-    double n = std::stod(text.substr(start, i - start));
-    char unit = text[i++];
-    if (unit == 'h')
-      total += n * 3600;
-    else if (unit == 'm')
-      total += n * 60;
-    else if (unit == 's')
-      total += n;
-    else {
-      i = std::string::npos;
-      break;
-    }
-  }
-  if (text.empty() || i != text.size() || total <= 0) {
-    throw Error(ErrorKind::usage, "parsing", "--max-duration",
-                fmt::format("'{}' is not a duration like 1h30m, 45m or 90s", text));
-  }
-  return total;
-}
 
 constexpr size_t k_max_lines_per_point = 20;
 

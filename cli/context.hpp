@@ -54,7 +54,4 @@ int run_cli(int argc, char** argv);
 // working directory); anything else as given.
 std::string normalize_source(const std::string& source);
 
-// Parses "256K", "1M", "4MiB", "65536" into bytes; Error(usage) on anything else.
-uint64_t parse_size(const std::string& text, const std::string& what);
-
 }  // namespace vssimg::cli

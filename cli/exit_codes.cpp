@@ -24,6 +24,10 @@ int exit_code_for(ErrorKind kind) {
   return k_exit_failure;
 }
 
+int exit_code_for_warnings(size_t warning_count) {
+  return warning_count ? k_exit_warnings : k_exit_ok;
+}
+
 std::string exit_code_table() {
   return "Exit codes:\n"
          "  0    success\n"

@@ -4,6 +4,7 @@
 
 #include "core/base/error.hpp"
 
+#include <cstddef>
 #include <string>
 
 namespace vssimg::cli {
@@ -22,6 +23,9 @@ enum ExitCode : int {
 };
 
 int exit_code_for(ErrorKind kind);
+// The code of a command that ran to its end: k_exit_warnings when it reported a warning
+// (done, but e.g. a VSS writer failed or bad sectors were skipped), else k_exit_ok.
+int exit_code_for_warnings(size_t warning_count);
 // The table as text for --help and README.
 std::string exit_code_table();
 

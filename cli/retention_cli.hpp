@@ -1,26 +1,17 @@
 // Retention shared by `forget`, `prune` and `backup --keep-*` (cmd_forget.cpp,
-// cmd_prune.cpp): the --keep-* flags, applying a policy, running and reporting prune.
+// cmd_prune.cpp): applying a policy, running and reporting prune; the --keep-* flags
+// (cli/keep_flags.hpp) come with it.
 #pragma once
 
 #include "cli/context.hpp"
+#include "cli/keep_flags.hpp"
 #include "image/prune.hpp"
 #include "image/retention.hpp"
 #include "image/store.hpp"
 
-#include <CLI/CLI.hpp>
-
 #include <string>
 
 namespace vssimg::cli {
-
-struct KeepFlags {
-  std::string last, hourly, daily, weekly, monthly, yearly, within;
-};
-
-// Adds --keep-last/-hourly/-daily/-weekly/-monthly/-yearly N and --keep-within DURATION.
-void add_keep_flags(CLI::App* sub, KeepFlags& flags);
-// The policy the flags give (empty when none was given). Throws Error(usage).
-RetentionPolicy policy_from_flags(const KeepFlags& flags);
 
 struct ForgetCounts {
   size_t kept = 0;

@@ -27,7 +27,9 @@ if [ -z "$WINE" ]; then
   exit 0
 fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vssimg-win.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+# A prefix of our own: its wineserver writes the registry into it on exit, so wait for it
+# before removing the folder.
+trap '[ -n "${WINESERVER:-}" ] && timeout 120 "$WINESERVER" -w 2>/dev/null; rm -rf "$WORK"' EXIT
 export WINEPREFIX=${VSSIMG_WINEPREFIX:-$WORK/prefix} WINEDEBUG=-all
 if [ -z "${VSSIMG_WINEPREFIX:-}" ]; then
   # Create the prefix and let it settle before the first batch: a cmd.exe started while

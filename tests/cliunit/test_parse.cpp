@@ -1,0 +1,82 @@
+// The flag-value parsers of cli/parse.hpp: what each grammar accepts, what it refuses,
+// and the messages a user sees for a bad value.
+#include "cli/parse.hpp"
+#include "tests/catch.hpp"
+#include "tests/cliunit/usage_error.hpp"
+
+#include <string>
+
+using namespace vssimg;
+using namespace vssimg::cli;
+using vssimg::test::usage_error;
+
+TEST_CASE("parse_size takes digits with a binary suffix in any case", "[cli][parse]") {
+  CHECK(parse_size("65536", "x") == 65536);
+  CHECK(parse_size("0", "x") == 0);
+  CHECK(parse_size("7B", "x") == 7);
+  CHECK(parse_size("256K", "x") == 256 * 1024);
+  CHECK(parse_size("256k", "x") == 256 * 1024);
+  CHECK(parse_size("64KB", "x") == 64 * 1024);
+  CHECK(parse_size("64kib", "x") == 64 * 1024);
+  CHECK(parse_size("1M", "x") == 1024 * 1024);
+  CHECK(parse_size("4MiB", "x") == 4 * 1024 * 1024);
+  CHECK(parse_size("2mb", "x") == 2 * 1024 * 1024);
+  CHECK(parse_size("3G", "x") == 3ull * 1024 * 1024 * 1024);
+  CHECK(parse_size("1GiB", "x") == 1024ull * 1024 * 1024);
+  CHECK(parse_size("999999999999", "x") == 999999999999ull);
+}
+
+TEST_CASE("parse_size refuses anything else, naming the flag", "[cli][parse]") {
+  for (const char* bad : {"", "K", "1.5M", "1 K", " 1K", "1T", "1Ki", "-1", "+1", "12x", "1KK",
+                          "0x10", "1234567890123"}) {
+    INFO(bad);
+    CHECK(usage_error([&] { parse_size(bad, "--block-size"); }) ==
+          std::string("parsing --block-size: '") + bad + "' is not a size like 256K or 1M");
+  }
+}
+
+TEST_CASE("parse_subset takes N/T with 1 <= N <= T <= 10000", "[cli][parse]") {
+  CHECK(parse_subset("3/7") == std::pair<unsigned, unsigned>{3, 7});
+  CHECK(parse_subset("1/1") == std::pair<unsigned, unsigned>{1, 1});
+  CHECK(parse_subset("10000/10000") == std::pair<unsigned, unsigned>{10000, 10000});
+  for (const char* bad :
+       {"", "3", "3/", "/7", "0/7", "8/7", "3-7", "3/7x", "3/7/9", "1/10001", "a/b"}) {
+    INFO(bad);
+    CHECK(usage_error([&] { parse_subset(bad); }) ==
+          std::string("parsing --subset: '") + bad + "' is not N/T with 1 <= N <= T");
+  }
+}
+
+TEST_CASE("parse_max_duration: h, m (minutes) and s, as seconds", "[cli][parse]") {
+  CHECK(parse_max_duration("1h30m") == 5400);
+  CHECK(parse_max_duration("45m") == 2700);
+  CHECK(parse_max_duration("90s") == 90);
+  CHECK(parse_max_duration("2h") == 7200);
+  CHECK(parse_max_duration("1h1m1s") == 3661);
+  CHECK(parse_max_duration("0h5m") == 300);
+  CHECK(parse_max_duration("30m30m") == 3600);
+  CHECK(parse_max_duration("999999s") == 999999);
+  for (const char* bad :
+       {"", "0s", "0h0m", "5", "h", "1d", "1y", "1.5h", "1h 30m", "-5m", "1H", "1234567s"}) {
+    INFO(bad);
+    CHECK(usage_error([&] { parse_max_duration(bad); }) ==
+          std::string("parsing --max-duration: '") + bad +
+              "' is not a duration like 1h30m, 45m or 90s");
+  }
+}
+
+TEST_CASE("parse_keep_within: the calendar grammar, m is months", "[cli][parse]") {
+  RetentionDuration d = parse_keep_within("1y6m2d3h");
+  CHECK(d.years == 1);
+  CHECK(d.months == 6);
+  CHECK(d.days == 2);
+  CHECK(d.hours == 3);
+  // The same text means 30 months here and 30 minutes for --max-duration.
+  CHECK(parse_keep_within("30m").months == 30);
+  CHECK(parse_max_duration("30m") == 1800);
+  for (const char* bad : {"", "90s", "2w", "1.5d", "d"}) {
+    INFO(bad);
+    const std::string msg = usage_error([&] { parse_keep_within(bad); });
+    CHECK(msg.rfind("parsing --keep-within: '", 0) == 0);
+  }
+}
