@@ -1,5 +1,6 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/parse.hpp"
 #include "cli/retention_cli.hpp"
 #include "core/base/bytes.hpp"
 #include "core/base/error.hpp"
@@ -12,58 +13,6 @@
 #include <optional>
 
 namespace vssimg::cli {
-
-namespace {
-
-// "5%", "2.5%": a percentage from 0% to 100% as a fraction; nullopt when `text` is not one.
-std::optional<double> parse_percent(const std::string& text) {
-  if (text.size() < 2 || text.back() != '%' || text.size() > 8) return std::nullopt;
-  const std::string number = text.substr(0, text.size() - 1);
-  size_t digits = 0, dots = 0;
-  for (char c : number) {
-    digits += std::isdigit(static_cast<unsigned char>(c)) ? 1 : 0;
-    dots += c == '.' ? 1 : 0;
-  }
-  if (digits == 0 || dots > 1 || digits + dots != number.size()) return std::nullopt;
-  const double percent = std::stod(number);
-  if (percent > 100) return std::nullopt;
-  return percent / 100;
-}
-
-// `--max-unused`: a percentage of the bytes in packs, a size, or `unlimited`.
-UnusedLimit parse_max_unused(const std::string& text) {
-  UnusedLimit limit;
-  if (text == "unlimited") {
-    limit.kind = UnusedLimit::Kind::unlimited;
-  } else if (text.find('%') != std::string::npos) {
-    auto share = parse_percent(text);
-    if (!share) {
-      throw Error(
-          ErrorKind::usage, "parsing", "--max-unused",
-          fmt::format("'{}' is not a percentage from 0% to 100%, a size or unlimited", text));
-    }
-    limit.share = *share;
-  } else {
-    limit.kind = UnusedLimit::Kind::bytes;
-    limit.bytes = parse_size(text, "--max-unused");
-  }
-  return limit;
-}
-
-// `--repack-threshold`: a percentage, or `off` (1: no pack is forced, as 100% was).
-double parse_repack_threshold(const std::string& text) {
-  if (text == "off") return 1.0;
-  std::string percent = text;
-  if (!percent.empty() && percent.back() != '%') percent += '%';  // "50" is 50%, as before
-  auto share = parse_percent(percent);
-  if (!share) {
-    throw Error(ErrorKind::usage, "parsing", "--repack-threshold",
-                fmt::format("'{}' is not a percentage from 0% to 100%", text));
-  }
-  return *share;
-}
-
-}  // namespace
 
 void add_prune_flags(CLI::App* sub, PruneFlags& flags, const std::string& prefix) {
   sub->add_option("--max-unused", flags.max_unused,

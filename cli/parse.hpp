@@ -3,9 +3,11 @@
 // a run: after the start line in the log, with an error record and exit code 2.
 #pragma once
 
+#include "image/prune.hpp"
 #include "image/retention.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -28,5 +30,12 @@ std::pair<unsigned, unsigned> parse_subset(const std::string& text);
 //   ("1y6m", "2d3h"), because retention counts calendar months and years, not seconds.
 double parse_max_duration(const std::string& text);
 RetentionDuration parse_keep_within(const std::string& text);
+
+// "5%", "2.5%": a percentage from 0% to 100% as a fraction; nullopt when `text` is not one.
+std::optional<double> parse_percent(const std::string& text);
+// --max-unused: a percentage of the bytes in packs, a size, or "unlimited".
+UnusedLimit parse_max_unused(const std::string& text);
+// --repack-threshold: a percentage ("50" is 50%), or "off" (1.0: no pack is forced).
+double parse_repack_threshold(const std::string& text);
 
 }  // namespace vssimg::cli

@@ -80,3 +80,25 @@ TEST_CASE("parse_keep_within: the calendar grammar, m is months", "[cli][parse]"
     CHECK(msg.rfind("parsing --keep-within: '", 0) == 0);
   }
 }
+
+TEST_CASE("parse_percent, --max-unused and --repack-threshold", "[cli][parse]") {
+  CHECK(parse_percent("5%") == 0.05);
+  CHECK(parse_percent("2.5%") == 0.025);
+  CHECK(parse_percent("100%") == 1.0);
+  for (const char* bad : {"", "%", "5", "101%", "1.2.3%", "-5%", "5 %", "123456789%"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_percent(bad).has_value());
+  }
+  CHECK(parse_max_unused("unlimited").kind == UnusedLimit::Kind::unlimited);
+  CHECK(parse_max_unused("10%").share == 0.10);
+  const UnusedLimit bytes = parse_max_unused("100M");
+  CHECK(bytes.kind == UnusedLimit::Kind::bytes);
+  CHECK(bytes.bytes == 100u << 20);
+  CHECK(usage_error([] { parse_max_unused("5.%x"); }).find("parsing --max-unused") == 0);
+  CHECK(usage_error([] { parse_max_unused("lots"); }).find("parsing --max-unused") == 0);
+  CHECK(parse_repack_threshold("off") == 1.0);
+  CHECK(parse_repack_threshold("50") == 0.5);
+  CHECK(parse_repack_threshold("0%") == 0.0);
+  CHECK(usage_error([] { parse_repack_threshold("half"); }) ==
+        "parsing --repack-threshold: 'half' is not a percentage from 0% to 100%");
+}
