@@ -1,4 +1,4 @@
-// The VSS requester: a thin RAII wrapper around IVssBackupComponents (vss_win32.cpp)
+// The VSS requester: a thin RAII wrapper around IVssBackupComponents (vss/*_win32.cpp)
 // and, on other systems, a stub whose every entry point throws
 // Error(ErrorKind::vss, ..., "VSS is only available on Windows") (vss_stub.cpp).
 //

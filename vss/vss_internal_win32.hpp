@@ -1,0 +1,113 @@
+// Windows-only, private to the VSS requester: the declarations its vss/*_win32.cpp files
+// share. Include it only from those files (it pulls in the Windows and VSS SDK headers).
+//
+//   vss_com_win32.cpp      COM for a thread, HRESULT failures, IVssAsync waits, BSTR/GUID
+//   vss_writers_win32.cpp  writer metadata and status passes (list-writers, the session)
+//   vss_session_win32.cpp  SnapshotSession: the backup sequence and its retry loop
+//   vss_records_win32.cpp  the record of snapshots vssimg made, leftovers, list/delete
+//   vss_win32.cpp          the real system (Backend, pre-flight) and the neutral entry points
+#pragma once
+
+#include "core/base/error.hpp"
+#include "vss/vss_win32.hpp"
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace vssimg::vss {
+
+// ---- COM and HRESULTs (vss_com_win32.cpp) ------------------------------------------------
+
+// A VSS call failed. `retry` says whether the whole sequence may be restarted.
+class VssFailure : public Error {
+ public:
+  VssFailure(ErrorKind kind, std::string operation, std::string cause, uint32_t hr, Retry retry)
+      : Error(kind, std::move(operation), "", std::move(cause)), m_hr(hr), m_retry(retry) {}
+  uint32_t hr() const { return m_hr; }
+  Retry retry() const { return m_retry; }
+
+ private:
+  uint32_t m_hr;
+  Retry m_retry;
+};
+
+// "VSS_E_...(0x...): meaning; advice" for VSS codes, else the system's name and message.
+std::string cause_of(HRESULT hr);
+// Throws VssFailure for "VSS <api>": ErrorKind::privilege for E_ACCESSDENIED, the retry
+// class from the HRESULT table.
+[[noreturn]] void fail(std::string_view api, HRESULT hr);
+// fail() when FAILED(hr).
+void check(std::string_view api, HRESULT hr);
+
+// Checks that `started` succeeded, waits for `async` in slices of
+// options.wait_slice_seconds (Cancel and throw on Ctrl+C or after options.timeout_seconds),
+// then releases it.
+void run_async(std::string_view api, HRESULT started, ComPtr<IVssAsync>& async,
+               const SnapshotOptions& options);
+
+std::string bstr_text(BSTR s);
+// Parses "{12345678-...}"; anything else is a usage error.
+GUID parse_guid(const std::string& text);
+
+// COM for this thread, for the lifetime of the object: CoInitializeEx(MTA), paired with
+// CoUninitialize unless COM was already in another mode; CoInitializeSecurity once per
+// process (before the first VSS object).
+class ComScope {
+ public:
+  ComScope();
+  ~ComScope();
+  ComScope(const ComScope&) = delete;
+  ComScope& operator=(const ComScope&) = delete;
+
+ private:
+  bool m_uninitialize = false;
+};
+
+// ---- the real system (vss_win32.cpp) ----------------------------------------------------
+
+// Refuses a 32-bit process on 64-bit Windows (exit 13) and a non-elevated one (exit 14).
+void preflight();
+
+// ---- writers (vss_writers_win32.cpp) -----------------------------------------------------
+
+// GatherWriterMetadata + wait: once per backup components object, before anything that
+// asks about writers or components.
+void gather_writer_metadata(IVssBackupComponents* components, const SnapshotOptions& options);
+
+// The components of every writer, by writer instance id, from the gathered metadata.
+// The caller frees the metadata (FreeWriterMetadata) when done with it.
+using ComponentsByInstance = std::vector<std::pair<std::string, std::vector<WriterComponent>>>;
+ComponentsByInstance writer_components(IVssBackupComponents* components);
+
+// One GatherWriterStatus pass (wait included): every writer's name, ids, state and last
+// error. Writers that failed Identify appear only here, so list-writers and the snapshot
+// sequence both use it. Frees the status before returning.
+std::vector<WriterOutcome> gather_writer_status(IVssBackupComponents* components,
+                                                const SnapshotOptions& options);
+
+// The session's status pass after `when` ("PrepareForBackup", "DoSnapshotSet"): the first
+// failed writer whose error asks for a retry throws VssFailure(Retry::writer); every other
+// failed writer is a warning (its data is crash-consistent only). Returns all outcomes.
+std::vector<WriterOutcome> check_writer_status(IVssBackupComponents* components,
+                                               const SnapshotOptions& options,
+                                               std::string_view when, ProgressSink& progress);
+
+// ---- the record of snapshots vssimg made (vss_records_win32.cpp) ------------------------
+
+// Deletes snapshots recorded by runs that no longer exist (killed, crashed, power loss).
+void delete_leftovers(const Backend& backend, ProgressSink& progress);
+
+// Records this process's snapshots of a set before they exist, so that a run killed from
+// then on is cleaned up by the next one.
+void record_new_snapshots(const Backend& backend, const std::string& set_id,
+                          const std::vector<SnapshotVolume>& volumes, bool persistent);
+// Adds the device paths once the snapshots exist.
+void record_device_paths(const Backend& backend, const std::vector<SnapshotVolume>& volumes);
+// Removes the records of `volumes`; with keep_persistent they stay, owned by no process
+// (pid 0), for `snapshot list/delete`.
+void forget_snapshots(const Backend& backend, const std::vector<SnapshotVolume>& volumes,
+                      bool keep_persistent);
+
+}  // namespace vssimg::vss

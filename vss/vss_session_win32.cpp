@@ -1,0 +1,297 @@
+// The snapshot session: the VSS backup sequence and the retry loop around it.
+//
+// The backup sequence (VSS_CTX_BACKUP, or VSS_CTX_APP_ROLLBACK for `snapshot --keep`),
+// as Microsoft's requester documentation and vshadow do it:
+//
+//   0. Pre-flight: a 64-bit process (VSS refuses WOW64 requesters), elevated (else exit
+//      14); each source resolved to \\?\Volume{GUID}\ (trailing backslash required).
+//   1. CoInitializeEx(MTA): S_OK/S_FALSE -> CoUninitialize at the end; RPC_E_CHANGED_MODE
+//      -> go on without uninitializing.
+//   2. CoInitializeSecurity(PKT_PRIVACY, IMPERSONATE, EOAC_STATIC_CLOAKING); RPC_E_TOO_LATE
+//      is fine. Without it Windows logs event 8194.
+//   3. CreateVssBackupComponents: E_ACCESSDENIED = not elevated, E_NOTIMPL = no VSS.
+//   4. InitializeForBackup (first), SetContext only for persistent snapshots.
+//   5. SetBackupState(false, false, VSS_BT_COPY | VSS_BT_FULL, false).
+//   6. GatherWriterMetadata + wait.
+//   7. StartSnapshotSet (VSS_E_SNAPSHOT_SET_IN_PROGRESS: the whole sequence is retried).
+//   8. AddToSnapshotSet per volume. Up to here a failure needs only Release.
+//   9. PrepareForBackup + wait. From here every failure path calls AbortBackup before
+//      Release (AbortGuard). GatherWriterStatus: failed writers are reported.
+//  10. DoSnapshotSet + wait (bounded by --vss-timeout; Cancel on timeout or Ctrl+C).
+//  11. GatherWriterStatus: retryable writer errors restart the sequence after a delay;
+//      other writer failures are recorded: that writer's data is crash-consistent.
+//  12. GetSnapshotProperties -> copy the device path -> VssFreeSnapshotProperties.
+//  13. The caller reads the device.
+//  14. complete(): BackupComplete + wait (or AbortBackup), DeleteSnapshots for the set
+//      (unless persistent), Release, then CoUninitialize.
+//
+// Every IVssAsync is waited for in short slices followed by QueryStatus, so Ctrl+C and
+// the deadline are noticed; snapshots are recorded in a file so that a killed run's
+// leftovers are deleted by the next run.
+#include "vss/vss_internal_win32.hpp"
+
+#include "core/os/platform.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+
+namespace vssimg::vss {
+
+namespace {
+
+// Calls AbortBackup when destroyed while armed (every failure after PrepareForBackup).
+class AbortGuard {
+ public:
+  explicit AbortGuard(IVssBackupComponents* components) : m_components(components) {}
+  ~AbortGuard() { fire(); }
+  AbortGuard(const AbortGuard&) = delete;
+  AbortGuard& operator=(const AbortGuard&) = delete;
+  void arm() { m_armed = true; }
+  void disarm() { m_armed = false; }
+  void fire() {
+    if (m_armed) {
+      m_armed = false;
+      m_components->AbortBackup();
+    }
+  }
+
+ private:
+  IVssBackupComponents* m_components;
+  bool m_armed = false;
+};
+
+}  // namespace
+
+// One attempt at the sequence (steps 1-12 in run(), step 14 in complete()).
+class SnapshotSession::Impl {
+ public:
+  Impl(const Backend& backend, const SnapshotOptions& options, ProgressSink& progress)
+      : m_backend(backend), m_options(options), m_progress(progress) {}
+  ~Impl() {
+    if (!m_completed) {
+      try {
+        complete(false);
+      } catch (...) {  // a destructor must not throw; complete() already warned
+      }
+    }
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  void run(const std::vector<std::string>& sources);
+  void complete(bool ok);
+  const SnapshotOptions& options() const { return m_options; }
+
+  std::string m_set_id;
+  std::vector<SnapshotVolume> m_volumes;
+  std::vector<WriterOutcome> m_writers;
+
+ private:
+  // The steps of run(), in order.
+  void create_components();
+  void add_volumes(const std::vector<std::string>& sources);
+  void take_snapshot();
+  void read_device_paths();
+  // Part of complete(): the set is deleted unless it is kept.
+  void delete_snapshot_set();
+  void forget_records(bool keep_persistent);
+
+  Backend m_backend;
+  SnapshotOptions m_options;
+  ProgressSink& m_progress;
+  // Destroyed in reverse order: the guard aborts, then the object is released, then
+  // COM is uninitialised.
+  ComScope m_com;
+  ComPtr<IVssBackupComponents> m_components;
+  std::unique_ptr<AbortGuard> m_guard;
+  std::vector<VSS_ID> m_snapshot_ids;
+  VSS_ID m_set = GUID_NULL;
+  bool m_created = false;
+  bool m_recorded = false;
+  bool m_completed = false;
+};
+
+void SnapshotSession::Impl::run(const std::vector<std::string>& sources) {
+  check_interrupted();
+  create_components();
+  gather_writer_metadata(m_components.get(), m_options);
+  add_volumes(sources);
+  // Recorded before the snapshot exists, so a run killed from here on is cleaned up.
+  record_new_snapshots(m_backend, m_set_id, m_volumes, m_options.persistent);
+  m_recorded = true;
+  take_snapshot();
+  read_device_paths();
+  record_device_paths(m_backend, m_volumes);
+}
+
+// Steps 3-5: the backup components object, initialised for this kind of backup.
+void SnapshotSession::Impl::create_components() {
+  check("CreateVssBackupComponents", m_backend.create_components(m_components.put()));
+  m_guard = std::make_unique<AbortGuard>(m_components.get());
+  check("InitializeForBackup", m_components->InitializeForBackup(nullptr));
+  if (m_options.persistent) check("SetContext", m_components->SetContext(VSS_CTX_APP_ROLLBACK));
+  VSS_BACKUP_TYPE type = m_options.backup_type == BackupType::full ? VSS_BT_FULL : VSS_BT_COPY;
+  check("SetBackupState", m_components->SetBackupState(false, false, type, false));
+}
+
+// Steps 7-8: one set holding every volume, so data spread over volumes is consistent.
+void SnapshotSession::Impl::add_volumes(const std::vector<std::string>& sources) {
+  check("StartSnapshotSet", m_components->StartSnapshotSet(&m_set));
+  m_set_id = guid_string(m_set);
+  for (const auto& source : sources) {
+    SnapshotVolume v;
+    v.source = source;
+    v.volume_name = m_backend.resolve_volume(source);
+    std::wstring wide = win32::widen(v.volume_name);
+    VSS_ID id = GUID_NULL;
+    check("AddToSnapshotSet", m_components->AddToSnapshotSet(wide.data(), GUID_NULL, &id));
+    v.snapshot_id = guid_string(id);
+    m_snapshot_ids.push_back(id);
+    m_volumes.push_back(std::move(v));
+  }
+}
+
+// Steps 9-11: from PrepareForBackup on, a failure aborts the backup.
+void SnapshotSession::Impl::take_snapshot() {
+  m_guard->arm();
+  ComPtr<IVssAsync> async;
+  run_async("PrepareForBackup", m_components->PrepareForBackup(async.put()), async, m_options);
+  m_writers = check_writer_status(m_components.get(), m_options, "PrepareForBackup", m_progress);
+  m_progress.info(fmt::format("creating the shadow copy of {} volume(s)", m_volumes.size()));
+  run_async("DoSnapshotSet", m_components->DoSnapshotSet(async.put()), async, m_options);
+  m_created = true;
+  m_writers = check_writer_status(m_components.get(), m_options, "DoSnapshotSet", m_progress);
+}
+
+// Step 12.
+void SnapshotSession::Impl::read_device_paths() {
+  for (size_t i = 0; i < m_volumes.size(); ++i) {
+    VSS_SNAPSHOT_PROP prop{};
+    check("GetSnapshotProperties", m_components->GetSnapshotProperties(m_snapshot_ids[i], &prop));
+    m_volumes[i].device_path =
+        prop.m_pwszSnapshotDeviceObject ? win32::narrow(prop.m_pwszSnapshotDeviceObject) : "";
+    m_backend.free_snapshot_properties(&prop);
+    if (m_volumes[i].device_path.empty()) {
+      throw VssFailure(ErrorKind::vss, "VSS GetSnapshotProperties",
+                       "the snapshot of " + m_volumes[i].source + " has no device path", 0,
+                       Retry::no);
+    }
+  }
+}
+
+void SnapshotSession::Impl::forget_records(bool keep_persistent) {
+  if (!m_recorded) return;
+  try {
+    forget_snapshots(m_backend, m_volumes, keep_persistent);
+  } catch (const Error& e) {
+    m_progress.warning(fmt::format("could not update the snapshot record: {}", e.what()));
+  }
+}
+
+void SnapshotSession::Impl::delete_snapshot_set() {
+  LONG deleted = 0;
+  VSS_ID not_deleted = GUID_NULL;
+  HRESULT hr =
+      m_components->DeleteSnapshots(m_set, VSS_OBJECT_SNAPSHOT_SET, TRUE, &deleted, &not_deleted);
+  if (FAILED(hr)) {
+    m_progress.warning(
+        fmt::format("VSS DeleteSnapshots: {}; the shadow copy set {} is deleted by the next "
+                    "vssimg run or with vssadmin delete shadows",
+                    cause_of(hr), m_set_id));
+  }
+}
+
+void SnapshotSession::Impl::complete(bool ok) {
+  if (m_completed) return;
+  m_completed = true;
+  if (!m_components) return;
+  std::optional<Error> error;
+  if (ok && m_created) {
+    try {
+      ComPtr<IVssAsync> async;
+      run_async("BackupComplete", m_components->BackupComplete(async.put()), async, m_options);
+      m_guard->disarm();
+    } catch (const Error& e) {
+      error = e;
+    }
+  }
+  if (m_guard) m_guard->fire();
+  const bool keep = m_options.persistent && ok && m_created && !error;
+  if (m_created && !keep) delete_snapshot_set();
+  m_guard.reset();
+  m_components.reset();
+  forget_records(keep);
+  if (error) throw *error;
+}
+
+SnapshotSession::SnapshotSession(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+SnapshotSession::~SnapshotSession() = default;
+const std::string& SnapshotSession::set_id() const {
+  return m_impl->m_set_id;
+}
+const std::vector<SnapshotVolume>& SnapshotSession::volumes() const {
+  return m_impl->m_volumes;
+}
+const std::vector<WriterOutcome>& SnapshotSession::writers() const {
+  return m_impl->m_writers;
+}
+BackupType SnapshotSession::backup_type() const {
+  return m_impl->options().backup_type;
+}
+bool SnapshotSession::persistent() const {
+  return m_impl->options().persistent;
+}
+bool SnapshotSession::crash_consistent() const {
+  return std::any_of(m_impl->m_writers.begin(), m_impl->m_writers.end(),
+                     [](const WriterOutcome& w) { return w.failed; });
+}
+void SnapshotSession::complete(bool ok) {
+  m_impl->complete(ok);
+}
+
+namespace {
+
+// Called from the handler of attempt `attempt` (0-based), after its session was torn
+// down: rethrows a failure that is not retryable, gives up once options.retries are used,
+// else reports the retry and waits options.retry_delay_seconds.
+void retry_or_rethrow(const VssFailure& e, unsigned attempt, const Backend& backend,
+                      const SnapshotOptions& options, ProgressSink& progress) {
+  if (e.retry() == Retry::no) throw;
+  if (attempt >= options.retries) {
+    throw Error(
+        e.kind(), e.operation(), "",
+        fmt::format("{} (gave up after {} attempts; --vss-retries)", e.cause(), attempt + 1));
+  }
+  // A retry that then succeeds leaves nothing to warn about: info, not warning.
+  progress.info(fmt::format("{}; retrying in {:g} s (attempt {} of {})", e.what(),
+                            options.retry_delay_seconds, attempt + 2, options.retries + 1));
+  backend.sleep(options.retry_delay_seconds);
+}
+
+}  // namespace
+
+std::unique_ptr<SnapshotSession> create_snapshot(const Backend& backend,
+                                                 const std::vector<std::string>& volumes,
+                                                 const SnapshotOptions& options,
+                                                 ProgressSink& progress) {
+  if (volumes.empty() || volumes.size() > 64) {
+    throw Error(ErrorKind::usage, "creating a VSS snapshot", "", "give between 1 and 64 volumes");
+  }
+  if (backend.preflight) preflight();
+  delete_leftovers(backend, progress);
+  for (unsigned attempt = 0;; ++attempt) {
+    auto impl = std::make_unique<SnapshotSession::Impl>(backend, options, progress);
+    try {
+      impl->run(volumes);
+      return std::make_unique<SnapshotSession>(std::move(impl));
+    } catch (const VssFailure& e) {
+      impl.reset();  // AbortBackup (if armed), Release, forget the records of this attempt
+      retry_or_rethrow(e, attempt, backend, options, progress);
+    }
+  }
+}
+
+}  // namespace vssimg::vss
