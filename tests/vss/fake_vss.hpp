@@ -1,5 +1,5 @@
 // A scripted, in-process fake of IVssBackupComponents (with fake IVssAsync and writer
-// metadata) that drives the real wrapper in vss_win32.cpp under Wine or Windows.
+// metadata) that drives the real wrapper in vss/*_win32.cpp under Wine or Windows.
 // Every call lands in FakeVss::calls, so tests assert the exact VSS call order.
 #pragma once
 

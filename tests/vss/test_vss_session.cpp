@@ -1,5 +1,5 @@
-// The real VSS wrapper (vss_win32.cpp) driven by the scripted fake: exact call order and
-// outcome of each case in issue 3.
+// The real VSS wrapper (vss/*_win32.cpp) driven by the scripted fake: the exact call order
+// and outcome of each case of the requester sequence (vss/vss_session_win32.cpp).
 #include "tests/vss/fake_vss.hpp"
 #include "tests/win32/win_test_util.hpp"
 
