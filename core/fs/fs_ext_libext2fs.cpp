@@ -144,12 +144,16 @@ void precheck_superblock(VolumeReader& volume) {
     throw FsRejected("superblock: zero blocks or inodes per group");
 }
 
-}  // namespace
+// After a libext2fs call: an I/O error of the source (kept by the channel) propagates
+// as it was; a libext2fs error code is a rejection, `doing` saying of what.
+void throw_if_failed(errcode_t err, const ChannelState& state, const char* doing) {
+  if (state.io_error) std::rethrow_exception(state.io_error);
+  if (err) throw FsRejected(fmt::format("{}: {}", doing, ext_error(err)));
+}
 
-FsScan scan_ext(VolumeReader& volume) {
-  precheck_superblock(volume);
-
-  ChannelState state;
+// Opens the filesystem read-only through `state`'s channel; `state` must outlive the
+// handle.
+FsHandle open_filesystem(VolumeReader& volume, ChannelState& state) {
   state.volume = &volume;
   ext2_filsys raw = nullptr;
   t_opening = &state;
@@ -158,10 +162,12 @@ FsScan scan_ext(VolumeReader& volume) {
                    0, 0, &g_source_manager, &raw);
   t_opening = nullptr;
   FsHandle fs(raw);
-  if (state.io_error) std::rethrow_exception(state.io_error);
-  if (err) throw FsRejected(fmt::format("opening with libext2fs: {}", ext_error(err)));
+  throw_if_failed(err, state, "opening with libext2fs");
+  return fs;
+}
 
-  ext2_super_block* sb = fs->super;
+// The bitmap is trusted only on a cleanly unmounted filesystem with nothing to replay.
+void check_clean(ext2_super_block* sb) {
   // A journal that needs replaying may hold allocations the bitmap does not show yet:
   // after restore and replay, files would point into blocks we skipped.
   if (ext2fs_has_feature_journal_needs_recovery(sb)) {
@@ -170,29 +176,33 @@ FsScan scan_ext(VolumeReader& volume) {
   if (!(sb->s_state & EXT2_VALID_FS)) throw FsRejected("not cleanly unmounted (state not valid)");
   if (sb->s_state & EXT2_ERROR_FS) throw FsRejected("filesystem has errors recorded (run e2fsck)");
   if (ext2fs_has_feature_journal_dev(sb)) throw FsRejected("external journal device");
+}
 
-  // Bitmap and inode table locations inside their groups, descriptor checksums.
-  err = ext2fs_check_desc(fs.get());
-  if (state.io_error) std::rethrow_exception(state.io_error);
-  if (err) throw FsRejected(fmt::format("group descriptors: {}", ext_error(err)));
-
+// Bitmap and inode table locations inside their groups, and descriptor checksums.
+void check_group_descriptors(ext2_filsys fs, const ChannelState& state) {
+  throw_if_failed(ext2fs_check_desc(fs), state, "group descriptors");
   // ext2fs_open2 and ext2fs_check_desc leave descriptor checksums to e2fsck.
-  if (ext2fs_has_group_desc_csum(fs.get())) {
+  if (ext2fs_has_group_desc_csum(fs)) {
     for (dgrp_t g = 0; g < fs->group_desc_count; ++g) {
-      if (!ext2fs_group_desc_csum_verify(fs.get(), g)) {
+      if (!ext2fs_group_desc_csum_verify(fs, g)) {
         throw FsRejected(fmt::format("group descriptor {}: checksum mismatch", g));
       }
     }
   }
+}
 
-  err = ext2fs_read_block_bitmap(fs.get());
-  if (state.io_error) std::rethrow_exception(state.io_error);
-  if (err) throw FsRejected(fmt::format("reading block bitmap: {}", ext_error(err)));
+// The used blocks of the loaded block bitmap as byte ranges in increasing order, and
+// the number of used clusters they make.
+struct BitmapRanges {
+  std::vector<ByteRange> used;
+  uint64_t used_clusters = 0;
+};
 
+BitmapRanges bitmap_ranges(ext2_filsys fs) {
   const uint64_t bs = fs->blocksize;
-  const blk64_t first = sb->s_first_data_block;
+  const blk64_t first = fs->super->s_first_data_block;
   const blk64_t count = ext2fs_blocks_count(fs->super);
-  const uint64_t ratio = EXT2FS_CLUSTER_RATIO(fs.get());
+  const uint64_t ratio = EXT2FS_CLUSTER_RATIO(fs);
   ext2fs_block_bitmap bmap = fs->block_map;
 
   RangeBuilder builder;
@@ -217,14 +227,19 @@ FsScan scan_ext(VolumeReader& volume) {
     used_clusters += (run_end - set_at + ratio - 1) / ratio;
     pos = run_end;
   }
+  return {std::move(builder.ranges()), used_clusters};
+}
 
-  // Free counts: the group descriptors (updated with every allocation) must agree with
-  // the bitmap; a mismatch means e2fsck has work to do and the bitmap is not trusted.
+// Free counts: the group descriptors (updated with every allocation) must agree with
+// the bitmap; a mismatch means e2fsck has work to do and the bitmap is not trusted.
+void check_free_counts(ext2_filsys fs, uint64_t used_clusters) {
+  const blk64_t first = fs->super->s_first_data_block;
+  const blk64_t count = ext2fs_blocks_count(fs->super);
+  const uint64_t ratio = EXT2FS_CLUSTER_RATIO(fs);
   uint64_t total_clusters = (count - first + ratio - 1) / ratio;
   uint64_t bitmap_free = total_clusters - std::min(used_clusters, total_clusters);
   uint64_t gd_free = 0;
-  for (dgrp_t g = 0; g < fs->group_desc_count; ++g)
-    gd_free += ext2fs_bg_free_blocks_count(fs.get(), g);
+  for (dgrp_t g = 0; g < fs->group_desc_count; ++g) gd_free += ext2fs_bg_free_blocks_count(fs, g);
   if (gd_free != bitmap_free) {
     throw FsRejected(fmt::format("group descriptors count {} free clusters, block bitmap {}",
                                  gd_free, bitmap_free));
@@ -234,15 +249,35 @@ FsScan scan_ext(VolumeReader& volume) {
     throw FsRejected(fmt::format("superblock counts {} free blocks, block bitmap {}", sb_free,
                                  bitmap_free * ratio));
   }
+}
 
-  std::vector<ByteRange>& used = builder.ranges();
+// "ext2", "ext3" or "ext4" by the features in use.
+std::string ext_variant(ext2_super_block* sb) {
+  if (ext2fs_has_feature_extents(sb) || ext2fs_has_feature_flex_bg(sb)) return "ext4";
+  return ext2fs_has_feature_journal(sb) ? "ext3" : "ext2";
+}
+
+}  // namespace
+
+FsScan scan_ext(VolumeReader& volume) {
+  precheck_superblock(volume);
+  ChannelState state;
+  FsHandle fs = open_filesystem(volume, state);
+  check_clean(fs->super);
+  check_group_descriptors(fs.get(), state);
+  throw_if_failed(ext2fs_read_block_bitmap(fs.get()), state, "reading block bitmap");
+  BitmapRanges bitmap = bitmap_ranges(fs.get());
+  check_free_counts(fs.get(), bitmap.used_clusters);
+
+  const uint64_t bs = fs->blocksize;
+  const blk64_t count = ext2fs_blocks_count(fs->super);
+  const uint64_t ratio = EXT2FS_CLUSTER_RATIO(fs.get());
+  std::vector<ByteRange>& used = bitmap.used;
   // Anything after the filesystem on a larger source is kept.
   used.push_back({count * bs, volume.size() - count * bs});
 
   FsScan scan;
-  scan.filesystem =
-      ext2fs_has_feature_journal(sb) ? (ext2fs_has_feature_extents(sb) ? "ext4" : "ext3") : "ext2";
-  if (ext2fs_has_feature_extents(sb) || ext2fs_has_feature_flex_bg(sb)) scan.filesystem = "ext4";
+  scan.filesystem = ext_variant(fs->super);
   scan.summary = fmt::format("block bitmap of {} blocks of {} bytes{}", count, bs,
                              ratio > 1 ? fmt::format(", {}-block clusters", ratio) : std::string());
   scan.used = std::move(used);

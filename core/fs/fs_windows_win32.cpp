@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include <new>
+#include <optional>
 
 namespace vssimg {
 
@@ -94,6 +95,66 @@ VolumeKind volume_kind(HANDLE h, const std::wstring& path) {
   return k;
 }
 
+// The extents of one excluded file (`file`, at `file_path` inside the volume), or
+// nothing when it does not exist. A file that exists but cannot be opened or mapped is
+// listed in `kept` instead: its clusters stay in the image, larger, never incomplete.
+std::optional<ExcludedFile> excluded_file_extents(const char* file, const std::wstring& file_path,
+                                                  uint32_t cluster_size,
+                                                  std::vector<std::string>& kept) {
+  win32::UniqueHandle f(::CreateFileW(file_path.c_str(), FILE_READ_ATTRIBUTES,
+                                      FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                                      nullptr, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, nullptr));
+  if (!f.valid()) {
+    DWORD err = ::GetLastError();
+    if (err != ERROR_FILE_NOT_FOUND && err != ERROR_PATH_NOT_FOUND) {
+      kept.push_back(
+          fmt::format("kept {} ({})", file, win32::describe_win32_error("CreateFileW", err)));
+    }
+    return std::nullopt;
+  }
+  try {
+    return ExcludedFile{file, collect_retrieval_pointers(
+                                  [&](uint64_t vcn) {
+                                    return fsctl_from(
+                                        f.get(), FSCTL_GET_RETRIEVAL_POINTERS,
+                                        "DeviceIoControl(FSCTL_GET_RETRIEVAL_POINTERS)", file, vcn,
+                                        k_pointers_buffer);
+                                  },
+                                  cluster_size)};
+  } catch (const Error& e) {
+    kept.push_back(fmt::format("kept {} ({})", file, e.what()));
+    return std::nullopt;
+  }
+}
+
+// The used clusters from the volume bitmap minus the excluded files, with a note for
+// each excluded file kept in the image. I/O errors of the bitmap propagate.
+WindowsAllocation read_volume_bitmap(HANDLE h, const std::wstring& path, const std::string& name,
+                                     const VolumeKind& kind, uint64_t volume_size,
+                                     bool include_pagefile) {
+  uint64_t clusters = 0;
+  std::vector<ByteRange> used = collect_volume_bitmap(
+      [&](uint64_t lcn) {
+        return fsctl_from(h, FSCTL_GET_VOLUME_BITMAP, "DeviceIoControl(FSCTL_GET_VOLUME_BITMAP)",
+                          name, lcn, k_bitmap_buffer);
+      },
+      kind.cluster_size, clusters);
+
+  std::vector<ExcludedFile> excluded;
+  std::vector<std::string> kept;
+  if (!include_pagefile) {
+    for (const char* file : k_windows_excluded_files) {
+      std::optional<ExcludedFile> e =
+          excluded_file_extents(file, path + L"\\" + win32::widen(file), kind.cluster_size, kept);
+      if (e) excluded.push_back(std::move(*e));
+    }
+  }
+  WindowsAllocation out = combine_windows_allocation(
+      kind.filesystem, volume_size, kind.cluster_size, clusters, std::move(used), excluded);
+  for (const auto& k : kept) out.result.note += "; " + k;
+  return out;
+}
+
 }  // namespace
 
 WindowsAllocation read_windows_allocation(BlockSource& source, bool include_pagefile) {
@@ -112,49 +173,7 @@ WindowsAllocation read_windows_allocation(BlockSource& source, bool include_page
   }
   const std::string name = source.name();
   try {
-    uint64_t clusters = 0;
-    std::vector<ByteRange> used = collect_volume_bitmap(
-        [&](uint64_t lcn) {
-          return fsctl_from(h, FSCTL_GET_VOLUME_BITMAP, "DeviceIoControl(FSCTL_GET_VOLUME_BITMAP)",
-                            name, lcn, k_bitmap_buffer);
-        },
-        kind.cluster_size, clusters);
-
-    std::vector<ExcludedFile> excluded;
-    std::vector<std::string> kept;
-    if (!include_pagefile) {
-      for (const char* file : k_windows_excluded_files) {
-        std::wstring file_path = path + L"\\" + win32::widen(file);
-        win32::UniqueHandle f(::CreateFileW(file_path.c_str(), FILE_READ_ATTRIBUTES,
-                                            FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-                                            nullptr, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS,
-                                            nullptr));
-        if (!f.valid()) {
-          DWORD err = ::GetLastError();
-          if (err != ERROR_FILE_NOT_FOUND && err != ERROR_PATH_NOT_FOUND) {
-            kept.push_back(
-                fmt::format("kept {} ({})", file, win32::describe_win32_error("CreateFileW", err)));
-          }
-          continue;
-        }
-        try {
-          excluded.push_back({file, collect_retrieval_pointers(
-                                        [&](uint64_t vcn) {
-                                          return fsctl_from(
-                                              f.get(), FSCTL_GET_RETRIEVAL_POINTERS,
-                                              "DeviceIoControl(FSCTL_GET_RETRIEVAL_POINTERS)", file,
-                                              vcn, k_pointers_buffer);
-                                        },
-                                        kind.cluster_size)});
-        } catch (const Error& e) {
-          // Its clusters stay in the image: larger, never incomplete.
-          kept.push_back(fmt::format("kept {} ({})", file, e.what()));
-        }
-      }
-    }
-    out = combine_windows_allocation(kind.filesystem, source.size(), kind.cluster_size, clusters,
-                                     std::move(used), excluded);
-    for (const auto& k : kept) out.result.note += "; " + k;
+    out = read_volume_bitmap(h, path, name, kind, source.size(), include_pagefile);
   } catch (const Error& e) {
     out = {};
     out.fsctl_failed = true;

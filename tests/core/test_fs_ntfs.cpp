@@ -4,6 +4,8 @@
 // were zeroed (what a restore of a used-blocks-only backup produces).
 #include "core/base/bytes.hpp"
 #include "core/fs/fs_detect.hpp"
+#include "core/fs/fs_ntfs_record.hpp"
+#include "core/fs/fs_ntfs_runlist.hpp"
 #include "tests/core/fs_test_util.hpp"
 
 #include "tests/catch.hpp"
@@ -240,4 +242,140 @@ TEST_CASE("NTFS: damaged structures fall back to all blocks without crashing", "
                     0);  // boot/MFT bits cleared
       },
       "bitmap marks its own metadata free");
+}
+
+namespace {
+
+void put_u16(uint8_t* p, uint16_t v) {
+  p[0] = static_cast<uint8_t>(v);
+  p[1] = static_cast<uint8_t>(v >> 8);
+}
+
+// An attribute whose runlist is `pairs`, covering VCNs [lowest, highest].
+ntfs::Attribute runlist_attribute(const std::vector<uint8_t>& pairs, uint64_t lowest,
+                                  uint64_t highest) {
+  ntfs::Attribute a;
+  a.non_resident = true;
+  a.lowest_vcn = lowest;
+  a.highest_vcn = highest;
+  a.mapping_pairs = pairs.data();
+  a.mapping_pairs_len = pairs.size();
+  return a;
+}
+
+// The rejection message of f, or "accepted".
+std::string rejection(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const FsRejected& e) {
+    return e.what();
+  }
+  return "accepted";
+}
+
+std::string runlist_rejection(const std::vector<uint8_t>& pairs, uint64_t lowest, uint64_t highest,
+                              uint64_t total_clusters = 100) {
+  return rejection([&] {
+    ntfs::decode_runlist(runlist_attribute(pairs, lowest, highest), total_clusters, "t");
+  });
+}
+
+}  // namespace
+
+TEST_CASE("NTFS runlist: canned mapping pairs decode to runs", "[fs][ntfs][runlist]") {
+  // 16 clusters at LCN 0x20; 4 sparse; 8 at 0x20 - 0x10 (a negative delta, relative to
+  // the last stored run); 256 at +0x10000 (multi-byte fields, little-endian).
+  const std::vector<uint8_t> pairs = {0x11, 0x10, 0x20, 0x01, 0x04, 0x11, 0x08, 0xF0,
+                                      0x32, 0x00, 0x01, 0x00, 0x00, 0x01, 0x00};
+  std::vector<ntfs::Run> runs = ntfs::decode_runlist(runlist_attribute(pairs, 0, 283), 100000, "t");
+  REQUIRE(runs.size() == 4);
+  CHECK((runs[0].vcn == 0 && runs[0].lcn == 0x20 && runs[0].length == 16 && !runs[0].sparse));
+  CHECK((runs[1].vcn == 16 && runs[1].length == 4 && runs[1].sparse));
+  CHECK((runs[2].vcn == 20 && runs[2].lcn == 0x10 && runs[2].length == 8 && !runs[2].sparse));
+  CHECK((runs[3].vcn == 28 && runs[3].lcn == 0x10010 && runs[3].length == 256));
+
+  // A segment starting past VCN 0 keeps its VCNs.
+  runs = ntfs::decode_runlist(runlist_attribute({0x11, 0x04, 0x05, 0x00}, 10, 13), 100, "t");
+  REQUIRE(runs.size() == 1);
+  CHECK((runs[0].vcn == 10 && runs[0].lcn == 5));
+
+  // An empty attribute: highest VCN -1, no runs.
+  CHECK(ntfs::decode_runlist(runlist_attribute({0x00}, 0, UINT64_MAX), 100, "t").empty());
+}
+
+TEST_CASE("NTFS runlist: damaged mapping pairs are rejected", "[fs][ntfs][runlist]") {
+  CHECK(runlist_rejection({0x11, 0x10, 0x20}, 0, 15) == "t: runlist has no terminator");
+  CHECK(runlist_rejection({}, 0, 15) == "t: runlist has no terminator");
+  CHECK(runlist_rejection({0x10, 0x05, 0x00}, 0, 4) == "t: runlist entry header 0x10 invalid");
+  CHECK(runlist_rejection({0x19, 0x05, 0x00}, 0, 4) == "t: runlist entry header 0x19 invalid");
+  CHECK(runlist_rejection({0x44, 0x01}, 0, 0) == "t: runlist entry header 0x44 invalid");
+  CHECK(runlist_rejection({0x11, 0x00, 0x20, 0x00}, 0, 0) == "t: run length 0 invalid");
+  CHECK(runlist_rejection({0x01, 0x65, 0x00}, 0, 100) == "t: run length 101 invalid");
+  CHECK(runlist_rejection({0x11, 0x04, 0xFF, 0x00}, 0, 3) == "t: run LCN outside the volume");
+  CHECK(runlist_rejection({0x11, 0x04, 0x64, 0x00}, 0, 3) == "t: run LCN outside the volume");
+  // 8-byte deltas are taken as they are, not sign-extended: -1 and INT64_MIN.
+  CHECK(runlist_rejection({0x81, 0x04, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x00}, 0,
+                          3) == "t: run LCN outside the volume");
+  CHECK(runlist_rejection({0x81, 0x04, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x00}, 0, 3) ==
+        "t: run LCN outside the volume");
+  CHECK(runlist_rejection({0x11, 0x10, 0x60, 0x00}, 0, 15) ==
+        "t: run at cluster 96 (+16) outside the volume");
+  CHECK(runlist_rejection({0x11, 0x10, 0x20, 0x00}, 0, 7) ==
+        "t: runlist longer than highest VCN 7");
+  CHECK(runlist_rejection({0x11, 0x04, 0x20, 0x00}, 0, 15) ==
+        "t: runlist ends at VCN 4, attribute says 16");
+  CHECK(runlist_rejection({0x00}, 5, 2) == "t: VCN range 5..2 invalid");
+  CHECK(runlist_rejection({0x00}, 0, uint64_t{1} << 40) == "t: VCN range 0..1099511627776 invalid");
+}
+
+TEST_CASE("NTFS record: fixups restored and attributes listed from a canned record", "[fs][ntfs]") {
+  // A 1024-byte NTFS 3.1 record 7: update sequence array at 0x30 (number 1, saved tails
+  // AB CD and 12 34), one resident $DATA "hello" at 0x38, the end marker at 0x58.
+  std::vector<uint8_t> rec(1024, 0);
+  std::memcpy(rec.data(), "FILE", 4);
+  put_u16(rec.data() + 0x04, 0x30);
+  put_u16(rec.data() + 0x06, 3);
+  put_u16(rec.data() + 0x14, 0x38);
+  put_u16(rec.data() + 0x16, 0x0001);  // in use
+  set_u32(rec.data() + 0x18, 0x60);
+  set_u32(rec.data() + 0x2C, 7);
+  put_u16(rec.data() + 0x30, 1);
+  put_u16(rec.data() + 0x32, 0xCDAB);
+  put_u16(rec.data() + 0x34, 0x3412);
+  put_u16(rec.data() + 510, 1);
+  put_u16(rec.data() + 1022, 1);
+  uint8_t* a = rec.data() + 0x38;
+  set_u32(a, 0x80);
+  set_u32(a + 4, 0x20);
+  put_u16(a + 10, 0x18);
+  set_u32(a + 0x10, 5);
+  put_u16(a + 0x14, 0x18);
+  std::memcpy(a + 0x18, "hello", 5);
+  set_u32(rec.data() + 0x58, 0xFFFFFFFF);
+
+  {
+    std::vector<uint8_t> torn = rec;
+    torn[1022] = 2;
+    CHECK(rejection([&] { ntfs::apply_fixups(torn, "FILE", "t"); }) ==
+          "t: torn write (update sequence mismatch)");
+    CHECK(rejection([&] { ntfs::apply_fixups(torn, "RSTR", "t"); }) == "t: no 'RSTR' signature");
+  }
+  ntfs::apply_fixups(rec, "FILE", "t");
+  CHECK((rec[510] == 0xAB && rec[511] == 0xCD && rec[1022] == 0x12 && rec[1023] == 0x34));
+
+  std::vector<ntfs::Attribute> attrs = ntfs::record_attributes(rec, 7, "t");
+  REQUIRE(attrs.size() == 1);
+  CHECK(attrs[0].type == 0x80);
+  CHECK_FALSE(attrs[0].non_resident);
+  REQUIRE(attrs[0].value_length == 5);
+  CHECK(std::memcmp(attrs[0].value, "hello", 5) == 0);
+
+  CHECK(rejection([&] { ntfs::record_attributes(rec, 8, "t"); }) == "t: holds record number 7");
+  set_u32(a + 4, 0x21);
+  CHECK(rejection([&] { ntfs::record_attributes(rec, 7, "t"); }) ==
+        "t: attribute 0x80 has bad length 33");
+  set_u32(a + 4, 0x20);
+  set_u32(a + 0x10, 9);
+  CHECK(rejection([&] { ntfs::record_attributes(rec, 7, "t"); }) ==
+        "t: resident value past its attribute");
 }
