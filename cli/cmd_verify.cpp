@@ -22,20 +22,24 @@ struct VerifyCommandOptions {
 
 constexpr size_t k_max_lines_per_point = 20;
 
-int run_verify_command(Context& ctx, const VerifyCommandOptions& opts) {
-  Store store(ctx.store_path());
-  StoreLock lock(store.root(), LockMode::shared, false, "verify");
-  ctx.out->log(fmt::format("verify of {} started", store.root().string()));
+// The library's options for the command line's. Throws Error for a bad --subset or
+// --max-duration, or a point name that does not resolve.
+VerifyOptions verify_options(const Store& store, const VerifyCommandOptions& opts,
+                             unsigned threads) {
   VerifyOptions vo;
   for (const auto& name : opts.points) vo.points.push_back(store.resolve_point(name));
   vo.read_data = opts.read_data || !opts.subset.empty();
   if (!opts.subset.empty()) std::tie(vo.subset_index, vo.subset_count) = parse_subset(opts.subset);
   if (!opts.max_duration.empty()) vo.max_seconds = parse_max_duration(opts.max_duration);
-  vo.threads = ctx.global.threads;
-  VerifyResult r = run_verify(store, vo, ctx.out->progress());
+  vo.threads = threads;
+  return vo;
+}
 
+// A JSON record for every damage report; text lines for at most k_max_lines_per_point
+// of each point, then how many more there are.
+void report_damage(Context& ctx, const std::vector<Damage>& damage) {
   std::map<std::string, size_t> shown;
-  for (const auto& d : r.damage) {
+  for (const auto& d : damage) {
     JsonObject rec("damage");
     rec.add("point", d.point).add("pack", d.pack).add("what", d.what);
     if (d.offset != Damage::k_whole_file) rec.add("offset", d.offset);
@@ -53,24 +57,33 @@ int run_verify_command(Context& ctx, const VerifyCommandOptions& opts) {
                                 point, n - k_max_lines_per_point));
     }
   }
-  for (const auto& note : r.notes) ctx.out->info(note);
+}
+
+// With --subset or --max-duration: prints and returns which packs' data was read ("" for
+// a run that reads all or none).
+std::string report_coverage(Context& ctx, const VerifyCommandOptions& opts, const VerifyOptions& vo,
+                            const VerifyResult& r) {
+  if (!vo.read_data || (!vo.subset_count && vo.max_seconds <= 0)) return "";
+  std::string coverage =
+      fmt::format("data of {} of {} selected packs read{}{}", r.packs_read, r.packs_selected,
+                  vo.subset_count ? fmt::format(" (subset {}/{} of {} packs)", vo.subset_index,
+                                                vo.subset_count, r.packs_checked)
+                                  : "",
+                  r.time_limit_reached ? "; stopped at --max-duration" : "");
+  ctx.out->text("coverage: " + coverage);
+  if (r.time_limit_reached) {
+    ctx.out->info(fmt::format(
+        "--max-duration {} reached: {} pack(s) not read this time; the next run reads them first",
+        opts.max_duration, r.packs_selected - r.packs_read));
+  }
+  return coverage;
+}
+
+// The result line, the JSON summary and the log line.
+void report_summary(Context& ctx, const VerifyOptions& vo, const VerifyResult& r,
+                    const std::string& coverage) {
   const bool read_data = vo.read_data;
   std::string what = read_data ? "structure and data" : "structure";
-  std::string coverage;
-  if (read_data && (vo.subset_count || vo.max_seconds > 0)) {
-    coverage =
-        fmt::format("data of {} of {} selected packs read{}{}", r.packs_read, r.packs_selected,
-                    vo.subset_count ? fmt::format(" (subset {}/{} of {} packs)", vo.subset_index,
-                                                  vo.subset_count, r.packs_checked)
-                                    : "",
-                    r.time_limit_reached ? "; stopped at --max-duration" : "");
-    ctx.out->text("coverage: " + coverage);
-    if (r.time_limit_reached) {
-      ctx.out->info(fmt::format(
-          "--max-duration {} reached: {} pack(s) not read this time; the next run reads them first",
-          opts.max_duration, r.packs_selected - r.packs_read));
-    }
-  }
   if (r.ok()) {
     ctx.out->text(
         fmt::format("verified {} of {} points, {} blocks, {} packs{}: no damage", what,
@@ -94,6 +107,18 @@ int run_verify_command(Context& ctx, const VerifyCommandOptions& opts) {
       .add("time_limit_reached", r.time_limit_reached);
   ctx.out->log(fmt::format("verify ({}): {} points, {} damage reports{}", what, r.points_checked,
                            r.damage.size(), coverage.empty() ? "" : "; " + coverage));
+}
+
+int run_verify_command(Context& ctx, const VerifyCommandOptions& opts) {
+  Store store(ctx.store_path());
+  StoreLock lock(store.root(), LockMode::shared, false, "verify");
+  ctx.out->log(fmt::format("verify of {} started", store.root().string()));
+  const VerifyOptions vo = verify_options(store, opts, ctx.global.threads);
+  VerifyResult r = run_verify(store, vo, ctx.out->progress());
+  report_damage(ctx, r.damage);
+  for (const auto& note : r.notes) ctx.out->info(note);
+  const std::string coverage = report_coverage(ctx, opts, vo, r);
+  report_summary(ctx, vo, r, coverage);
   return r.ok() ? k_exit_ok : k_exit_damage;
 }
 }  // namespace

@@ -2,18 +2,15 @@
 
 #include "core/base/buffer.hpp"
 #include "core/base/error.hpp"
-#include "core/os/file.hpp"
 #include "core/base/pipeline.hpp"
 #include "core/os/platform.hpp"
 #include "image/block_reader.hpp"
+#include "image/restore_target.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <atomic>
 #include <mutex>
-#include <optional>
-#include <system_error>
 
 namespace vssimg {
 
@@ -30,39 +27,179 @@ struct Job {
   std::vector<uint8_t> scratch;
 };
 
-File open_target(const std::filesystem::path& target, uint64_t size, const RestoreOptions& options,
-                 bool& created, bool& is_device) {
-  const std::string name = target.string();
-  TargetInfo info = inspect_target(target);
-  created = false;
-  is_device = info.is_device;
-  if (info.is_directory) throw Error(ErrorKind::usage, "restoring to", name, "is a directory");
-  if (info.is_device) {
-    if (info.is_mounted) {
-      throw Error(ErrorKind::usage, "restoring to", name, "device is mounted; unmount it first");
-    }
-    if (!options.force) {
-      throw Error(ErrorKind::usage, "restoring to", name,
-                  "is a device; add --force to overwrite its contents");
-    }
-    if (info.device_size && info.device_size < size) {
-      throw Error(ErrorKind::usage, "restoring to", name,
-                  fmt::format("device holds {} bytes, the point needs {}", info.device_size, size));
-    }
-    return File(target, File::Open::read_write);
+// One restore of a point into an open target, as an ordered pipeline of jobs of
+// consecutive blocks. Workers decompress, check and write their own blocks: writes to
+// distinct ranges need no order. The consumer only counts, in volume order, for the
+// statistics, the progress line and early writeback.
+//
+// While the target takes direct writes (Linux, O_DIRECT), a worker writes a job's blocks
+// once they are all decoded, a run of consecutive written blocks per write: nothing is
+// copied into the page cache, so a restore neither evicts the recovery host's cache nor
+// piles up gigabytes of dirty pages, and its speed does not depend on how costly fresh
+// cache pages are (2-3x apart from one run to the next here, docs/benchmarks.md).
+// Buffered writes (Windows, no O_DIRECT, or after a direct write failed) go one block at
+// a time, right after decompressing it while it is in this core's cache; the kernel
+// serialises writes to one file (a waiting writer spins), so a worker that finds another
+// one writing decompresses its next block instead and writes its pending blocks later.
+class RestoreRun {
+ public:
+  RestoreRun(const Store& store, const Point& point, const BlockIndex& index, RestoreTarget& target,
+             const RestoreOptions& options)
+      : m_point(point),
+        m_reader(store, index),
+        m_target(target),
+        m_zero_free(options.zero_free),
+        m_bs(store.block_size()),
+        m_size(point.source_size()),
+        m_nblocks(point.map.size()) {}
+
+  // Runs the pipeline on `threads` workers; fills the byte counts of `stats`.
+  void run(unsigned threads, RestoreStats& stats, ProgressSink& progress);
+
+ private:
+  uint32_t block_len(uint64_t b) const {
+    return static_cast<uint32_t>(std::min<uint64_t>(m_bs, m_size - b * m_bs));
   }
-  if (info.exists) {
-    if (!options.force) {
-      throw Error(ErrorKind::usage, "restoring to", name,
-                  "file exists; add --force to overwrite it");
-    }
-    File f(target, File::Open::read_write);
-    f.resize(0);  // so that skipped blocks become holes, not stale data
-    return f;
+  // Whether a block is written: data always; zeros on a device (it holds old data);
+  // FREE on a device only with --zero-free; never for a fresh (sparse) file.
+  bool writes(const BlockId& id) const {
+    if (!id.is_marker() || id.is_unreadable()) return true;
+    if (!m_target.is_device()) return false;
+    return id.is_zero() || m_zero_free;
   }
-  File f(target, File::Open::create_new);
-  created = true;
-  return f;
+  bool produce(Job& job);
+  void process(Job& job);
+  void consume(Job& job, RestoreStats& stats, ProgressSink& progress);
+  // Fills slot `i` of the job: zeros for a marker, else the block read and checked.
+  void decode(Job& job, uint32_t i);
+  // Writes the job's blocks [from, upto) one by one (buffered writes).
+  void write_blocks(Job& job, uint32_t from, uint32_t upto);
+  // Writes all of the job's written blocks, one write per run of them (direct writes).
+  void write_runs(Job& job);
+
+  const Point& m_point;
+  BlockReader m_reader;
+  RestoreTarget& m_target;
+  const bool m_zero_free;
+  const uint32_t m_bs;
+  const uint64_t m_size;
+  const uint64_t m_nblocks;
+  uint32_t m_per_batch = 0;
+  uint64_t m_next = 0;     // producer: the first block of the next job
+  uint64_t m_done = 0;     // consumer: bytes counted, in volume order
+  uint64_t m_flushed = 0;  // consumer: bytes handed to start_writeback
+  std::mutex m_write_mutex;
+};
+
+void RestoreRun::run(unsigned threads, RestoreStats& stats, ProgressSink& progress) {
+  const PipelineShape shape =
+      pipeline_shape(threads, m_bs, std::max<size_t>(1, k_batch_bytes / m_bs), k_buffer_budget);
+  m_per_batch = static_cast<uint32_t>(shape.units_per_job);
+  OrderedPipeline<Job> pipeline(shape.slots, [&] {
+    Job j;
+    j.data = AlignedBuffer(size_t{m_per_batch} * m_bs);
+    return j;
+  });
+  progress.begin("restore", m_size);
+  pipeline.run(
+      threads, [&](Job& job) { return produce(job); }, [&](Job& job) { process(job); },
+      [&](Job& job) { consume(job, stats, progress); });
+}
+
+bool RestoreRun::produce(Job& job) {
+  check_interrupted();
+  if (m_next >= m_nblocks) return false;
+  job.first_block = m_next;
+  job.count = static_cast<uint32_t>(std::min<uint64_t>(m_per_batch, m_nblocks - m_next));
+  m_next += job.count;
+  return true;
+}
+
+void RestoreRun::decode(Job& job, uint32_t i) {
+  const uint64_t b = job.first_block + i;
+  const BlockId& id = m_point.map[b];
+  uint8_t* dst = job.data.data() + size_t{i} * m_bs;
+  if (id.is_marker()) {
+    std::fill(dst, dst + block_len(b), uint8_t{0});
+    return;
+  }
+  try {
+    uint32_t len = m_reader.read(id, dst, job.scratch);
+    if (len != block_len(b)) {
+      throw Error(ErrorKind::damage, "reading", "block " + id.hex(),
+                  fmt::format("holds {} bytes, the map needs {}", len, block_len(b)));
+    }
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::store_not_found) throw;  // a pack of a newer format (exit 10)
+    throw Error(ErrorKind::damage, "restoring",
+                fmt::format("point {} at volume offset {}", m_point.id, b * m_bs), e.what());
+  }
+}
+
+void RestoreRun::process(Job& job) {
+  const bool direct = m_target.direct();
+  uint32_t written = 0;  // buffered: blocks [0, written) of the job are written or skipped
+  for (uint32_t i = 0; i < job.count; ++i) {
+    if (!writes(m_point.map[job.first_block + i])) continue;
+    decode(job, i);
+    if (direct) continue;
+    std::unique_lock lock(m_write_mutex, std::try_to_lock);
+    if (lock.owns_lock()) {
+      write_blocks(job, written, i + 1);
+      written = i + 1;
+    }
+  }
+  if (direct) {
+    write_runs(job);
+    return;
+  }
+  std::lock_guard lock(m_write_mutex);
+  write_blocks(job, written, job.count);
+}
+
+void RestoreRun::write_blocks(Job& job, uint32_t from, uint32_t upto) {
+  for (uint32_t i = from; i < upto; ++i) {
+    const uint64_t b = job.first_block + i;
+    if (!writes(m_point.map[b])) continue;
+    m_target.write(job.data.data() + size_t{i} * m_bs, block_len(b), b * m_bs);
+  }
+}
+
+void RestoreRun::write_runs(Job& job) {
+  for (uint32_t i = 0; i < job.count;) {
+    if (!writes(m_point.map[job.first_block + i])) {
+      ++i;
+      continue;
+    }
+    uint32_t j = i;
+    uint64_t run = 0;
+    while (j < job.count && writes(m_point.map[job.first_block + j]))
+      run += block_len(job.first_block + j++);
+    m_target.write(job.data.data() + size_t{i} * m_bs, static_cast<size_t>(run),
+                   (job.first_block + i) * m_bs);
+    i = j;
+  }
+}
+
+void RestoreRun::consume(Job& job, RestoreStats& stats, ProgressSink& progress) {
+  for (uint32_t i = 0; i < job.count; ++i) {
+    const uint64_t b = job.first_block + i;
+    const BlockId& id = m_point.map[b];
+    const uint32_t len = block_len(b);
+    if (!writes(id) || (id.is_marker() && !id.is_unreadable()))
+      stats.bytes_sparse += len;
+    else if (id.is_unreadable())
+      stats.bytes_unreadable += len;
+    else
+      stats.bytes_written += len;
+    m_done += len;
+  }
+  // Every job up to this one is written: have the kernel start writing them to disk.
+  if (m_done - m_flushed >= k_writeback_bytes) {
+    m_target.start_writeback(m_flushed, m_done - m_flushed);
+    m_flushed = m_done;
+  }
+  progress.update(m_done);
 }
 
 }  // namespace
@@ -73,183 +210,28 @@ RestoreStats run_restore(const Store& store, const Point& point,
   const double started = monotonic_seconds();
   const uint32_t bs = store.block_size();
   const uint64_t size = point.source_size();
-  const uint64_t nblocks = point.map.size();
-  if ((size + bs - 1) / bs != nblocks) {
+  if ((size + bs - 1) / bs != point.map.size()) {
     throw Error(ErrorKind::damage, "reading", "point " + point.id,
                 "source size does not match the block map");
   }
   std::vector<std::string> problems;
   BlockIndex index = store.load_index(&problems);
   for (const auto& p : problems) progress.warning(p);
-  BlockReader reader(store, index);
 
-  bool created = false, is_device = false;
-  File out = open_target(target, size, options, created, is_device);
+  RestoreTarget out(target, size, options.force);  // removed again unless finished
   RestoreStats stats;
   stats.bytes_total = size;
-
   const unsigned threads = options.threads ? options.threads : hardware_threads();
-  const PipelineShape shape =
-      pipeline_shape(threads, bs, std::max<size_t>(1, k_batch_bytes / bs), k_buffer_budget);
-  const uint32_t per_batch = static_cast<uint32_t>(shape.units_per_job);
-  OrderedPipeline<Job> pipeline(shape.slots, [&] {
-    Job j;
-    j.data = AlignedBuffer(size_t{per_batch} * bs);
-    return j;
-  });
-  auto block_len = [&](uint64_t b) {
-    return static_cast<uint32_t>(std::min<uint64_t>(bs, size - b * bs));
-  };
-  // Whether block b is written: data always; zeros on a device (it holds old data);
-  // FREE on a device only with --zero-free; never for a fresh (sparse) file.
-  auto writes = [&](const BlockId& id) {
-    if (!id.is_marker() || id.is_unreadable()) return true;
-    if (!is_device) return false;
-    return id.is_zero() || options.zero_free;
-  };
-
-  uint64_t next = 0;
-  auto produce = [&](Job& job) {
-    check_interrupted();
-    if (next >= nblocks) return false;
-    job.first_block = next;
-    job.count = static_cast<uint32_t>(std::min<uint64_t>(per_batch, nblocks - next));
-    next += job.count;
-    return true;
-  };
-  // Workers decompress, check and write their own blocks: writes to distinct ranges need
-  // no order. The consumer only counts, in volume order, for the progress line.
-  //
-  // On Linux the blocks go to the target through a second, O_DIRECT handle, a run of
-  // blocks per write: nothing is copied into the page cache, so a restore neither
-  // evicts the recovery host's cache nor piles up gigabytes of dirty pages, and its speed
-  // does not depend on how costly fresh cache pages are (2-3x apart from one run to the
-  // next here, docs/benchmarks.md). Unaligned tails, and everything after a direct write
-  // fails (e.g. a device whose sectors are larger than 4 KiB), go through the buffered
-  // handle. Buffered writes (Windows, or no O_DIRECT) go one block at a time, right
-  // after decompressing it while it is in this core's cache; the kernel serialises
-  // writes to one file (a waiting writer spins), so a worker that finds another one
-  // writing decompresses its next block instead and writes its pending blocks later.
-  std::optional<File> direct = File::open_direct_write(target);
-  std::atomic<bool> direct_ok{direct.has_value()};
-  std::atomic<uint64_t> unbuffered{0};
-  auto write_run = [&](const uint8_t* data, size_t len, uint64_t offset) {
-    const size_t aligned = len / File::k_direct_alignment * File::k_direct_alignment;
-    if (aligned && direct_ok.load(std::memory_order_relaxed) &&
-        offset % File::k_direct_alignment == 0 &&
-        reinterpret_cast<uintptr_t>(data) % File::k_direct_alignment == 0) {
-      try {
-        direct->write_at(data, aligned, offset);
-        unbuffered += aligned;
-        data += aligned;
-        offset += aligned;
-        len -= aligned;
-      } catch (const Error&) {
-        direct_ok = false;  // this write and all later ones go through the page cache
-      }
-    }
-    if (len) out.write_at(data, len, offset);
-  };
-  std::mutex write_mutex;
-  auto process = [&](Job& job) {
-    const bool unbuffered_writes = direct_ok.load(std::memory_order_relaxed);
-    uint32_t written = 0;  // blocks [0, written) of the job are written or skipped
-    auto write_pending = [&](uint32_t upto) {
-      for (; written < upto; ++written) {
-        uint64_t b = job.first_block + written;
-        if (!writes(point.map[b])) continue;
-        write_run(job.data.data() + size_t{written} * bs, block_len(b), b * bs);
-      }
-    };
-    for (uint32_t i = 0; i < job.count; ++i) {
-      uint64_t b = job.first_block + i;
-      const BlockId& id = point.map[b];
-      if (!writes(id)) continue;
-      uint8_t* dst = job.data.data() + size_t{i} * bs;
-      if (id.is_marker()) {
-        std::fill(dst, dst + block_len(b), uint8_t{0});
-      } else {
-        try {
-          uint32_t len = reader.read(id, dst, job.scratch);
-          if (len != block_len(b)) {
-            throw Error(ErrorKind::damage, "reading", "block " + id.hex(),
-                        fmt::format("holds {} bytes, the map needs {}", len, block_len(b)));
-          }
-        } catch (const Error& e) {
-          if (e.kind() == ErrorKind::store_not_found) throw;  // a pack of a newer format (exit 10)
-          throw Error(ErrorKind::damage, "restoring",
-                      fmt::format("point {} at volume offset {}", point.id, b * bs), e.what());
-        }
-      }
-      if (unbuffered_writes) continue;
-      std::unique_lock lock(write_mutex, std::try_to_lock);
-      if (lock.owns_lock()) write_pending(i + 1);
-    }
-    if (!unbuffered_writes) {
-      std::lock_guard lock(write_mutex);
-      write_pending(job.count);
-      return;
-    }
-    for (uint32_t i = 0; i < job.count;) {  // runs of written blocks, one write each
-      if (!writes(point.map[job.first_block + i])) {
-        ++i;
-        continue;
-      }
-      uint32_t j = i;
-      uint64_t run = 0;
-      while (j < job.count && writes(point.map[job.first_block + j]))
-        run += block_len(job.first_block + j++);
-      write_run(job.data.data() + size_t{i} * bs, static_cast<size_t>(run),
-                (job.first_block + i) * bs);
-      i = j;
-    }
-  };
-  uint64_t done = 0, flushed = 0;
-  progress.begin("restore", size);
-  auto consume = [&](Job& job) {
-    for (uint32_t i = 0; i < job.count; ++i) {
-      uint64_t b = job.first_block + i;
-      const BlockId& id = point.map[b];
-      uint32_t len = block_len(b);
-      if (!writes(id) || (id.is_marker() && !id.is_unreadable()))
-        stats.bytes_sparse += len;
-      else if (id.is_unreadable())
-        stats.bytes_unreadable += len;
-      else
-        stats.bytes_written += len;
-      done += len;
-    }
-    // Every job up to this one is written: have the kernel start writing them to disk,
-    // so that the flush at the end overlaps with the restore instead of following it.
-    if (done - flushed >= k_writeback_bytes) {
-      out.start_writeback(flushed, done - flushed);
-      flushed = done;
-    }
-    progress.update(done);
-  };
-  try {
-    pipeline.run(threads, produce, process, consume);
-    check_interrupted();
-    if (!is_device) out.resize(size);
-    direct.reset();
-    out.sync();  // flushes the file, whichever handle wrote it
-    out.close();
-  } catch (...) {
-    direct.reset();
-    if (created) {
-      out = File();
-      std::error_code ec;
-      std::filesystem::remove(target, ec);
-    }
-    throw;
-  }
+  RestoreRun(store, point, index, out, options).run(threads, stats, progress);
+  check_interrupted();
+  out.finish(size);
   progress.end();
   if (stats.bytes_unreadable) {
     progress.warning(
         fmt::format("{} bytes were unreadable at backup time and were restored as zeros",
                     stats.bytes_unreadable));
   }
-  stats.bytes_unbuffered = unbuffered.load();
+  stats.bytes_unbuffered = out.bytes_unbuffered();
   stats.seconds = monotonic_seconds() - started;
   return stats;
 }

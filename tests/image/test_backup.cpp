@@ -163,38 +163,6 @@ TEST_CASE("free blocks from an allocation map are not read and restore as holes"
                       [](uint8_t b) { return b == 0; }));
 }
 
-TEST_CASE("verify and restore report damaged packs with point and offset") {
-  StoreFixture f;
-  Store store(f.root);
-  test::MemorySource src(test::pseudo_random(8 * k_bs, 21), "vol");
-  auto r = run_backup(store, src, BackupOptions{}, null_progress());
-  auto packs = store.packs_on_disk();
-  REQUIRE(packs.size() == 1);
-  {
-    File pack(store.pack_path(packs[0]), File::Open::read_write);
-    auto table = read_pack_table(pack, store.config().store_id);
-    uint8_t b;
-    uint64_t at = table[4].offset + k_record_header_size + 10;
-    pack.read_exact_at(&b, 1, at);
-    b ^= 0x01;
-    pack.write_at(&b, 1, at);
-  }
-  REQUIRE(run_verify(store, VerifyOptions{}, null_progress()).ok());  // structure only
-  VerifyOptions vo;
-  vo.read_data = true;
-  auto v = run_verify(store, vo, null_progress());
-  REQUIRE_FALSE(v.ok());
-  REQUIRE(v.damage.size() == 1);
-  REQUIRE(v.damage[0].point == r.point_id);
-  REQUIRE(v.damage[0].offset == 4 * k_bs);
-  REQUIRE(v.damage[0].pack == packs[0].hex());
-  fs::path out = f.dir / "out";
-  REQUIRE_THROWS_AS(
-      run_restore(store, store.load_point(r.point_id), out, RestoreOptions{}, null_progress()),
-      Error);
-  REQUIRE_FALSE(fs::exists(out));  // no file that looks complete but is wrong
-}
-
 TEST_CASE("store refuses missing paths, files and foreign directories") {
   test::TempDir dir;
   auto kind_of = [](const fs::path& p) {

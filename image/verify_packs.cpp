@@ -1,0 +1,146 @@
+#include "image/verify_packs.hpp"
+
+#include "core/os/file.hpp"
+#include "core/os/platform.hpp"
+#include "image/pack.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <thread>
+
+namespace vssimg {
+
+namespace {
+constexpr size_t k_read_window = 4u << 20;
+}
+
+PackChecker::PackChecker(const Store& store, const BlockIndex& index, const BlockSet& referenced,
+                         bool read_data, bool scoped, ReadPlan& plan)
+    : m_store(store),
+      m_index(index),
+      m_referenced(referenced),
+      m_read_data(read_data),
+      m_scoped(scoped),
+      m_plan(plan),
+      m_by_pack(index.packs().size()) {
+  index.for_each([&](const BlockId& id, BlockLocation loc) {
+    m_by_pack[loc.pack].emplace_back(id, loc.offset);
+  });
+}
+
+PackCheckResult PackChecker::run(unsigned threads, ProgressSink& progress) {
+  progress.begin(m_read_data ? "verify --read-data" : "verify", m_index.packs().size());
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < std::max(1u, threads); ++t) pool.emplace_back([&] { work(progress); });
+  for (auto& t : pool) t.join();
+  if (m_newer) throw *m_newer;
+  check_interrupted();
+  progress.end();
+  m_result.packs_checked = m_by_pack.size();
+  m_result.bytes_read = m_bytes;
+  m_result.records_read = m_records;
+  return std::move(m_result);
+}
+
+void PackChecker::work(ProgressSink& progress) {
+  std::vector<uint8_t> window, block(m_store.block_size());
+  for (size_t n; (n = m_next++) < m_by_pack.size();) {
+    if (interrupt_requested()) return;
+    const size_t p = m_plan.order[n];
+    if (m_scoped && !holds_referenced(m_by_pack[p])) {
+      progress.update(++m_packs_done);
+      continue;
+    }
+    std::string problem;
+    BadList bad = check_pack(p, problem, window, block);
+    std::lock_guard lock(m_mutex);
+    if (!problem.empty()) {
+      m_result.pack_damage.push_back(
+          Damage{"", Damage::k_whole_file, m_index.packs()[p].hex(), problem});
+    }
+    for (auto& [id, b] : bad) m_result.bad.emplace(id, b);
+    progress.update(++m_packs_done);
+  }
+}
+
+bool PackChecker::holds_referenced(const Entries& entries) const {
+  return std::any_of(entries.begin(), entries.end(),
+                     [&](const auto& e) { return m_referenced.count(e.first) != 0; });
+}
+
+PackChecker::BadList PackChecker::check_pack(size_t p, std::string& problem,
+                                             std::vector<uint8_t>& window,
+                                             std::vector<uint8_t>& block) {
+  Entries& entries = m_by_pack[p];
+  const bool read_this = m_read_data && m_plan.reads_now(p);
+  if (read_this) m_plan.read[p] = 1;
+  const std::string pack_hex = m_index.packs()[p].hex();
+  BadList bad;
+  try {
+    File pack(m_store.pack_path(m_index.packs()[p]), File::Open::read);
+    check_table(pack, entries, pack_hex, bad);
+    if (read_this) check_records(pack, entries, pack_hex, bad, window, block);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::store_not_found) {  // a newer format: refuse, as for config
+      std::lock_guard lock(m_mutex);
+      if (!m_newer) m_newer = std::make_unique<Error>(e);
+    }
+    problem = e.what();
+    for (const auto& entry : entries) bad.emplace_back(entry.first, BadBlock{pack_hex, e.cause()});
+  }
+  return bad;
+}
+
+void PackChecker::check_table(const File& pack, const Entries& entries, const std::string& pack_hex,
+                              BadList& bad) const {
+  auto table = read_pack_table(pack, m_store.config().store_id);
+  std::map<BlockId, uint32_t> table_offsets;
+  for (const auto& t : table) table_offsets[t.id] = t.offset;
+  for (const auto& e : entries) {
+    auto it = table_offsets.find(e.first);
+    if (it == table_offsets.end() || it->second != e.second) {
+      bad.emplace_back(e.first, BadBlock{pack_hex, "index entry does not match the pack table"});
+    }
+  }
+}
+
+void PackChecker::check_records(const File& pack, Entries& entries, const std::string& pack_hex,
+                                BadList& bad, std::vector<uint8_t>& window,
+                                std::vector<uint8_t>& block) {
+  std::sort(entries.begin(), entries.end(),
+            [](const auto& a, const auto& b) { return a.second < b.second; });
+  // Records are read through a sliding window, not the whole pack: memory stays bounded
+  // per thread (a pack may be 32 MiB or more) and reads stay sequential.
+  const uint32_t bs = m_store.block_size();
+  const uint64_t size = pack.size();
+  const size_t window_size = std::max<size_t>(k_read_window, k_record_header_size + bs);
+  window.resize(window_size);
+  uint64_t win_start = 0, win_end = 0;
+  for (const auto& e : entries) {
+    if (!m_referenced.count(e.first)) continue;
+    if (e.second < size &&
+        (e.second < win_start || e.second + k_record_header_size + bs > win_end) &&
+        win_end < size) {
+      win_start = e.second;
+      size_t want = static_cast<size_t>(std::min<uint64_t>(window_size, size - win_start));
+      pack.read_exact_at(window.data(), want, win_start);
+      win_end = win_start + want;
+      m_bytes += want;
+    }
+    uint32_t raw_len = 0;
+    std::string what = e.second < size && e.second >= win_start
+                           ? check_record(window.data() + (e.second - win_start),
+                                          static_cast<size_t>(win_end - e.second), e.first,
+                                          m_store.hasher(), block.data(), block.size(), raw_len)
+                           : "record offset beyond the end of the pack";
+    ++m_records;
+    if (!what.empty()) {
+      bad.emplace_back(e.first,
+                       BadBlock{pack_hex, fmt::format("record at offset {}: {}", e.second, what)});
+    }
+  }
+}
+
+}  // namespace vssimg
