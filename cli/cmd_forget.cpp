@@ -4,6 +4,7 @@
 #include "core/base/error.hpp"
 #include "core/os/platform.hpp"
 #include "image/lock.hpp"
+#include "image/point_meta.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -57,9 +58,10 @@ ForgetCounts apply_policy(Context& ctx, const Store& store, const RetentionPolic
   std::vector<RetentionItem> items;
   std::map<std::string, const PointInfo*> by_id;
   for (const auto& info : infos) {
-    if (!source.empty() && info.meta.get("source") != source) continue;
-    items.push_back(RetentionItem{info.id, info.meta.get("source"), info.meta.get_int("created"),
-                                  info.meta.get_int("sequence")});
+    if (!source.empty() && info.meta.get(point_key::k_source) != source) continue;
+    items.push_back(RetentionItem{info.id, info.meta.get(point_key::k_source),
+                                  info.meta.get_int(point_key::k_created),
+                                  info.meta.get_int(point_key::k_sequence)});
     by_id[info.id] = &info;
   }
   auto decisions = apply_retention(std::move(items), policy, now_unix());
@@ -81,7 +83,7 @@ ForgetCounts apply_policy(Context& ctx, const Store& store, const RetentionPolic
                                 dry_run ? "would remove" : "remove", go));
     }
     std::string action = d.keep ? "keep" : (dry_run ? "would remove" : "remove");
-    std::string label = info.meta.get("label");
+    std::string label = info.meta.get(point_key::k_label);
     std::string why = d.keep          ? fmt::format("{}", fmt::join(d.reasons, ", "))
                       : label.empty() ? ""
                                       : "(" + label + ")";
@@ -91,7 +93,7 @@ ForgetCounts apply_policy(Context& ctx, const Store& store, const RetentionPolic
                         .add("id", d.item.id)
                         .add("created", d.item.created)
                         .add("source", d.item.source)
-                        .add("label", info.meta.get("label"))
+                        .add("label", info.meta.get(point_key::k_label))
                         .add("keep", d.keep)
                         .add_raw("reasons", json_string_array(d.reasons)));
     if (d.keep) {
