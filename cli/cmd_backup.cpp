@@ -5,8 +5,7 @@
 #include "cli/retention_cli.hpp"
 #include "cli/vss_flags.hpp"
 #include "core/source/block_source.hpp"
-#include "core/fs/fs_detect.hpp"
-#include "core/fs/fs_windows.hpp"
+#include "core/fs/alloc_choice.hpp"
 #include "image/backup.hpp"
 #include "image/lock.hpp"
 
@@ -42,28 +41,6 @@ void apply_keep_after_backup(Context& ctx, const Store& store, const RetentionPo
     if (e.kind() == ErrorKind::interrupted) throw;
     ctx.out->warning("retention not applied after the backup: " + std::string(e.what()));
   }
-}
-
-// Windows volumes and their shadow copies: the mounted filesystem's volume bitmap
-// (core/fs/fs_windows.hpp) first. When the FSCTLs fail (Wine: ERROR_NOT_SUPPORTED) one line
-// says so, through info: the image is still complete, so this is no warning (exit 3).
-// Then, and for every other source, the portable parsers and finally all blocks.
-AllocationResult allocation_for(Context& ctx, const BackupSnapshot& snapshot, BlockSource& source,
-                                bool include_pagefile, PointMeta& meta) {
-  if (snapshot.is_volume()) {
-    WindowsAllocation w = read_windows_allocation(source, include_pagefile);
-    if (w.result.map) {
-      meta.set_int("excluded_bytes", static_cast<int64_t>(w.excluded_bytes));
-      return std::move(w.result);
-    }
-    if (w.fsctl_failed) {
-      ctx.out->info("volume bitmap unavailable (" + w.result.note +
-                    "); falling back to the filesystem's own bitmap, else all blocks");
-    } else {
-      ctx.out->info(w.result.note);
-    }
-  }
-  return read_allocation_map(source);
 }
 
 void report(Context& ctx, const BackupResult& r, const std::string& source) {
@@ -114,15 +91,18 @@ int run_backup_command(Context& ctx, const BackupCommandOptions& opts) {
   auto source = open_block_source(snapshot.read_path());
 
   BackupOptions bo;
-  snapshot.fill_meta(bo.extra);
-  // Used blocks only: the filesystem's allocation bitmap decides what is read.
-  AllocationResult alloc;
+  bo.snapshot = snapshot.outcome();
+  // Used blocks only: the filesystem's allocation bitmap decides what is read. Its notes
+  // go through info: falling back to another reader still images everything in use.
+  AllocationChoice alloc;
   if (opts.all_blocks) {
     ctx.out->info("--all-blocks: reading every block of " + opts.source);
   } else {
-    alloc = allocation_for(ctx, snapshot, *source, opts.include_pagefile, bo.extra);
-    ctx.out->info(alloc.note);
+    alloc = choose_allocation(*source, {.windows_volume = snapshot.is_volume(),
+                                        .include_pagefile = opts.include_pagefile});
+    for (const auto& note : alloc.notes) ctx.out->info(note);
     if (alloc.map) bo.allocation = &*alloc.map;
+    bo.excluded_bytes = alloc.excluded_bytes;
   }
   // Recorded absolute, so `latest --source` and the parent shortcut find it from any
   // working directory.

@@ -4,6 +4,7 @@
 #include "core/base/error.hpp"
 #include "core/os/platform.hpp"
 #include "image/lock.hpp"
+#include "image/point_meta.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -32,11 +33,11 @@ PolicyInput read_policy_input(const Store& store, const std::string& source) {
   }
   PolicyInput input;
   for (const auto& info : infos) {
-    if (!source.empty() && info.meta.get("source") != source) continue;
-    input.items.push_back(RetentionItem{info.id, info.meta.get("source"),
-                                        info.meta.get_int("created"),
-                                        info.meta.get_int("sequence")});
-    input.labels[info.id] = info.meta.get("label");
+    if (!source.empty() && info.meta.get(point_key::k_source) != source) continue;
+    input.items.push_back(RetentionItem{info.id, info.meta.get(point_key::k_source),
+                                        info.meta.get_int(point_key::k_created),
+                                        info.meta.get_int(point_key::k_sequence)});
+    input.labels[info.id] = info.meta.get(point_key::k_label);
   }
   return input;
 }

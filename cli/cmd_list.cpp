@@ -1,6 +1,7 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "image/lock.hpp"
+#include "image/point_meta.hpp"
 #include "image/store.hpp"
 
 #include <fmt/format.h>
@@ -23,22 +24,24 @@ int run_list(Context& ctx, const ListOptions& opts) {
   size_t shown = 0;
   for (const auto& p : points) {
     const auto& m = p.meta;
-    if (!opts.source.empty() && m.get("source") != normalize_source(opts.source)) continue;
+    if (!opts.source.empty() && m.get(point_key::k_source) != normalize_source(opts.source))
+      continue;
     ++shown;
-    ctx.out->text(fmt::format("{:<16}  {:<19}  {:>10}  {:>10}  {:<24}  {}", p.id,
-                              local_time(m.get_int("created")),
-                              human_bytes(static_cast<uint64_t>(m.get_int("source_size"))),
-                              human_bytes(static_cast<uint64_t>(m.get_int("new_stored_bytes"))),
-                              m.get("source"), m.get("label")));
+    ctx.out->text(
+        fmt::format("{:<16}  {:<19}  {:>10}  {:>10}  {:<24}  {}", p.id,
+                    local_time(m.get_int(point_key::k_created)),
+                    human_bytes(static_cast<uint64_t>(m.get_int(point_key::k_source_size))),
+                    human_bytes(static_cast<uint64_t>(m.get_int(point_key::k_new_stored_bytes))),
+                    m.get(point_key::k_source), m.get(point_key::k_label)));
     ctx.out->record(JsonObject("point")
                         .add("id", p.id)
-                        .add("created", m.get_int("created"))
-                        .add("source", m.get("source"))
-                        .add("source_size", m.get_int("source_size"))
-                        .add("new_stored_bytes", m.get_int("new_stored_bytes"))
-                        .add("label", m.get("label"))
-                        .add("host", m.get("host"))
-                        .add("consistency", m.get("consistency")));
+                        .add("created", m.get_int(point_key::k_created))
+                        .add("source", m.get(point_key::k_source))
+                        .add("source_size", m.get_int(point_key::k_source_size))
+                        .add("new_stored_bytes", m.get_int(point_key::k_new_stored_bytes))
+                        .add("label", m.get(point_key::k_label))
+                        .add("host", m.get(point_key::k_host))
+                        .add("consistency", consistency_name(m.get(point_key::k_consistency))));
   }
   ctx.summary.add("points", static_cast<uint64_t>(shown));
   return problems.empty() ? k_exit_ok : k_exit_damage;

@@ -1,13 +1,12 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "image/lock.hpp"
+#include "image/point_meta.hpp"
 #include "image/store.hpp"
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cstdlib>
-#include <iterator>
 
 namespace vssimg::cli {
 
@@ -27,25 +26,28 @@ int run_show(Context& ctx, const ShowOptions& opts) {
     counts[b.is_zero() ? 1 : b.is_free() ? 2 : b.is_unreadable() ? 3 : 0]++;
   }
   ctx.out->text(fmt::format("point        {}", p.id));
-  ctx.out->text(fmt::format("created      {}", local_time(m.get_int("created"))));
-  ctx.out->text(fmt::format("source       {} on {}", m.get("source"), m.get("host")));
+  ctx.out->text(fmt::format("created      {}", local_time(m.get_int(point_key::k_created))));
+  ctx.out->text(
+      fmt::format("source       {} on {}", m.get(point_key::k_source), m.get(point_key::k_host)));
   ctx.out->text(
       fmt::format("size         {} ({} bytes)", human_bytes(p.source_size()), p.source_size()));
-  ctx.out->text(fmt::format("filesystem   {}", m.get("filesystem", "").empty()
+  ctx.out->text(fmt::format("filesystem   {}", m.get(point_key::k_filesystem).empty()
                                                    ? "(not detected: all blocks read)"
-                                                   : m.get("filesystem")));
-  ctx.out->text(fmt::format("label        {}", m.get("label")));
+                                                   : m.get(point_key::k_filesystem)));
+  ctx.out->text(fmt::format("label        {}", m.get(point_key::k_label)));
+  ctx.out->text(fmt::format("parent       {}", m.get(point_key::k_parent).empty()
+                                                   ? "(none)"
+                                                   : m.get(point_key::k_parent)));
+  ctx.out->text(fmt::format("consistency  {}", consistency_name(m.get(point_key::k_consistency))));
+  ctx.out->text(fmt::format(
+      "blocks       {} of {}: {} data, {} zero, {} free (skipped {}), {} unreadable", p.map.size(),
+      human_bytes(p.block_size), counts[0], counts[1], counts[2],
+      human_bytes(static_cast<uint64_t>(m.get_int(point_key::k_free_skipped_bytes))), counts[3]));
   ctx.out->text(
-      fmt::format("parent       {}", m.get("parent").empty() ? "(none)" : m.get("parent")));
-  ctx.out->text(fmt::format("consistency  {}", m.get("consistency")));
-  ctx.out->text(
-      fmt::format("blocks       {} of {}: {} data, {} zero, {} free (skipped {}), {} unreadable",
-                  p.map.size(), human_bytes(p.block_size), counts[0], counts[1], counts[2],
-                  human_bytes(static_cast<uint64_t>(m.get_int("free_skipped_bytes"))), counts[3]));
-  ctx.out->text(fmt::format("added        {} new ({} stored) in {} s",
-                            human_bytes(static_cast<uint64_t>(m.get_int("new_bytes"))),
-                            human_bytes(static_cast<uint64_t>(m.get_int("new_stored_bytes"))),
-                            m.get("duration_seconds")));
+      fmt::format("added        {} new ({} stored) in {} s",
+                  human_bytes(static_cast<uint64_t>(m.get_int(point_key::k_new_bytes))),
+                  human_bytes(static_cast<uint64_t>(m.get_int(point_key::k_new_stored_bytes))),
+                  m.get(point_key::k_duration_seconds)));
   JsonObject rec("point");
   rec.add("id", p.id)
       .add("block_size", p.block_size)
@@ -55,18 +57,15 @@ int run_show(Context& ctx, const ShowOptions& opts) {
       .add("free_blocks", counts[2])
       .add("unreadable_blocks", counts[3]);
   for (const auto& [k, v] : m.values()) {
-    if (k.rfind("vss.", 0) == 0) ctx.out->text(fmt::format("{:<12} {}", k, v));
-    if (k == "id") continue;
+    if (k.rfind(point_key::k_vss_prefix, 0) == 0) ctx.out->text(fmt::format("{:<12} {}", k, v));
+    if (k == point_key::k_id) continue;
     // Numbers as JSON numbers, as in `list` (docs/json.md); other keys as strings.
-    static const char* const k_int_keys[] = {
-        "created",    "sequence",         "source_size", "used_bytes",      "free_skipped_bytes",
-        "zero_bytes", "unreadable_bytes", "new_bytes",   "new_stored_bytes"};
-    bool is_int =
-        std::find(std::begin(k_int_keys), std::end(k_int_keys), k) != std::end(k_int_keys);
-    if (is_int)
+    if (is_integer_key(k))
       rec.add(k, m.get_int(k));
-    else if (k == "duration_seconds")
+    else if (k == point_key::k_duration_seconds)
       rec.add(k, std::atof(v.c_str()));
+    else if (k == point_key::k_consistency)
+      rec.add(k, consistency_name(v));
     else
       rec.add(k, v);
   }

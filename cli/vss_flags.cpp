@@ -68,7 +68,7 @@ BackupSnapshot::BackupSnapshot(Context& ctx, const std::string& source, const Ba
   }
   if (mode == "never") {
     if (m_volume) {
-      m_consistency = "live-volume";
+      m_consistency = Consistency::crash;
       m_ctx.out->info(
           fmt::format("--snapshot=never: reading the live volume {}; files being written may be "
                       "inconsistent in the image",
@@ -92,7 +92,7 @@ BackupSnapshot::BackupSnapshot(Context& ctx, const std::string& source, const Ba
   } catch (const Error& e) {
     run_post_command();
     if (mode == "auto" && e.kind() != ErrorKind::interrupted) {
-      m_consistency = "live-volume";
+      m_consistency = Consistency::crash;
       m_ctx.out->warning(
           fmt::format("{}; --snapshot=auto: backing up the live volume {} instead (not "
                       "consistent: files being written may be damaged in the image)",
@@ -103,7 +103,7 @@ BackupSnapshot::BackupSnapshot(Context& ctx, const std::string& source, const Ba
   }
   run_post_command();
   m_read_path = m_session->volumes().front().device_path;
-  m_consistency = m_session->crash_consistent() ? "vss-crash-consistent-writers" : "vss";
+  m_consistency = m_session->crash_consistent() ? Consistency::crash : Consistency::application;
   m_ctx.out->info(fmt::format("reading the shadow copy {} of {} (snapshot {})", m_read_path, source,
                               m_session->volumes().front().snapshot_id));
 }
@@ -124,23 +124,22 @@ void BackupSnapshot::run_post_command() {
   }
 }
 
-void BackupSnapshot::fill_meta(PointMeta& meta) const {
-  if (!m_consistency.empty()) meta.set("consistency", m_consistency);
-  if (!m_session) return;
+SnapshotOutcome BackupSnapshot::outcome() const {
+  SnapshotOutcome o;
+  o.consistency = m_consistency;
+  if (!m_session) return o;
   const auto& v = m_session->volumes().front();
-  meta.set("vss.snapshot_id", v.snapshot_id);
-  meta.set("vss.snapshot_set_id", m_session->set_id());
-  meta.set("vss.volume", v.volume_name);
-  meta.set("vss.device", v.device_path);
-  meta.set("vss.backup_type", std::string(vss::to_string(m_session->backup_type())));
-  std::string writers;
+  o.from_snapshot = true;
+  o.snapshot_id = v.snapshot_id;
+  o.snapshot_set_id = m_session->set_id();
+  o.volume = v.volume_name;
+  o.device = v.device_path;
+  o.backup_type = std::string(vss::to_string(m_session->backup_type()));
   for (const auto& w : m_session->writers()) {
-    if (!writers.empty()) writers += "; ";
-    writers += w.failed ? fmt::format("{}: crash-consistent ([{}] {}, {})", w.name, w.state,
-                                      w.state_name, w.error_name)
-                        : fmt::format("{}: ok", w.name);
+    o.writers.push_back(
+        {w.name, w.failed ? fmt::format("[{}] {}, {}", w.state, w.state_name, w.error_name) : ""});
   }
-  meta.set("vss.writers", writers);
+  return o;
 }
 
 void BackupSnapshot::complete() {

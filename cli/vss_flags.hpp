@@ -4,7 +4,7 @@
 #pragma once
 
 #include "cli/context.hpp"
-#include "image/point.hpp"
+#include "image/point_meta.hpp"
 #include "vss/vss.hpp"
 
 #include <memory>
@@ -39,8 +39,8 @@ class BackupSnapshot {
   bool is_volume() const { return m_volume; }
   // What to read: the shadow copy device, or the source as given.
   const std::string& read_path() const { return m_read_path; }
-  // vss.* keys and `consistency` for the point.
-  void fill_meta(PointMeta& meta) const;
+  // What the point records about the snapshot (`consistency`, vss.*).
+  SnapshotOutcome outcome() const;
   // After the point is committed: BackupComplete (with --backup-type full, writers now
   // truncate their logs). A failure here is a warning: the point is already written.
   void complete();
@@ -52,7 +52,7 @@ class BackupSnapshot {
   BackupVssFlags m_flags;
   bool m_volume = false;
   std::string m_read_path;
-  std::string m_consistency;
+  Consistency m_consistency = Consistency::image;
   std::unique_ptr<vss::SnapshotSession> m_session;
   bool m_post_pending = false;
 };

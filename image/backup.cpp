@@ -5,6 +5,7 @@
 #include "core/base/error.hpp"
 #include "core/base/pipeline.hpp"
 #include "core/os/platform.hpp"
+#include "image/point_meta.hpp"
 
 #include <fmt/format.h>
 
@@ -140,254 +141,333 @@ class PackSink {
   SegmentBatcher m_segments;
 };
 
+// One backup. The producer only hands out block ranges (and which blocks the filesystem
+// uses), so it runs ahead of the workers and its read-ahead hints reach the kernel early;
+// each worker reads and processes its own job, so reading is spread over all threads
+// like hashing and compressing; the worker that finishes the next job in volume order
+// consumes it (the block map, new blocks into packs). A read error is raised only when
+// its job's turn comes, so every block before it is stored and indexed by the checkpoint.
+class BackupRun {
+ public:
+  BackupRun(const Store& store, BlockSource& source, const BackupOptions& options,
+            ProgressSink& progress);
+  BackupResult run();
+
+ private:
+  void load_comparison_base();
+  void read_source();
+  Job make_job() const;
+  bool produce(Job& job);
+  void process(Job& job);
+  uint32_t read_run(Job& job, uint32_t i);
+  bool read_block_retrying(Job& job, uint8_t* dst, uint64_t b);
+  void process_block(Job& job, uint32_t i);
+  void consume(Job& job);
+  void record_block(const Job& job, uint32_t i);
+  void commit_point();
+  PointFacts point_facts() const;
+
+  uint32_t block_len(uint64_t b) const {
+    return static_cast<uint32_t>(std::min<uint64_t>(m_bs, m_size - b * m_bs));
+  }
+
+  const Store& m_store;
+  BlockSource& m_source;
+  const BackupOptions& m_options;
+  ProgressSink& m_progress;
+  const double m_started;
+  const uint32_t m_bs;
+  const uint64_t m_size;
+  const uint64_t m_nblocks;
+  const std::string m_source_label;
+  const unsigned m_threads;
+  const size_t m_bound;  // room for one block's compressed form
+  const PipelineShape m_shape;
+  const uint32_t m_per_batch;  // blocks per job
+  const BlockHasher& m_hasher;
+
+  BackupResult m_result;
+  BlockIndex m_index;
+  std::shared_mutex m_index_mutex;  // workers look up, the consumer inserts
+  std::vector<BlockId> m_parent;    // the parent point's map; empty without a parent
+  Point m_point;
+  PackSink m_sink;
+  uint64_t m_next_block = 0;  // the producer's
+  uint64_t m_done_bytes = 0;  // the consumer's
+};
+
+// Each block in flight needs its read buffer and room for its compressed form.
+PipelineShape backup_shape(unsigned threads, uint32_t bs) {
+  return pipeline_shape(threads, size_t{bs} + compress_bound(bs),
+                        std::max<size_t>(1, k_batch_bytes / bs), k_buffer_budget);
+}
+
+BackupRun::BackupRun(const Store& store, BlockSource& source, const BackupOptions& options,
+                     ProgressSink& progress)
+    : m_store(store),
+      m_source(source),
+      m_options(options),
+      m_progress(progress),
+      m_started(monotonic_seconds()),
+      m_bs(store.block_size()),
+      m_size(source.size()),
+      m_nblocks((m_size + m_bs - 1) / m_bs),
+      m_source_label(options.source_label.empty() ? source.name() : options.source_label),
+      m_threads(options.threads ? options.threads : hardware_threads()),
+      m_bound(compress_bound(m_bs)),
+      m_shape(backup_shape(m_threads, m_bs)),
+      m_per_batch(static_cast<uint32_t>(m_shape.units_per_job)),
+      m_hasher(store.hasher()),
+      m_sink(store, m_index, m_index_mutex, options.pack_target_size, m_result.stats) {}
+
+BackupResult BackupRun::run() {
+  if (m_source.alignment() > m_bs || m_bs % m_source.alignment() != 0) {
+    throw Error("backing up", m_source_label, "sector size does not divide the block size");
+  }
+  m_store.clean_tmp();
+  m_result.stats.source_size = m_size;
+  m_result.stats.blocks = m_nblocks;
+  load_comparison_base();
+  m_point.id = new_point_id();
+  m_point.block_size = m_bs;
+  m_point.map.resize(static_cast<size_t>(m_nblocks));
+  read_source();
+  // Neither is needed to write the point: at 256 KiB blocks a 4 TB volume's parent map is
+  // 256 MiB and a 4 TB store's index 0.5 GiB, so the point's encoding does not add to them.
+  std::vector<BlockId>().swap(m_parent);
+  m_index = BlockIndex();
+  commit_point();
+  return std::move(m_result);
+}
+
+void BackupRun::load_comparison_base() {
+  std::vector<std::string> index_problems;
+  m_index = m_store.load_index(&index_problems);
+  for (const auto& p : index_problems) {
+    m_progress.warning(p + " (skipped; its blocks are stored again)");
+  }
+  m_parent = load_parent(m_store, m_source_label, m_index, m_result.parent_id, m_progress);
+}
+
+// Runs the pipeline to the end of the source. After a failure the packs committed so far
+// are indexed before the error goes on.
+void BackupRun::read_source() {
+  OrderedPipeline<Job> pipeline(m_shape.slots, [this] { return make_job(); });
+  m_progress.begin("backup", m_size);
+  try {
+    pipeline.run(
+        m_threads, [this](Job& job) { return produce(job); }, [this](Job& job) { process(job); },
+        [this](Job& job) { consume(job); });
+    check_interrupted();
+  } catch (...) {
+    m_sink.checkpoint_after_failure();
+    throw;
+  }
+  m_sink.finish();
+  m_progress.end();
+}
+
+Job BackupRun::make_job() const {
+  Job j;
+  j.data = AlignedBuffer(size_t{m_per_batch} * m_bs);
+  j.packed = AlignedBuffer(size_t{m_per_batch} * m_bound);
+  j.kind.resize(m_per_batch);
+  j.ids.resize(m_per_batch);
+  j.is_new.resize(m_per_batch);
+  j.stored_len.resize(m_per_batch);
+  j.codec.resize(m_per_batch);
+  j.len.resize(m_per_batch);
+  return j;
+}
+
+bool BackupRun::produce(Job& job) {
+  check_interrupted();
+  if (m_next_block >= m_nblocks) return false;
+  job.first_block = m_next_block;
+  job.count = static_cast<uint32_t>(std::min<uint64_t>(m_per_batch, m_nblocks - m_next_block));
+  m_next_block += job.count;
+  uint64_t used = 0;
+  for (uint32_t i = 0; i < job.count; ++i) {
+    uint64_t b = job.first_block + i;
+    job.len[i] = block_len(b);
+    bool in_use = !m_options.allocation || m_options.allocation->any_used(b * m_bs, job.len[i]);
+    job.kind[i] = in_use ? Kind::data : Kind::free_;
+    if (in_use) used += job.len[i];
+  }
+  if (used) m_source.will_read(job.first_block * m_bs, uint64_t{job.count} * m_bs);
+  return true;
+}
+
+void BackupRun::process(Job& job) {
+  job.warnings.clear();
+  job.error = nullptr;
+  for (uint32_t i = 0; i < job.count;) {
+    uint32_t end = i + 1;
+    if (job.kind[i] == Kind::data) {
+      try {
+        end = read_run(job, i);
+      } catch (...) {
+        // Raised by the consumer when it reaches this job, so that every block before
+        // it is stored (and indexed by the checkpoint) as if the volume ended there.
+        job.error = std::current_exception();
+        return;
+      }
+    }
+    for (; i < end; ++i) process_block(job, i);
+  }
+}
+
+// Reads the run of used blocks that starts at block i of the job with one call (large
+// reads: on Windows, devices are read unbuffered, without the kernel's read-ahead) and
+// returns where it ends. Reading 256 KiB at a time instead, to keep each block in the
+// core's cache until it is hashed, measured no faster here (docs/benchmarks.md).
+uint32_t BackupRun::read_run(Job& job, uint32_t i) {
+  uint32_t j = i;
+  uint64_t run = 0;
+  while (j < job.count && job.kind[j] == Kind::data) run += job.len[j++];
+  try {
+    m_source.read_at(job.data.data() + size_t{i} * m_bs, static_cast<size_t>(run),
+                     (job.first_block + i) * m_bs);
+  } catch (const Error&) {
+    for (uint32_t k = i; k < j; ++k) {
+      if (!read_block_retrying(job, job.data.data() + size_t{k} * m_bs, job.first_block + k)) {
+        job.kind[k] = Kind::unreadable;
+      }
+    }
+  }
+  return j;
+}
+
+// Reads one block with retries; false if it stays unreadable.
+bool BackupRun::read_block_retrying(Job& job, uint8_t* dst, uint64_t b) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      m_source.read_at(dst, block_len(b), b * m_bs);
+      return true;
+    } catch (const Error& e) {
+      if (attempt < k_read_attempts) continue;
+      if (!m_options.ignore_bad_sectors) {
+        throw Error(
+            "reading", fmt::format("{} at offset {}", m_source_label, b * m_bs),
+            fmt::format("{} (after {} attempts; --ignore-bad-sectors records it as unreadable)",
+                        e.cause(), k_read_attempts));
+      }
+      job.warnings.push_back(fmt::format("reading {} at offset {}: {}; recorded as unreadable",
+                                         m_source_label, b * m_bs, e.cause()));
+      return false;
+    }
+  }
+}
+
+// Zero check, id, parent and index lookups, and compression of new blocks.
+void BackupRun::process_block(Job& job, uint32_t i) {
+  job.is_new[i] = 0;
+  if (job.kind[i] != Kind::data) return;
+  const uint8_t* block = job.data.data() + size_t{i} * m_bs;
+  if (is_all_zero(block, job.len[i])) {
+    job.kind[i] = Kind::zero;
+    return;
+  }
+  BlockId id = m_hasher.hash(block, job.len[i]);
+  job.ids[i] = id;
+  uint64_t b = job.first_block + i;
+  if (b < m_parent.size() && m_parent[b] == id) return;
+  {
+    std::shared_lock lock(m_index_mutex);
+    if (m_index.contains(id)) return;
+  }
+  uint8_t* out = job.packed.data() + size_t{i} * m_bound;
+  size_t n = lz4_compress(block, job.len[i], out, m_bound);
+  job.codec[i] = n ? Codec::lz4 : Codec::raw;
+  job.stored_len[i] = n ? static_cast<uint32_t>(n) : job.len[i];
+  job.is_new[i] = 1;
+}
+
+void BackupRun::consume(Job& job) {
+  for (const auto& w : job.warnings) m_progress.warning(w);
+  if (job.error) std::rethrow_exception(job.error);
+  for (uint32_t i = 0; i < job.count; ++i) {
+    record_block(job, i);
+    m_done_bytes += job.len[i];
+  }
+  m_progress.update(m_done_bytes);
+}
+
+// Block i of the job into the point's map and the stats; a new block into a pack.
+void BackupRun::record_block(const Job& job, uint32_t i) {
+  BackupStats& stats = m_result.stats;
+  const uint64_t b = job.first_block + i;
+  const uint32_t len = job.len[i];
+  switch (job.kind[i]) {
+    case Kind::free_:
+      m_point.map[b] = BlockId::free_marker();
+      stats.free_skipped_bytes += len;
+      break;
+    case Kind::zero:
+      m_point.map[b] = BlockId::zero_marker();
+      stats.zero_bytes += len;
+      stats.bytes_read += len;
+      break;
+    case Kind::unreadable:
+      m_point.map[b] = BlockId::unreadable_marker();
+      stats.unreadable_bytes += len;
+      m_result.unreadable_offsets.push_back(b * m_bs);
+      break;
+    case Kind::data:
+      m_point.map[b] = job.ids[i];
+      stats.bytes_read += len;
+      if (job.is_new[i]) {
+        const uint8_t* payload = job.codec[i] == Codec::lz4
+                                     ? job.packed.data() + size_t{i} * m_bound
+                                     : job.data.data() + size_t{i} * m_bs;
+        m_sink.store(job.ids[i], job.codec[i], payload, job.stored_len[i], len);
+      } else if (b < m_parent.size() && m_parent[b] == job.ids[i]) {
+        stats.parent_reused_bytes += len;
+      } else {
+        stats.index_reused_bytes += len;
+      }
+      break;
+  }
+}
+
+void BackupRun::commit_point() {
+  m_result.stats.seconds = monotonic_seconds() - m_started;
+  m_point.meta = encode_point_meta(point_facts());
+  m_store.commit_point(m_point);
+  m_result.point_id = m_point.id;
+}
+
+PointFacts BackupRun::point_facts() const {
+  const BackupStats& stats = m_result.stats;
+  PointFacts f;
+  f.id = m_point.id;
+  f.parent = m_result.parent_id;
+  f.created = now_unix();
+  // Orders points made within the same second (backups are serialised by the writer lock).
+  for (const auto& info : m_store.list_points())
+    f.sequence = std::max(f.sequence, info.meta.get_int(point_key::k_sequence));
+  ++f.sequence;
+  f.label = m_options.label;
+  f.host = host_name();
+  f.source = m_source_label;
+  f.source_size = m_size;
+  f.filesystem = m_options.allocation ? m_options.allocation->filesystem() : "";
+  f.free_skipped_bytes = stats.free_skipped_bytes;
+  f.zero_bytes = stats.zero_bytes;
+  f.unreadable_bytes = stats.unreadable_bytes;
+  f.new_bytes = stats.new_bytes;
+  f.new_stored_bytes = stats.new_stored_bytes;
+  f.seconds = stats.seconds;
+  f.excluded_bytes = m_options.excluded_bytes;
+  f.snapshot = m_options.snapshot;
+  return f;
+}
+
 }  // namespace
 
 BackupResult run_backup(const Store& store, BlockSource& source, const BackupOptions& options,
                         ProgressSink& progress) {
-  const double started = monotonic_seconds();
-  const uint32_t bs = store.block_size();
-  const uint64_t size = source.size();
-  const uint64_t nblocks = (size + bs - 1) / bs;
-  const std::string source_label =
-      options.source_label.empty() ? source.name() : options.source_label;
-  if (source.alignment() > bs || bs % source.alignment() != 0) {
-    throw Error("backing up", source_label, "sector size does not divide the block size");
-  }
-  store.clean_tmp();
-
-  BackupResult result;
-  BackupStats& stats = result.stats;
-  stats.source_size = size;
-  stats.blocks = nblocks;
-
-  std::vector<std::string> index_problems;
-  BlockIndex index = store.load_index(&index_problems);
-  for (const auto& p : index_problems) {
-    progress.warning(p + " (skipped; its blocks are stored again)");
-  }
-  std::shared_mutex index_mutex;
-  std::vector<BlockId> parent = load_parent(store, source_label, index, result.parent_id, progress);
-
-  Point point;
-  point.id = new_point_id();
-  point.block_size = bs;
-  point.map.resize(static_cast<size_t>(nblocks));
-
-  const unsigned threads = options.threads ? options.threads : hardware_threads();
-  const size_t bound = compress_bound(bs);
-  // Each block in flight needs its read buffer and room for its compressed form.
-  const PipelineShape shape = pipeline_shape(
-      threads, size_t{bs} + bound, std::max<size_t>(1, k_batch_bytes / bs), k_buffer_budget);
-  const uint32_t per_batch = static_cast<uint32_t>(shape.units_per_job);
-  OrderedPipeline<Job> pipeline(shape.slots, [&] {
-    Job j;
-    j.data = AlignedBuffer(size_t{per_batch} * bs);
-    j.packed = AlignedBuffer(size_t{per_batch} * bound);
-    j.kind.resize(per_batch);
-    j.ids.resize(per_batch);
-    j.is_new.resize(per_batch);
-    j.stored_len.resize(per_batch);
-    j.codec.resize(per_batch);
-    j.len.resize(per_batch);
-    return j;
-  });
-
-  uint64_t next_block = 0;
-  auto block_len = [&](uint64_t b) {
-    return static_cast<uint32_t>(std::min<uint64_t>(bs, size - b * bs));
-  };
-
-  // Reads one block with retries; false if it stays unreadable.
-  auto read_block_retrying = [&](Job& job, uint8_t* dst, uint64_t b) {
-    for (int attempt = 1;; ++attempt) {
-      try {
-        source.read_at(dst, block_len(b), b * bs);
-        return true;
-      } catch (const Error& e) {
-        if (attempt < k_read_attempts) continue;
-        if (!options.ignore_bad_sectors) {
-          throw Error(
-              "reading", fmt::format("{} at offset {}", source_label, b * bs),
-              fmt::format("{} (after {} attempts; --ignore-bad-sectors records it as unreadable)",
-                          e.cause(), k_read_attempts));
-        }
-        job.warnings.push_back(fmt::format("reading {} at offset {}: {}; recorded as unreadable",
-                                           source_label, b * bs, e.cause()));
-        return false;
-      }
-    }
-  };
-
-  // The producer only hands out block ranges (and which blocks the filesystem uses), so
-  // it runs ahead of the workers and its read-ahead hints reach the kernel early; the
-  // workers read, so reading is spread over all threads like hashing and compressing.
-  auto produce = [&](Job& job) {
-    check_interrupted();
-    if (next_block >= nblocks) return false;
-    job.first_block = next_block;
-    job.count = static_cast<uint32_t>(std::min<uint64_t>(per_batch, nblocks - next_block));
-    next_block += job.count;
-    uint64_t used = 0;
-    for (uint32_t i = 0; i < job.count; ++i) {
-      uint64_t b = job.first_block + i;
-      job.len[i] = block_len(b);
-      bool in_use = !options.allocation || options.allocation->any_used(b * bs, job.len[i]);
-      job.kind[i] = in_use ? Kind::data : Kind::free_;
-      if (in_use) used += job.len[i];
-    }
-    if (used) source.will_read(job.first_block * bs, uint64_t{job.count} * bs);
-    return true;
-  };
-
-  // Reads the run of used blocks that starts at block i of the job with one call (large
-  // reads: on Windows, devices are read unbuffered, without the kernel's read-ahead) and
-  // returns where it ends. Reading 256 KiB at a time instead, to keep each block in the
-  // core's cache until it is hashed, measured no faster here (docs/benchmarks.md).
-  auto read_run = [&](Job& job, uint32_t i) {
-    uint32_t j = i;
-    uint64_t run = 0;
-    while (j < job.count && job.kind[j] == Kind::data) run += job.len[j++];
-    try {
-      source.read_at(job.data.data() + size_t{i} * bs, static_cast<size_t>(run),
-                     (job.first_block + i) * bs);
-    } catch (const Error&) {
-      for (uint32_t k = i; k < j; ++k) {
-        if (!read_block_retrying(job, job.data.data() + size_t{k} * bs, job.first_block + k)) {
-          job.kind[k] = Kind::unreadable;
-        }
-      }
-    }
-    return j;
-  };
-
-  const BlockHasher& hasher = store.hasher();
-  // Zero check, id, parent and index lookups, and compression of new blocks.
-  auto process_block = [&](Job& job, uint32_t i) {
-    job.is_new[i] = 0;
-    if (job.kind[i] != Kind::data) return;
-    const uint8_t* block = job.data.data() + size_t{i} * bs;
-    if (is_all_zero(block, job.len[i])) {
-      job.kind[i] = Kind::zero;
-      return;
-    }
-    BlockId id = hasher.hash(block, job.len[i]);
-    job.ids[i] = id;
-    uint64_t b = job.first_block + i;
-    if (b < parent.size() && parent[b] == id) return;
-    {
-      std::shared_lock lock(index_mutex);
-      if (index.contains(id)) return;
-    }
-    uint8_t* out = job.packed.data() + size_t{i} * bound;
-    size_t n = lz4_compress(block, job.len[i], out, bound);
-    job.codec[i] = n ? Codec::lz4 : Codec::raw;
-    job.stored_len[i] = n ? static_cast<uint32_t>(n) : job.len[i];
-    job.is_new[i] = 1;
-  };
-  auto process = [&](Job& job) {
-    job.warnings.clear();
-    job.error = nullptr;
-    for (uint32_t i = 0; i < job.count;) {
-      uint32_t end = i + 1;
-      if (job.kind[i] == Kind::data) {
-        try {
-          end = read_run(job, i);
-        } catch (...) {
-          // Raised by the consumer when it reaches this job, so that every block before
-          // it is stored (and indexed by the checkpoint) as if the volume ended there.
-          job.error = std::current_exception();
-          return;
-        }
-      }
-      for (; i < end; ++i) process_block(job, i);
-    }
-  };
-
-  PackSink sink(store, index, index_mutex, options.pack_target_size, stats);
-  uint64_t done_bytes = 0;
-  progress.begin("backup", size);
-  auto consume = [&](Job& job) {
-    for (const auto& w : job.warnings) progress.warning(w);
-    if (job.error) std::rethrow_exception(job.error);
-    for (uint32_t i = 0; i < job.count; ++i) {
-      uint64_t b = job.first_block + i;
-      uint32_t len = job.len[i];
-      switch (job.kind[i]) {
-        case Kind::free_:
-          point.map[b] = BlockId::free_marker();
-          stats.free_skipped_bytes += len;
-          break;
-        case Kind::zero:
-          point.map[b] = BlockId::zero_marker();
-          stats.zero_bytes += len;
-          stats.bytes_read += len;
-          break;
-        case Kind::unreadable:
-          point.map[b] = BlockId::unreadable_marker();
-          stats.unreadable_bytes += len;
-          result.unreadable_offsets.push_back(b * bs);
-          break;
-        case Kind::data:
-          point.map[b] = job.ids[i];
-          stats.bytes_read += len;
-          if (job.is_new[i]) {
-            const uint8_t* payload = job.codec[i] == Codec::lz4
-                                         ? job.packed.data() + size_t{i} * bound
-                                         : job.data.data() + size_t{i} * bs;
-            sink.store(job.ids[i], job.codec[i], payload, job.stored_len[i], len);
-          } else if (b < parent.size() && parent[b] == job.ids[i]) {
-            stats.parent_reused_bytes += len;
-          } else {
-            stats.index_reused_bytes += len;
-          }
-          break;
-      }
-      done_bytes += len;
-    }
-    progress.update(done_bytes);
-  };
-
-  try {
-    pipeline.run(threads, produce, process, consume);
-    check_interrupted();
-  } catch (...) {
-    sink.checkpoint_after_failure();
-    throw;
-  }
-  sink.finish();
-  progress.end();
-  // Neither is needed to write the point: at 256 KiB blocks a 4 TB volume's parent map is
-  // 256 MiB and a 4 TB store's index 0.5 GiB, so the point's encoding does not add to them.
-  std::vector<BlockId>().swap(parent);
-  index = BlockIndex();
-
-  stats.seconds = monotonic_seconds() - started;
-  PointMeta& m = point.meta;
-  m = options.extra;
-  m.set("id", point.id);
-  m.set("parent", result.parent_id);
-  m.set_int("created", now_unix());
-  // Orders points made within the same second (backups are serialised by the writer lock).
-  int64_t sequence = 0;
-  for (const auto& info : store.list_points())
-    sequence = std::max(sequence, info.meta.get_int("sequence"));
-  m.set_int("sequence", sequence + 1);
-  m.set("label", options.label);
-  m.set("host", host_name());
-  m.set("source", source_label);
-  m.set_int("source_size", static_cast<int64_t>(size));
-  m.set("filesystem", options.allocation ? options.allocation->filesystem() : "");
-  m.set_int("used_bytes", static_cast<int64_t>(size - stats.free_skipped_bytes));
-  m.set_int("free_skipped_bytes", static_cast<int64_t>(stats.free_skipped_bytes));
-  m.set_int("zero_bytes", static_cast<int64_t>(stats.zero_bytes));
-  m.set_int("unreadable_bytes", static_cast<int64_t>(stats.unreadable_bytes));
-  m.set_int("new_bytes", static_cast<int64_t>(stats.new_bytes));
-  m.set_int("new_stored_bytes", static_cast<int64_t>(stats.new_stored_bytes));
-  m.set("duration_seconds", fmt::format("{:.3f}", stats.seconds));
-  if (!m.has("consistency")) m.set("consistency", "image");
-  store.commit_point(point);
-  result.point_id = point.id;
-  return result;
+  return BackupRun(store, source, options, progress).run();
 }
 
 }  // namespace vssimg

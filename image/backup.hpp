@@ -4,9 +4,10 @@
 #include "core/fs/alloc_map.hpp"
 #include "core/source/block_source.hpp"
 #include "core/base/progress.hpp"
-#include "image/point.hpp"
+#include "image/point_meta.hpp"
 #include "image/store.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,10 @@ struct BackupOptions {
   unsigned threads = 0;                       // 0: all hardware threads
   const AllocationMap* allocation = nullptr;  // null: read every block
   bool ignore_bad_sectors = false;            // record unreadable blocks instead of failing
-  PointMeta extra;                            // extra metadata (vss.*, consistency, ...)
+  // Recorded as `excluded_bytes`: used bytes the allocation map leaves out (the paging
+  // files of a Windows volume bitmap, 0 with --include-pagefile); none for other maps.
+  std::optional<uint64_t> excluded_bytes;
+  SnapshotOutcome snapshot;  // how the source was captured: `consistency`, vss.*
   size_t pack_target_size = 32u << 20;
 };
 

@@ -4,6 +4,7 @@
 #include "core/base/error.hpp"
 #include "core/os/file.hpp"
 #include "core/os/platform.hpp"
+#include "image/point_meta.hpp"
 
 #include <fmt/format.h>
 
@@ -113,9 +114,9 @@ std::vector<PointInfo> Store::list_points(std::vector<std::string>* problems) co
   }
   if (ec) throw Error("listing", (m_root / "points").string(), ec.message());
   std::sort(out.begin(), out.end(), [](const PointInfo& a, const PointInfo& b) {
-    auto ca = a.meta.get_int("created"), cb = b.meta.get_int("created");
+    auto ca = a.meta.get_int(point_key::k_created), cb = b.meta.get_int(point_key::k_created);
     if (ca != cb) return ca < cb;
-    auto sa = a.meta.get_int("sequence"), sb = b.meta.get_int("sequence");
+    auto sa = a.meta.get_int(point_key::k_sequence), sb = b.meta.get_int(point_key::k_sequence);
     return sa != sb ? sa < sb : a.id < b.id;
   });
   return out;
@@ -140,7 +141,7 @@ std::string Store::resolve_point(const std::string& name, const std::string& sou
   auto points = list_points(&problems);
   if (name == "latest") {
     for (auto it = points.rbegin(); it != points.rend(); ++it) {
-      if (source.empty() || it->meta.get("source") == source) return it->id;
+      if (source.empty() || it->meta.get(point_key::k_source) == source) return it->id;
     }
     throw Error(ErrorKind::usage, "finding point", "latest",
                 source.empty() ? "the store has no recovery points"

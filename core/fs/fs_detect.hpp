@@ -1,7 +1,7 @@
 // Which byte ranges of a volume its filesystem uses, read from the filesystem's own
 // allocation bitmap: NTFS ($Bitmap), ext2/3/4 (libext2fs, Linux build only), FAT32.
-// Platform-neutral; the Windows live-volume path uses FSCTL_GET_VOLUME_BITMAP instead
-// (core/fs/fs_winbuffers.hpp) and this parser for image files and raw devices.
+// Platform-neutral; for Windows volumes FSCTL_GET_VOLUME_BITMAP comes first
+// (core/fs/alloc_choice.hpp picks), this parser for image files and raw devices.
 #pragma once
 
 #include "core/fs/alloc_map.hpp"

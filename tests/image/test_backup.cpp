@@ -163,6 +163,42 @@ TEST_CASE("free blocks from an allocation map are not read and restore as holes"
                       [](uint8_t b) { return b == 0; }));
 }
 
+TEST_CASE("backup records the point's metadata: the run's facts and the caller's outcome") {
+  StoreFixture f;
+  Store store(f.root);
+  test::MemorySource src(test::pseudo_random(16 * k_bs, 9), "vol");
+  auto first = run_backup(store, src, BackupOptions{}, null_progress());
+  PointMeta m1 = store.load_point(first.point_id).meta;
+  CHECK(m1.get(point_key::k_consistency) == "image");
+  CHECK(m1.get(point_key::k_source) == "vol");
+  CHECK(m1.get(point_key::k_filesystem).empty());
+  CHECK_FALSE(m1.has(point_key::k_excluded_bytes));
+  CHECK_FALSE(m1.has(point_key::k_vss_snapshot_id));
+
+  AllocationMap map("testfs", src.size(), {{0, 12 * k_bs}});
+  BackupOptions opts;
+  opts.source_label = "C:";
+  opts.label = "weekly";
+  opts.allocation = &map;
+  opts.excluded_bytes = 3 * k_bs;
+  opts.snapshot.consistency = Consistency::application;
+  opts.snapshot.from_snapshot = true;
+  opts.snapshot.snapshot_id = "{snap}";
+  auto second = run_backup(store, src, opts, null_progress());
+  PointMeta m2 = store.load_point(second.point_id).meta;
+  CHECK(m2.get(point_key::k_id) == second.point_id);
+  CHECK(m2.get(point_key::k_parent).empty());  // another source: no parent
+  CHECK(m2.get_int(point_key::k_sequence) == m1.get_int(point_key::k_sequence) + 1);
+  CHECK(m2.get(point_key::k_label) == "weekly");
+  CHECK(m2.get(point_key::k_filesystem) == "testfs");
+  CHECK(m2.get_int(point_key::k_used_bytes) == 12 * k_bs);
+  CHECK(m2.get_int(point_key::k_free_skipped_bytes) == 4 * k_bs);
+  CHECK(m2.get_int(point_key::k_new_bytes) == 0);  // the first backup stored them all
+  CHECK(m2.get_int(point_key::k_excluded_bytes) == 3 * k_bs);
+  CHECK(m2.get(point_key::k_consistency) == "application");
+  CHECK(m2.get(point_key::k_vss_snapshot_id) == "{snap}");
+}
+
 TEST_CASE("store refuses missing paths, files and foreign directories") {
   test::TempDir dir;
   auto kind_of = [](const fs::path& p) {

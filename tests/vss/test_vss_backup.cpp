@@ -35,8 +35,10 @@ TEST_CASE("vss: backup, verify and restore of a (fake) shadow copy device", "[vs
   auto source = win32::open_source(session->volumes()[0].device_path, source_options);
   BackupOptions bo;
   bo.source_label = "C:";
-  bo.extra.set("vss.snapshot_id", session->volumes()[0].snapshot_id);
-  bo.extra.set("vss.backup_type", "copy");
+  bo.snapshot.consistency = Consistency::application;
+  bo.snapshot.from_snapshot = true;
+  bo.snapshot.snapshot_id = session->volumes()[0].snapshot_id;
+  bo.snapshot.backup_type = "copy";
   auto result = run_backup(store, *source, bo, null_progress());
   CHECK(test::count_calls(fake.calls, "BackupComplete") == 0);  // not before the point is committed
   session->complete(true);
@@ -47,8 +49,9 @@ TEST_CASE("vss: backup, verify and restore of a (fake) shadow copy device", "[vs
   vo.read_data = true;
   CHECK(run_verify(store, vo, null_progress()).ok());
   Point point = store.load_point(result.point_id);
-  CHECK(point.meta.get("vss.snapshot_id") == session->volumes()[0].snapshot_id);
-  CHECK(point.meta.get("source") == "C:");
+  CHECK(point.meta.get(point_key::k_vss_snapshot_id) == session->volumes()[0].snapshot_id);
+  CHECK(point.meta.get(point_key::k_consistency) == "application");
+  CHECK(point.meta.get(point_key::k_source) == "C:");
   auto restored = dir / "restored.img";
   run_restore(store, point, restored, RestoreOptions{}, null_progress());
   CHECK(test::read_file(restored) == volume);
