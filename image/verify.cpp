@@ -127,7 +127,7 @@ void check_packs(const Store& store, const BlockIndex& index,
           }
         }
       } catch (const Error& e) {
-        if (e.kind() == ErrorKind::store_not_found) {  // a newer format: refuse, as for config
+        if (e.kind() == ErrorKind::newer_format) {  // a newer format: refuse, as for config
           std::lock_guard lock(mutex);
           if (!newer) newer = std::make_unique<Error>(e);
         }
@@ -244,7 +244,7 @@ VerifyResult run_verify(const Store& store, const VerifyOptions& options, Progre
     try {
       points.push_back(store.load_point(id));
     } catch (const Error& e) {
-      if (e.kind() == ErrorKind::store_not_found) throw;  // a newer point format: refuse (exit 10)
+      if (e.kind() == ErrorKind::newer_format) throw;  // a newer point format: refuse (exit 10)
       result.damage.push_back(Damage{id, Damage::k_whole_file, "", e.what()});
       ++result.points_damaged;
       continue;
