@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vssimg {
@@ -105,7 +106,7 @@ class Storage {
   virtual std::unique_ptr<ObjectReader> open(const ObjectRef& ref) const = 0;
   // The object's size, or nothing when there is no such object.
   virtual std::optional<uint64_t> size(const ObjectRef& ref) const = 0;
-  // The names of every object of `kind`, sorted. Names that this kind never uses are skipped.
+  // The names of every object of `kind`, sorted (callers judge whether a name is valid).
   virtual std::vector<std::string> list(ObjectKind kind) const = 0;
   // Removes an object, durably on return. False when there was none.
   virtual bool remove(const ObjectRef& ref) const = 0;
