@@ -10,6 +10,8 @@ int exit_code_for(ErrorKind kind) {
       return k_exit_usage;
     case ErrorKind::store_not_found:
       return k_exit_store_not_found;
+    case ErrorKind::newer_format:
+      return k_exit_store_not_found;
     case ErrorKind::store_locked:
       return k_exit_store_locked;
     case ErrorKind::damage:

@@ -10,71 +10,71 @@
 
 namespace vssimg {
 
-namespace {
-constexpr char k_magic[8] = {'V', 'S', 'S', 'I', 'M', 'G', 'C', 'F'};
-}
+namespace layout = config_layout;
 
 bool valid_block_size(uint64_t size) {
   return size >= k_min_block_size && size <= k_max_block_size && (size & (size - 1)) == 0;
 }
 
 std::vector<uint8_t> encode_config(const StoreConfig& c) {
-  std::vector<uint8_t> out;
-  put_bytes(out, k_magic, 8);
-  put_u32(out, c.version);
-  put_u32(out, c.required_features);
-  put_u32(out, c.compatible_features);
-  put_u32(out, c.block_size);
-  put_bytes(out, c.store_id.data(), c.store_id.size());
-  put_u64(out, static_cast<uint64_t>(c.created));
-  put_u32(out, static_cast<uint32_t>(c.secret.size()));
-  put_bytes(out, c.secret.data(), c.secret.size());
-  put_u64(out, checksum64(out.data(), out.size()));
+  if (c.secret.size() != layout::secret.size) {
+    throw Error("encoding config", "", "the hash secret must be 192 bytes");
+  }
+  std::vector<uint8_t> out(layout::k_size);
+  uint8_t* p = out.data();
+  std::memcpy(p + layout::magic.offset, layout::k_magic, layout::magic.size);
+  set_u32(p + layout::version.offset, c.version);
+  set_u32(p + layout::required_features.offset, c.required_features);
+  set_u32(p + layout::compatible_features.offset, c.compatible_features);
+  set_u32(p + layout::block_size.offset, c.block_size);
+  std::memcpy(p + layout::store_id.offset, c.store_id.data(), layout::store_id.size);
+  set_u64(p + layout::created.offset, static_cast<uint64_t>(c.created));
+  set_u32(p + layout::secret_length.offset, static_cast<uint32_t>(c.secret.size()));
+  std::memcpy(p + layout::secret.offset, c.secret.data(), layout::secret.size);
+  set_u64(p + layout::checksum.offset, checksum64(p, layout::checksum.offset));
   return out;
 }
 
-StoreConfig decode_config(const uint8_t* data, size_t len, const std::string& name) {
-  if (len < 16 || std::memcmp(data, k_magic, 8) != 0) {
+namespace {
+// Magic, version and required features first: a store of a newer format is refused as
+// such even when the rest of its config no longer fits this build's layout.
+void check_identity(const uint8_t* data, size_t len, const std::string& name) {
+  if (len < layout::required_features.end() ||
+      std::memcmp(data + layout::magic.offset, layout::k_magic, layout::magic.size) != 0) {
     throw Error(ErrorKind::store_not_found, "opening store", name,
                 "not a vssimg store (bad magic)");
   }
-  StoreConfig c;
-  Reader r(data, len);
-  r.skip(8);
-  c.version = r.u32();
-  c.required_features = r.u32();
-  if (c.version > k_format_version) {
-    throw Error(ErrorKind::store_not_found, "opening store", name,
-                fmt::format("store format version {} is newer than this build supports ({}); "
-                            "use a newer vssimg",
-                            c.version, k_format_version));
-  }
-  if (c.version == 0) {
+  uint32_t version = get_u32(data + layout::version.offset);
+  check_format_version(FormatKind::store, version, name);
+  if (version == 0) {
     throw Error(ErrorKind::damage, "opening store", name, "format version 0 is invalid");
   }
-  if (len != k_config_size) {
+  if (len != layout::k_size) {
     throw Error(ErrorKind::damage, "reading", name,
-                fmt::format("config is {} bytes, expected {}", len, k_config_size));
+                fmt::format("config is {} bytes, expected {}", len, layout::k_size));
   }
-  if (checksum64(data, len - 8) != get_u64(data + len - 8)) {
+  if (checksum64(data, layout::checksum.offset) != get_u64(data + layout::checksum.offset)) {
     throw Error(ErrorKind::damage, "reading", name, "checksum mismatch");
   }
-  if ((c.required_features & ~k_known_required_features) != 0) {
-    throw Error(ErrorKind::store_not_found, "opening store", name,
-                fmt::format("store requires features {:#x} that this build (format {}) lacks",
-                            c.required_features & ~k_known_required_features, k_format_version));
-  }
-  c.compatible_features = r.u32();
-  c.block_size = r.u32();
-  r.take(c.store_id.data(), c.store_id.size());
-  c.created = static_cast<int64_t>(r.u64());
-  uint32_t secret_len = r.u32();
-  if (secret_len != k_secret_size) {
+  check_required_features(FormatKind::store, get_u32(data + layout::required_features.offset),
+                          k_known_required_features, name);
+}
+}  // namespace
+
+StoreConfig decode_config(const uint8_t* data, size_t len, const std::string& name) {
+  check_identity(data, len, name);
+  StoreConfig c;
+  c.version = get_u32(data + layout::version.offset);
+  c.required_features = get_u32(data + layout::required_features.offset);
+  c.compatible_features = get_u32(data + layout::compatible_features.offset);
+  c.block_size = get_u32(data + layout::block_size.offset);
+  std::memcpy(c.store_id.data(), data + layout::store_id.offset, layout::store_id.size);
+  c.created = static_cast<int64_t>(get_u64(data + layout::created.offset));
+  if (get_u32(data + layout::secret_length.offset) != layout::secret.size) {
     throw Error(ErrorKind::damage, "reading", name, "invalid secret length");
   }
-  c.secret.resize(secret_len);
-  r.take(c.secret.data(), secret_len);
-  if (!r.ok() || !valid_block_size(c.block_size)) {
+  c.secret.assign(data + layout::secret.offset, data + layout::secret.end());
+  if (!valid_block_size(c.block_size)) {
     throw Error(ErrorKind::damage, "reading", name, "invalid block size or truncated config");
   }
   return c;

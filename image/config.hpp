@@ -1,5 +1,7 @@
-// The store's config file (docs/format.md, "config").
+// The store's config file (docs/format.md, "config"; layout in image/format.hpp).
 #pragma once
+
+#include "image/format.hpp"
 
 #include <array>
 #include <cstdint>
@@ -8,15 +10,14 @@
 
 namespace vssimg {
 
-inline constexpr uint32_t k_format_version = 1;
 inline constexpr uint32_t k_known_required_features = 0;
 inline constexpr uint32_t k_min_block_size = 64 * 1024;
 inline constexpr uint32_t k_max_block_size = 4 * 1024 * 1024;
-inline constexpr size_t k_config_size = 252;
+inline constexpr size_t k_config_size = config_layout::k_size;
 // Default block size, chosen by measurement: docs/benchmarks.md, "Block size".
 inline constexpr uint32_t k_default_block_size = 256 * 1024;
 
-using StoreId = std::array<uint8_t, 16>;
+using StoreId = std::array<uint8_t, k_id_size>;
 
 struct StoreConfig {
   uint32_t version = k_format_version;
@@ -30,7 +31,8 @@ struct StoreConfig {
 
 std::vector<uint8_t> encode_config(const StoreConfig& config);
 // Parses and checks a config file's bytes. Throws Error: store_not_found for a wrong
-// magic or a newer version / unknown required feature, damage for a bad checksum.
+// magic, newer_format for a newer version or an unknown required feature, damage for a
+// bad checksum or field.
 StoreConfig decode_config(const uint8_t* data, size_t len, const std::string& name);
 bool valid_block_size(uint64_t size);
 

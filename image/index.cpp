@@ -1,9 +1,9 @@
 #include "image/index.hpp"
 
-#include "core/os/atomic_file.hpp"
 #include "core/base/bytes.hpp"
 #include "core/base/error.hpp"
 #include "core/os/platform.hpp"
+#include "image/storage_local.hpp"
 
 #include <fmt/format.h>
 
@@ -13,12 +13,11 @@
 namespace vssimg {
 
 namespace {
-constexpr char k_magic[8] = {'V', 'S', 'S', 'I', 'M', 'G', 'I', 'X'};
-constexpr char k_end_magic[8] = {'V', 'I', 'D', 'X', 'E', 'N', 'D', '\0'};
-constexpr uint32_t k_version = 1;
-constexpr size_t k_header_size = 40;
-constexpr size_t k_entry_size = 32;
-constexpr size_t k_trailer_size = 16;
+namespace layout = segment_layout;
+namespace header = segment_layout::header;
+namespace entry = segment_layout::entry;
+namespace trailer = segment_layout::trailer;
+constexpr uint64_t k_max_segment_size = uint64_t{1} << 34;
 // Load factor bounds of the in-memory table. Linear probing stays short up to 0.85;
 // growing by 1.25x keeps the table 68-85% full while inserting (31.6 bytes per block on
 // average over store sizes), and reserve() sizes a freshly loaded index to 80% (30 bytes),
@@ -87,9 +86,12 @@ void BlockIndex::grow(size_t capacity) {
   }
 }
 
-std::filesystem::path write_index_segment(
-    const std::filesystem::path& store_root, const StoreId& store_id,
-    const std::vector<std::pair<PackId, std::vector<PackEntry>>>& packs) {
+ObjectRef segment_object(const std::string& name) {
+  return ObjectRef{ObjectKind::index, name};
+}
+
+std::vector<uint8_t> encode_index_segment(
+    const StoreId& store_id, const std::vector<std::pair<PackId, std::vector<PackEntry>>>& packs) {
   std::vector<SegmentEntry> entries;
   for (size_t p = 0; p < packs.size(); ++p) {
     for (const auto& e : packs[p].second) {
@@ -99,81 +101,121 @@ std::filesystem::path write_index_segment(
   }
   std::sort(entries.begin(), entries.end(),
             [](const SegmentEntry& a, const SegmentEntry& b) { return a.id < b.id; });
-  std::vector<uint8_t> out;
-  out.reserve(k_header_size + packs.size() * 16 + entries.size() * k_entry_size + k_trailer_size);
-  put_bytes(out, k_magic, 8);
-  put_u32(out, k_version);
-  put_u32(out, static_cast<uint32_t>(packs.size()));
-  put_u64(out, entries.size());
-  put_bytes(out, store_id.data(), store_id.size());
-  for (const auto& p : packs) put_bytes(out, p.first.bytes.data(), 16);
-  for (const auto& e : entries) {
-    put_bytes(out, e.id.bytes.data(), 16);
-    put_u32(out, e.pack);
-    put_u32(out, e.offset);
-    put_u32(out, e.raw_len);
-    put_u32(out, e.stored_len);
+  const size_t packs_at = header::k_size;
+  const size_t entries_at = packs_at + packs.size() * layout::k_pack_id_size;
+  const size_t trailer_at = entries_at + entries.size() * entry::k_size;
+  std::vector<uint8_t> out(trailer_at + trailer::k_size, 0);
+  uint8_t* h = out.data();
+  std::memcpy(h + header::magic.offset, layout::k_magic, header::magic.size);
+  set_u32(h + header::version.offset, k_format_version);
+  set_u32(h + header::pack_count.offset, static_cast<uint32_t>(packs.size()));
+  set_u64(h + header::entry_count.offset, entries.size());
+  std::memcpy(h + header::store_id.offset, store_id.data(), header::store_id.size);
+  for (size_t i = 0; i < packs.size(); ++i) {
+    std::memcpy(h + packs_at + i * layout::k_pack_id_size, packs[i].first.bytes.data(),
+                layout::k_pack_id_size);
   }
-  put_u64(out, checksum64(out.data(), out.size()));
-  put_bytes(out, k_end_magic, 8);
-
-  auto rnd = random_bytes(16);
-  auto path = store_root / "index" / (to_hex(rnd.data(), rnd.size()) + ".idx");
-  AtomicFile file(path, store_root / "tmp");
-  file.append(out.data(), out.size());
-  file.commit();
-  return path;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    uint8_t* p = h + entries_at + i * entry::k_size;
+    const SegmentEntry& e = entries[i];
+    std::memcpy(p + entry::block_id.offset, e.id.bytes.data(), entry::block_id.size);
+    set_u32(p + entry::pack_ordinal.offset, e.pack);
+    set_u32(p + entry::record_offset.offset, e.offset);
+    set_u32(p + entry::raw_length.offset, e.raw_len);
+    set_u32(p + entry::stored_length.offset, e.stored_len);
+  }
+  set_u64(h + trailer_at + trailer::checksum.offset, checksum64(h, trailer_at));
+  std::memcpy(h + trailer_at + trailer::magic.offset, layout::k_end_magic, trailer::magic.size);
+  return out;
 }
 
-Segment read_index_segment(const std::filesystem::path& path, const StoreId& store_id) {
-  const std::string name = "index segment " + path.filename().string();
+std::string write_index_segment(
+    const Storage& storage, const StoreId& store_id,
+    const std::vector<std::pair<PackId, std::vector<PackEntry>>>& packs) {
+  auto bytes = encode_index_segment(store_id, packs);
+  auto rnd = random_bytes(16);
+  std::string name = to_hex(rnd.data(), rnd.size());
+  storage.write(segment_object(name), bytes.data(), bytes.size());
+  return name;
+}
+
+namespace {
+// Magic, version, checksum and store id; returns the counts of a segment that passed.
+std::pair<uint32_t, uint64_t> check_segment_frame(const uint8_t* data, size_t len,
+                                                  const StoreId& store_id,
+                                                  const std::string& name) {
   auto damaged = [&](const std::string& what) {
     return Error(ErrorKind::damage, "reading", name, what);
   };
-  File file(path, File::Open::read);
-  uint64_t size = file.size();
-  if (size < k_header_size + k_trailer_size) throw damaged("file too short (truncated)");
-  if (size > (uint64_t{1} << 34)) throw damaged("file implausibly large");
-  std::vector<uint8_t> data(static_cast<size_t>(size));
-  file.read_exact_at(data.data(), data.size(), 0);
-  if (std::memcmp(data.data(), k_magic, 8) != 0) throw damaged("bad magic");
-  if (std::memcmp(data.data() + size - 8, k_end_magic, 8) != 0)
+  if (len < header::k_size + trailer::k_size) throw damaged("file too short (truncated)");
+  if (std::memcmp(data + header::magic.offset, layout::k_magic, header::magic.size) != 0)
+    throw damaged("bad magic");
+  const size_t trailer_at = len - trailer::k_size;
+  if (std::memcmp(data + trailer_at + trailer::magic.offset, layout::k_end_magic,
+                  trailer::magic.size) != 0)
     throw damaged("bad end magic (truncated?)");
-  if (checksum64(data.data(), size - k_trailer_size) !=
-      get_u64(data.data() + size - k_trailer_size)) {
+  if (checksum64(data, trailer_at) != get_u64(data + trailer_at + trailer::checksum.offset)) {
     throw damaged("checksum mismatch");
   }
-  Reader r(data.data(), data.size() - k_trailer_size);
-  r.skip(8);
-  uint32_t version = r.u32();
-  uint32_t pack_count = r.u32();
-  uint64_t entry_count = r.u64();
-  StoreId sid;
-  r.take(sid.data(), sid.size());
-  if (version == 0 || version > k_version)
-    throw damaged(fmt::format("unsupported version {}", version));
-  if (sid != store_id) throw damaged("segment belongs to another store");
+  // After the checksum, which covers it: a flipped bit is damage, not a newer format.
+  const uint32_t version = get_u32(data + header::version.offset);
+  check_format_version(FormatKind::index_segment, version, name);
+  if (version == 0) throw damaged("unsupported version 0");
+  if (std::memcmp(data + header::store_id.offset, store_id.data(), header::store_id.size) != 0)
+    throw damaged("segment belongs to another store");
+  const uint32_t pack_count = get_u32(data + header::pack_count.offset);
+  const uint64_t entry_count = get_u64(data + header::entry_count.offset);
+  const uint64_t body = trailer_at - header::k_size;
   // entry_count is checked before multiplying: a huge count must not wrap to the size.
-  if (entry_count > r.remaining() / k_entry_size ||
-      uint64_t{pack_count} * 16 + entry_count * k_entry_size != r.remaining()) {
+  if (entry_count > body / entry::k_size ||
+      uint64_t{pack_count} * layout::k_pack_id_size + entry_count * entry::k_size != body) {
     throw damaged("counts do not match the file size");
   }
+  return {pack_count, entry_count};
+}
+}  // namespace
+
+Segment decode_index_segment(const uint8_t* data, size_t len, const StoreId& store_id,
+                             const std::string& name) {
+  const auto [pack_count, entry_count] = check_segment_frame(data, len, store_id, name);
   Segment seg;
   seg.packs.resize(pack_count);
-  for (auto& p : seg.packs) r.take(p.bytes.data(), 16);
+  const uint8_t* p = data + header::k_size;
+  for (auto& pack : seg.packs) {
+    std::memcpy(pack.bytes.data(), p, layout::k_pack_id_size);
+    p += layout::k_pack_id_size;
+  }
   seg.entries.resize(static_cast<size_t>(entry_count));
   for (auto& e : seg.entries) {
-    r.take(e.id.bytes.data(), 16);
-    e.pack = r.u32();
-    e.offset = r.u32();
-    e.raw_len = r.u32();
-    e.stored_len = r.u32();
-    if (e.pack >= pack_count || e.id.is_marker())
-      throw damaged("entry refers to no pack or is a marker");
+    std::memcpy(e.id.bytes.data(), p + entry::block_id.offset, entry::block_id.size);
+    e.pack = get_u32(p + entry::pack_ordinal.offset);
+    e.offset = get_u32(p + entry::record_offset.offset);
+    e.raw_len = get_u32(p + entry::raw_length.offset);
+    e.stored_len = get_u32(p + entry::stored_length.offset);
+    p += entry::k_size;
+    if (e.pack >= pack_count || e.id.is_marker()) {
+      throw Error(ErrorKind::damage, "reading", name, "entry refers to no pack or is a marker");
+    }
   }
-  if (!r.ok()) throw damaged("truncated");
   return seg;
 }
+
+Segment read_index_segment(const Storage& storage, const std::string& name,
+                           const StoreId& store_id) {
+  const std::string shown = "index segment " + name + ".idx";
+  auto reader = storage.open(segment_object(name));
+  const uint64_t size = reader->size();
+  if (size > k_max_segment_size)
+    throw Error(ErrorKind::damage, "reading", shown, "file implausibly large");
+  std::vector<uint8_t> data(static_cast<size_t>(size));
+  reader->read_exact_at(data.data(), data.size(), 0);
+  return decode_index_segment(data.data(), data.size(), store_id, shown);
+}
+
+SegmentBatcher::SegmentBatcher(const std::filesystem::path& store_root, const StoreId& store_id)
+    : m_owned_storage(std::make_unique<LocalStorage>(store_root)),
+      m_storage(m_owned_storage.get()),
+      m_store_id(store_id) {}
 
 void SegmentBatcher::add(const PackId& pack, std::vector<PackEntry> entries) {
   m_pending.emplace_back(pack, std::move(entries));
@@ -182,7 +224,7 @@ void SegmentBatcher::add(const PackId& pack, std::vector<PackEntry> entries) {
 
 void SegmentBatcher::flush() {
   if (m_pending.empty()) return;
-  write_index_segment(m_root, m_store_id, m_pending);
+  write_index_segment(*m_storage, m_store_id, m_pending);
   m_pending.clear();
   ++m_written;
 }

@@ -1,13 +1,16 @@
-// Index segments on disk and the in-memory block index (docs/format.md, "Index segment").
+// Index segments and the in-memory block index (docs/format.md, "Index segment"; layout
+// in image/format.hpp).
 #pragma once
 
 #include "core/base/hash.hpp"
 #include "image/config.hpp"
 #include "image/pack.hpp"
+#include "image/storage.hpp"
 
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -73,10 +76,24 @@ struct Segment {
   std::vector<SegmentEntry> entries;  // sorted by id
 };
 
-// Writes (atomically) an index segment for the given committed packs; returns its path.
-std::filesystem::path write_index_segment(
-    const std::filesystem::path& store_root, const StoreId& store_id,
+// The storage object of an index segment.
+ObjectRef segment_object(const std::string& name);
+
+// Encodes a segment for the given committed packs (entries sorted by block id).
+std::vector<uint8_t> encode_index_segment(
+    const StoreId& store_id, const std::vector<std::pair<PackId, std::vector<PackEntry>>>& packs);
+// Parses and checks a segment's bytes. Throws Error(damage) naming the segment as `name`,
+// Error(newer_format) for a segment of a newer format.
+Segment decode_index_segment(const uint8_t* data, size_t len, const StoreId& store_id,
+                             const std::string& name);
+
+// Commits a new index segment for the given committed packs; returns its name.
+std::string write_index_segment(
+    const Storage& storage, const StoreId& store_id,
     const std::vector<std::pair<PackId, std::vector<PackEntry>>>& packs);
+// Reads and checks the segment `name` (see decode_index_segment).
+Segment read_index_segment(const Storage& storage, const std::string& name,
+                           const StoreId& store_id);
 
 // How many packs one index segment covers: writers checkpoint the index this often.
 inline constexpr size_t k_packs_per_segment = 64;
@@ -85,8 +102,11 @@ inline constexpr size_t k_packs_per_segment = 64;
 // k_packs_per_segment of them, and for the rest on flush(). Not thread-safe.
 class SegmentBatcher {
  public:
-  SegmentBatcher(std::filesystem::path store_root, const StoreId& store_id)
-      : m_root(std::move(store_root)), m_store_id(store_id) {}
+  SegmentBatcher(const Storage& storage, const StoreId& store_id)
+      : m_storage(&storage), m_store_id(store_id) {}
+  // Deprecated: backup.cpp and prune.cpp still pass store.root(); segments of the local
+  // storage at `store_root`.
+  SegmentBatcher(const std::filesystem::path& store_root, const StoreId& store_id);
   // Adds a committed pack; writes a segment when the batch is full.
   void add(const PackId& pack, std::vector<PackEntry> entries);
   // Writes a segment for the packs added since the last one (nothing when there are none).
@@ -94,13 +114,11 @@ class SegmentBatcher {
   size_t segments_written() const { return m_written; }
 
  private:
-  std::filesystem::path m_root;
+  std::unique_ptr<const Storage> m_owned_storage;  // only for the deprecated constructor
+  const Storage* m_storage;
   StoreId m_store_id;
   std::vector<std::pair<PackId, std::vector<PackEntry>>> m_pending;
   size_t m_written = 0;
 };
-
-// Reads and checks a segment. Throws Error(damage) naming the segment.
-Segment read_index_segment(const std::filesystem::path& path, const StoreId& store_id);
 
 }  // namespace vssimg

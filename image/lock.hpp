@@ -1,7 +1,12 @@
-// Store locks (docs/format.md, "Locks"). OS locks (flock / LockFileEx) vanish with their
-// process, so a killed vssimg never leaves a lock behind; info files name the holder.
+// Store locks (docs/format.md, "Locks"): backup, verify, restore, list and show hold the
+// store lock shared, forget, prune and repair exclusively; a backup also holds the writer
+// lock. How a lock is held is the storage's (Storage::lock); what a holder records about
+// itself, and when a record is stale, is here.
 #pragma once
 
+#include "image/storage.hpp"
+
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -9,28 +14,43 @@
 
 namespace vssimg {
 
-enum class LockMode { shared, exclusive };
-
 class StoreLock {
  public:
-  // Takes locks/store.lock in `mode` and, if `writer`, locks/writer.lock exclusively.
-  // Never waits: throws Error(store_locked) naming the holders when refused.
+  // Storage::lock: never waits; throws Error(store_locked) naming the holders when refused.
+  StoreLock(const Storage& storage, LockMode mode, bool writer, const std::string& command);
+  // Deprecated: cli/ (every cmd_*.cpp that locks) and tests/image/test_backup.cpp still
+  // pass store.root(); the same lock on the local storage at `store_root`.
   StoreLock(const std::filesystem::path& store_root, LockMode mode, bool writer,
             const std::string& command);
-  ~StoreLock();
   StoreLock(const StoreLock&) = delete;
   StoreLock& operator=(const StoreLock&) = delete;
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> m_impl;
+  std::unique_ptr<StorageLock> m_lock;
 };
 
-// Holder descriptions from locks/*.info ("backup (pid 42 on srv1, since 2026-11-25 01:00:03)");
-// removes info files of dead processes on this host. Shared by the platform lock code.
-std::vector<std::string> describe_lock_holders(const std::filesystem::path& store_root);
-// Writes this process's info file; returns its path.
-std::filesystem::path write_lock_info(const std::filesystem::path& store_root,
-                                      const std::string& command);
+// What a lock holder records about itself (a lock info object, `key=value` lines).
+struct LockHolder {
+  std::string command;
+  std::string host;
+  uint64_t pid = 0;
+  int64_t started = 0;  // Unix seconds
+};
+
+LockHolder this_process(const std::string& command);
+std::string encode_lock_info(const LockHolder& holder);
+// Parses an info object named `name` (<host>-<pid>). An empty or cut one (its writer was
+// killed before it finished) still names its owner through `name`.
+LockHolder decode_lock_info(const std::string& text, const std::string& name);
+// The name of this process's info object: <host>-<pid>.
+std::string lock_info_name(const LockHolder& holder);
+
+// Descriptions of the other holders ("backup (pid 42 on srv1, since 2026-11-25 01:00:03)"),
+// from the storage's lock info objects. Removes the info of dead processes on this host
+// (an info of another host is never judged: its pid means nothing here).
+std::vector<std::string> describe_lock_holders(const Storage& storage);
+
+// Throws Error(store_locked) naming the holders of the storage's locks.
+[[noreturn]] void throw_store_locked(const Storage& storage);
 
 }  // namespace vssimg

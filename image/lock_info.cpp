@@ -1,77 +1,103 @@
-#include "core/os/file.hpp"
+#include "core/base/error.hpp"
 #include "core/os/platform.hpp"
 #include "image/lock.hpp"
+#include "image/storage_local.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <ctime>
 #include <sstream>
-#include <system_error>
 
 namespace vssimg {
 
-namespace fs = std::filesystem;
+namespace {
+constexpr uint64_t k_max_info_size = 4096;
 
-fs::path write_lock_info(const fs::path& store_root, const std::string& command) {
-  auto path = store_root / "locks" / fmt::format("{}-{}.info", host_name(), process_id());
-  File f(path, File::Open::create_trunc);
-  std::string text = fmt::format("command={}\nhost={}\npid={}\nstarted={}\n", command, host_name(),
-                                 process_id(), now_unix());
-  try {
-    f.append(text.data(), text.size());
-  } catch (...) {
-    std::error_code ec;  // an empty info file would name no holder and never go stale
-    fs::remove(path, ec);
-    throw;
-  }
-  return path;
+// Stale: this host's process that wrote it is gone (an info of another host is never
+// judged stale: its pid means nothing here).
+bool is_stale(const LockHolder& h, const std::string& me) {
+  return h.host == me && h.pid != process_id() && !process_alive(h.pid);
+}
+}  // namespace
+
+StoreLock::StoreLock(const Storage& storage, LockMode mode, bool writer, const std::string& command)
+    : m_lock(storage.lock(mode, writer, command)) {}
+
+StoreLock::StoreLock(const std::filesystem::path& store_root, LockMode mode, bool writer,
+                     const std::string& command)
+    : StoreLock(LocalStorage(store_root), mode, writer, command) {}
+
+LockHolder this_process(const std::string& command) {
+  return LockHolder{command, host_name(), process_id(), now_unix()};
 }
 
-std::vector<std::string> describe_lock_holders(const fs::path& store_root) {
+std::string encode_lock_info(const LockHolder& h) {
+  return fmt::format("command={}\nhost={}\npid={}\nstarted={}\n", h.command, h.host, h.pid,
+                     h.started);
+}
+
+std::string lock_info_name(const LockHolder& h) {
+  return fmt::format("{}-{}", h.host, h.pid);
+}
+
+LockHolder decode_lock_info(const std::string& text, const std::string& name) {
+  LockHolder h;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string k = line.substr(0, eq), v = line.substr(eq + 1);
+    if (k == "command") h.command = v;
+    if (k == "host") h.host = v;
+    if (k == "pid") h.pid = std::strtoull(v.c_str(), nullptr, 10);
+    if (k == "started") h.started = std::strtoll(v.c_str(), nullptr, 10);
+  }
+  if (h.pid == 0) {
+    // Killed before it wrote its info: the name still says whose it is (<host>-<pid>).
+    auto dash = name.rfind('-');
+    if (dash != std::string::npos) {
+      h.host = name.substr(0, dash);
+      h.pid = std::strtoull(name.c_str() + dash + 1, nullptr, 10);
+    }
+  }
+  return h;
+}
+
+std::vector<std::string> describe_lock_holders(const Storage& storage) {
   std::vector<std::string> out;
-  std::error_code ec;
   const std::string me = host_name();
-  for (const auto& entry : fs::directory_iterator(store_root / "locks", ec)) {
-    if (entry.path().extension() != ".info") continue;
+  for (const auto& name : storage.list(ObjectKind::lock)) {
+    const ObjectRef ref{ObjectKind::lock, name};
     std::string text;
     try {
-      text = read_small_file(entry.path(), 4096);
-    } catch (...) {
-      continue;
+      auto bytes = storage.read_all(ref, k_max_info_size);
+      text.assign(bytes.begin(), bytes.end());
+    } catch (const Error&) {
+      continue;  // vanished or unreadable: names no one
     }
-    std::string command, host;
-    uint64_t pid = 0;
-    int64_t started = 0;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) {
-      auto eq = line.find('=');
-      if (eq == std::string::npos) continue;
-      std::string k = line.substr(0, eq), v = line.substr(eq + 1);
-      if (k == "command") command = v;
-      if (k == "host") host = v;
-      if (k == "pid") pid = std::strtoull(v.c_str(), nullptr, 10);
-      if (k == "started") started = std::strtoll(v.c_str(), nullptr, 10);
-    }
-    if (pid == 0) {
-      // Killed before it wrote its info: the name still says whose it is (<host>-<pid>.info).
-      std::string stem = entry.path().stem().string();
-      auto dash = stem.rfind('-');
-      if (dash != std::string::npos) {
-        host = stem.substr(0, dash);
-        pid = std::strtoull(stem.c_str() + dash + 1, nullptr, 10);
+    LockHolder h = decode_lock_info(text, name);
+    if (is_stale(h, me)) {
+      try {
+        storage.remove(ref);
+      } catch (const Error&) {
       }
-    }
-    if (host == me && pid != process_id() && !process_alive(pid)) {
-      fs::remove(entry.path(), ec);  // stale: its process is gone
       continue;
     }
-    if (host == me && pid == process_id()) continue;
-    std::time_t t = static_cast<std::time_t>(started);
-    out.push_back(fmt::format("{} (pid {} on {}, since {:%Y-%m-%d %H:%M:%S})", command, pid, host,
-                              fmt::localtime(t)));
+    if (h.host == me && h.pid == process_id()) continue;
+    std::time_t t = static_cast<std::time_t>(h.started);
+    out.push_back(fmt::format("{} (pid {} on {}, since {:%Y-%m-%d %H:%M:%S})", h.command, h.pid,
+                              h.host, fmt::localtime(t)));
   }
   return out;
+}
+
+void throw_store_locked(const Storage& storage) {
+  auto holders = describe_lock_holders(storage);
+  std::string who = holders.empty() ? "another process" : holders.front();
+  for (size_t i = 1; i < holders.size(); ++i) who += ", " + holders[i];
+  throw Error(ErrorKind::store_locked, "locking store", storage.location(), "in use by " + who);
 }
 
 }  // namespace vssimg

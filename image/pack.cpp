@@ -3,28 +3,81 @@
 #include "core/base/bytes.hpp"
 #include "core/base/error.hpp"
 #include "core/os/platform.hpp"
+#include "image/storage_local.hpp"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace vssimg {
 
+namespace layout = pack_layout;
+
 namespace {
-constexpr char k_pack_magic[8] = {'V', 'S', 'S', 'I', 'M', 'G', 'P', 'K'};
-constexpr char k_record_magic[4] = {'V', 'R', 'E', 'C'};
-constexpr char k_tail_magic[8] = {'V', 'P', 'K', 'T', 'A', 'I', 'L', '\0'};
-constexpr uint32_t k_pack_version = 1;
+// Packs stay below 4 GiB (u32 offsets), with room for the table and trailer.
+constexpr uint64_t k_max_records_end = UINT32_MAX - (64u << 20);
+
+std::vector<uint8_t> encode_header(const StoreId& store_id) {
+  std::vector<uint8_t> h(layout::header::k_size, 0);
+  std::memcpy(h.data() + layout::header::magic.offset, layout::k_magic, layout::header::magic.size);
+  set_u32(h.data() + layout::header::version.offset, k_format_version);
+  std::memcpy(h.data() + layout::header::store_id.offset, store_id.data(), store_id.size());
+  return h;
+}
+
+// The table and the trailer after the records, which end at `table_offset`.
+std::vector<uint8_t> encode_table(const std::vector<PackEntry>& entries, uint64_t table_offset) {
+  namespace te = layout::table_entry;
+  namespace tr = layout::trailer;
+  const size_t table_len = entries.size() * te::k_size;
+  std::vector<uint8_t> out(table_len + tr::k_size, 0);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    uint8_t* p = out.data() + i * te::k_size;
+    const PackEntry& e = entries[i];
+    std::memcpy(p + te::block_id.offset, e.id.bytes.data(), te::block_id.size);
+    set_u32(p + te::record_offset.offset, e.offset);
+    set_u32(p + te::raw_length.offset, e.raw_len);
+    set_u32(p + te::stored_length.offset, e.stored_len);
+    p[te::codec.offset] = static_cast<uint8_t>(e.codec);
+  }
+  uint8_t* t = out.data() + table_len;
+  set_u64(t + tr::table_offset.offset, table_offset);
+  set_u32(t + tr::entry_count.offset, static_cast<uint32_t>(entries.size()));
+  set_u64(t + tr::table_checksum.offset, checksum64(out.data(), table_len));
+  std::memcpy(t + tr::magic.offset, layout::k_tail_magic, tr::magic.size);
+  return out;
+}
+
+PackEntry decode_table_entry(const uint8_t* p) {
+  namespace te = layout::table_entry;
+  PackEntry e;
+  std::memcpy(e.id.bytes.data(), p + te::block_id.offset, te::block_id.size);
+  e.offset = get_u32(p + te::record_offset.offset);
+  e.raw_len = get_u32(p + te::raw_length.offset);
+  e.stored_len = get_u32(p + te::stored_length.offset);
+  e.codec = static_cast<Codec>(p[te::codec.offset]);
+  return e;
+}
+
+// A File seen as an object, for the deprecated read_pack_table(File).
+class FileView final : public ObjectReader {
+ public:
+  explicit FileView(const File& file) : m_file(file), m_name(file.name()) {}
+  uint64_t size() const override { return m_file.size(); }
+  size_t read_at(void* buf, size_t len, uint64_t offset) const override {
+    return m_file.read_at(buf, len, offset);
+  }
+  const std::string& name() const override { return m_name; }
+
+ private:
+  const File& m_file;
+  std::string m_name;
+};
 }  // namespace
 
 void check_pack_version(uint32_t version, const std::string& name) {
-  if (version > k_pack_version) {
-    throw Error(
-        ErrorKind::store_not_found, "reading", name,
-        fmt::format(
-            "pack format version {} is newer than this build supports ({}); use a newer vssimg",
-            version, k_pack_version));
-  }
+  check_format_version(FormatKind::pack, version, name);
 }
 
 std::string PackId::hex() const {
@@ -42,19 +95,24 @@ bool PackId::parse(const std::string& hex, PackId& out) {
   return from_hex(hex, out.bytes.data(), out.bytes.size());
 }
 
-std::filesystem::path pack_relative_path(const PackId& id) {
-  std::string hex = id.hex();
-  return std::filesystem::path("packs") / hex.substr(0, 2) / (hex + ".pack");
+ObjectRef pack_object(const PackId& id) {
+  return ObjectRef{ObjectKind::pack, id.hex()};
+}
+
+std::string pack_display_name(const PackId& id) {
+  return "pack " + id.hex() + ".pack";
+}
+
+PackWriter::PackWriter(const Storage& storage, const StoreId& store_id)
+    : m_id(PackId::random()), m_object(storage.create(pack_object(m_id))) {
+  append(encode_header(store_id));
 }
 
 PackWriter::PackWriter(const std::filesystem::path& store_root, const StoreId& store_id)
-    : m_id(PackId::random()), m_file(store_root / pack_relative_path(m_id), store_root / "tmp") {
-  std::vector<uint8_t> header;
-  put_bytes(header, k_pack_magic, 8);
-  put_u32(header, k_pack_version);
-  put_u32(header, 0);
-  put_bytes(header, store_id.data(), store_id.size());
-  m_file.append(header.data(), header.size());
+    : m_owned_storage(std::make_unique<LocalStorage>(store_root)),
+      m_id(PackId::random()),
+      m_object(m_owned_storage->create(pack_object(m_id))) {
+  append(encode_header(store_id));
 }
 
 void PackWriter::check_usable() const {
@@ -62,57 +120,48 @@ void PackWriter::check_usable() const {
   if (m_committed) throw Error("writing pack", m_id.hex(), "pack already committed");
 }
 
-const PackEntry& PackWriter::add(const BlockId& id, Codec codec, const uint8_t* payload,
-                                 uint32_t stored_len, uint32_t raw_len) {
-  check_usable();
-  uint64_t offset = m_file.size();
-  if (offset + k_record_header_size + stored_len > UINT32_MAX - (64u << 20)) {
-    throw Error("writing pack", m_id.hex(), "pack would exceed 4 GiB");
-  }
-  m_scratch.resize(k_record_header_size + stored_len);
-  uint8_t* h = m_scratch.data();
-  std::memset(h, 0, k_record_header_size);
-  std::memcpy(h, k_record_magic, 4);
-  h[16] = static_cast<uint8_t>(codec);
-  set_u32(h + 20, raw_len);
-  set_u32(h + 24, stored_len);
-  std::memcpy(h + 32, id.bytes.data(), 16);
-  std::memcpy(h + k_record_header_size, payload, stored_len);
-  set_u64(h + 8, checksum64(h + 16, k_record_header_size - 16 + stored_len));
+void PackWriter::append(const std::vector<uint8_t>& bytes) {
   try {
-    m_file.append(m_scratch.data(), m_scratch.size());
+    m_object->append(bytes.data(), bytes.size());
   } catch (...) {
     m_failed = true;
     throw;
   }
+}
+
+void encode_record(const BlockId& id, Codec codec, const uint8_t* payload, uint32_t stored_len,
+                   uint32_t raw_len, std::vector<uint8_t>& out) {
+  namespace r = layout::record;
+  out.assign(r::k_size + stored_len, 0);
+  uint8_t* h = out.data();
+  std::memcpy(h + r::magic.offset, layout::k_record_magic, r::magic.size);
+  h[r::codec.offset] = static_cast<uint8_t>(codec);
+  set_u32(h + r::raw_length.offset, raw_len);
+  set_u32(h + r::stored_length.offset, stored_len);
+  std::memcpy(h + r::block_id.offset, id.bytes.data(), r::block_id.size);
+  if (stored_len) std::memcpy(h + r::k_size, payload, stored_len);
+  set_u64(h + r::checksum.offset,
+          checksum64(h + r::k_checksummed_from, out.size() - r::k_checksummed_from));
+}
+
+const PackEntry& PackWriter::add(const BlockId& id, Codec codec, const uint8_t* payload,
+                                 uint32_t stored_len, uint32_t raw_len) {
+  check_usable();
+  uint64_t offset = size();
+  if (offset + k_record_header_size + stored_len > k_max_records_end) {
+    throw Error("writing pack", m_id.hex(), "pack would exceed 4 GiB");
+  }
+  encode_record(id, codec, payload, stored_len, raw_len, m_scratch);
+  append(m_scratch);
   m_entries.push_back(PackEntry{id, static_cast<uint32_t>(offset), raw_len, stored_len, codec});
   return m_entries.back();
 }
 
 const std::vector<PackEntry>& PackWriter::commit() {
   check_usable();
+  append(encode_table(m_entries, size()));
   try {
-    std::vector<uint8_t> table;
-    table.reserve(m_entries.size() * k_pack_table_entry_size + k_pack_trailer_size);
-    for (const auto& e : m_entries) {
-      put_bytes(table, e.id.bytes.data(), 16);
-      put_u32(table, e.offset);
-      put_u32(table, e.raw_len);
-      put_u32(table, e.stored_len);
-      put_u8(table, static_cast<uint8_t>(e.codec));
-      put_u8(table, 0);
-      put_u8(table, 0);
-      put_u8(table, 0);
-    }
-    uint64_t table_offset = m_file.size();
-    uint64_t table_sum = checksum64(table.data(), table.size());
-    put_u64(table, table_offset);
-    put_u32(table, static_cast<uint32_t>(m_entries.size()));
-    put_u32(table, 0);
-    put_u64(table, table_sum);
-    put_bytes(table, k_tail_magic, 8);
-    m_file.append(table.data(), table.size());
-    m_file.commit();
+    m_object->commit();
   } catch (...) {
     m_failed = true;
     throw;
@@ -121,43 +170,56 @@ const std::vector<PackEntry>& PackWriter::commit() {
   return m_entries;
 }
 
-std::vector<PackEntry> read_pack_table(const File& pack, const StoreId& store_id) {
-  const std::string name = "pack " + pack.path().filename().string();
+namespace {
+// Header and trailer; returns the table offset and entry count they give.
+std::pair<uint64_t, uint64_t> read_frame(const ObjectReader& pack, const StoreId& store_id,
+                                         const std::string& name, uint64_t& table_sum) {
+  namespace h = layout::header;
+  namespace tr = layout::trailer;
   auto damaged = [&](const std::string& what) {
     return Error(ErrorKind::damage, "reading", name, what);
   };
-  uint64_t size = pack.size();
-  if (size < k_pack_header_size + k_pack_trailer_size) throw damaged("file too short to be a pack");
-  uint8_t header[k_pack_header_size];
+  const uint64_t size = pack.size();
+  if (size < h::k_size + tr::k_size) throw damaged("file too short to be a pack");
+  uint8_t header[h::k_size];
   pack.read_exact_at(header, sizeof header, 0);
-  if (std::memcmp(header, k_pack_magic, 8) != 0) throw damaged("bad pack magic");
-  check_pack_version(get_u32(header + 8), name);
-  if (std::memcmp(header + 16, store_id.data(), 16) != 0) {
+  if (std::memcmp(header + h::magic.offset, layout::k_magic, h::magic.size) != 0)
+    throw damaged("bad pack magic");
+  check_pack_version(get_u32(header + h::version.offset), name);
+  if (std::memcmp(header + h::store_id.offset, store_id.data(), h::store_id.size) != 0) {
     throw damaged("pack belongs to another store");
   }
-  uint8_t trailer[k_pack_trailer_size];
-  pack.read_exact_at(trailer, sizeof trailer, size - k_pack_trailer_size);
-  if (std::memcmp(trailer + 24, k_tail_magic, 8) != 0) throw damaged("bad pack trailer magic");
-  uint64_t table_offset = get_u64(trailer);
-  uint64_t count = get_u32(trailer + 8);
-  uint64_t table_len = count * k_pack_table_entry_size;
-  if (table_offset < k_pack_header_size || table_offset + table_len + k_pack_trailer_size != size) {
+  uint8_t trailer[tr::k_size];
+  pack.read_exact_at(trailer, sizeof trailer, size - tr::k_size);
+  if (std::memcmp(trailer + tr::magic.offset, layout::k_tail_magic, tr::magic.size) != 0)
+    throw damaged("bad pack trailer magic");
+  const uint64_t table_offset = get_u64(trailer + tr::table_offset.offset);
+  const uint64_t count = get_u32(trailer + tr::entry_count.offset);
+  const uint64_t table_len = count * layout::table_entry::k_size;
+  if (table_offset < h::k_size || table_offset + table_len + tr::k_size != size) {
     throw damaged("pack table offset or count out of range");
   }
-  std::vector<uint8_t> table(static_cast<size_t>(table_len));
+  table_sum = get_u64(trailer + tr::table_checksum.offset);
+  return {table_offset, count};
+}
+}  // namespace
+
+std::vector<PackEntry> read_pack_table(const ObjectReader& pack, const StoreId& store_id,
+                                       const std::string& name) {
+  auto damaged = [&](const std::string& what) {
+    return Error(ErrorKind::damage, "reading", name, what);
+  };
+  uint64_t table_sum = 0;
+  const auto [table_offset, count] = read_frame(pack, store_id, name, table_sum);
+  std::vector<uint8_t> table(static_cast<size_t>(count * layout::table_entry::k_size));
   pack.read_exact_at(table.data(), table.size(), table_offset);
-  if (checksum64(table.data(), table.size()) != get_u64(trailer + 16)) {
+  if (checksum64(table.data(), table.size()) != table_sum) {
     throw damaged("pack table checksum mismatch");
   }
   std::vector<PackEntry> entries(static_cast<size_t>(count));
   for (size_t i = 0; i < entries.size(); ++i) {
-    const uint8_t* p = table.data() + i * k_pack_table_entry_size;
     PackEntry& e = entries[i];
-    std::memcpy(e.id.bytes.data(), p, 16);
-    e.offset = get_u32(p + 16);
-    e.raw_len = get_u32(p + 20);
-    e.stored_len = get_u32(p + 24);
-    e.codec = static_cast<Codec>(p[28]);
+    e = decode_table_entry(table.data() + i * layout::table_entry::k_size);
     if (e.offset < k_pack_header_size ||
         uint64_t{e.offset} + k_record_header_size + e.stored_len > table_offset) {
       throw damaged(fmt::format("table entry {} points outside the records", i));
@@ -166,28 +228,43 @@ std::vector<PackEntry> read_pack_table(const File& pack, const StoreId& store_id
   return entries;
 }
 
+std::vector<PackEntry> read_pack_table(const File& pack, const StoreId& store_id) {
+  return read_pack_table(FileView(pack), store_id, "pack " + pack.path().filename().string());
+}
+
 bool parse_record_header(const uint8_t* buf, size_t len, PackEntry& entry) {
-  if (len < k_record_header_size || std::memcmp(buf, k_record_magic, 4) != 0) return false;
-  entry.codec = static_cast<Codec>(buf[16]);
-  entry.raw_len = get_u32(buf + 20);
-  entry.stored_len = get_u32(buf + 24);
-  std::memcpy(entry.id.bytes.data(), buf + 32, 16);
+  namespace r = layout::record;
+  if (len < r::k_size || std::memcmp(buf + r::magic.offset, layout::k_record_magic, r::magic.size))
+    return false;
+  entry.codec = static_cast<Codec>(buf[r::codec.offset]);
+  entry.raw_len = get_u32(buf + r::raw_length.offset);
+  entry.stored_len = get_u32(buf + r::stored_length.offset);
+  std::memcpy(entry.id.bytes.data(), buf + r::block_id.offset, r::block_id.size);
   return entry.codec == Codec::raw || entry.codec == Codec::lz4;
+}
+
+size_t find_record_magic(const uint8_t* data, size_t len, size_t from) {
+  const auto* magic = layout::k_record_magic;
+  if (from >= len) return len;
+  const uint8_t* at =
+      std::search(data + from, data + len, magic, magic + sizeof layout::k_record_magic);
+  return static_cast<size_t>(at - data);
 }
 
 std::string check_record(const uint8_t* buf, size_t buf_len, const BlockId& expect,
                          const BlockHasher& hasher, uint8_t* out, size_t out_cap,
                          uint32_t& raw_len) {
+  namespace r = layout::record;
   PackEntry e;
   if (!parse_record_header(buf, buf_len, e)) return "not a block record (bad magic or codec)";
-  if (e.stored_len > buf_len - k_record_header_size)
-    return "record extends past the end of the pack";
+  if (e.stored_len > buf_len - r::k_size) return "record extends past the end of the pack";
   if (e.raw_len > out_cap) return "record raw length larger than the block size";
-  if (checksum64(buf + 16, k_record_header_size - 16 + e.stored_len) != get_u64(buf + 8)) {
+  if (checksum64(buf + r::k_checksummed_from, r::k_size - r::k_checksummed_from + e.stored_len) !=
+      get_u64(buf + r::checksum.offset)) {
     return "checksum mismatch";
   }
   if (e.id != expect) return "record holds block " + e.id.hex() + ", not " + expect.hex();
-  if (!decode_block(e.codec, buf + k_record_header_size, e.stored_len, out, e.raw_len)) {
+  if (!decode_block(e.codec, buf + r::k_size, e.stored_len, out, e.raw_len)) {
     return "payload does not decompress";
   }
   if (hasher.hash(out, e.raw_len) != expect) return "data does not match its id (hash mismatch)";

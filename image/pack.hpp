@@ -1,11 +1,13 @@
-// Pack files: immutable containers of compressed blocks (docs/format.md, "Pack file").
+// Pack files: immutable containers of compressed blocks (docs/format.md, "Pack file";
+// layout in image/format.hpp).
 #pragma once
 
-#include "core/os/atomic_file.hpp"
 #include "core/base/codec.hpp"
-#include "core/os/file.hpp"
 #include "core/base/hash.hpp"
+#include "core/os/file.hpp"
 #include "image/config.hpp"
+#include "image/format.hpp"
+#include "image/storage.hpp"
 
 #include <array>
 #include <cstdint>
@@ -17,7 +19,7 @@
 namespace vssimg {
 
 struct PackId {
-  std::array<uint8_t, 16> bytes{};
+  std::array<uint8_t, k_id_size> bytes{};
   std::string hex() const;
   static PackId random();
   static bool parse(const std::string& hex, PackId& out);
@@ -25,10 +27,10 @@ struct PackId {
   friend auto operator<=>(const PackId&, const PackId&) = default;
 };
 
-inline constexpr size_t k_pack_header_size = 32;
-inline constexpr size_t k_record_header_size = 48;
-inline constexpr size_t k_pack_trailer_size = 32;
-inline constexpr size_t k_pack_table_entry_size = 32;
+inline constexpr size_t k_pack_header_size = pack_layout::header::k_size;
+inline constexpr size_t k_record_header_size = pack_layout::record::k_size;
+inline constexpr size_t k_pack_trailer_size = pack_layout::trailer::k_size;
+inline constexpr size_t k_pack_table_entry_size = pack_layout::table_entry::k_size;
 
 struct PackEntry {
   BlockId id;
@@ -38,41 +40,56 @@ struct PackEntry {
   Codec codec = Codec::raw;
 };
 
-// Relative path of a pack inside the store: packs/ab/<hex>.pack
-std::filesystem::path pack_relative_path(const PackId& id);
+// The storage object of a pack.
+ObjectRef pack_object(const PackId& id);
+// A pack as messages name it ("pack <hex>.pack").
+std::string pack_display_name(const PackId& id);
 
-// Builds one pack in tmp/ and commits it. Not thread-safe. After any error the writer
-// refuses further use (it may have written a partial record).
+// Builds one pack and commits it. Not thread-safe. After any error the writer refuses
+// further use (it may have written a partial record).
 class PackWriter {
  public:
+  PackWriter(const Storage& storage, const StoreId& store_id);
+  // Deprecated: backup.cpp and prune.cpp still pass store.root(); a pack of the local
+  // storage at `store_root`.
   PackWriter(const std::filesystem::path& store_root, const StoreId& store_id);
   PackWriter(const PackWriter&) = delete;
   PackWriter& operator=(const PackWriter&) = delete;
 
   const PackId& id() const { return m_id; }
-  uint64_t size() const { return m_file.size(); }
+  uint64_t size() const { return m_object->size(); }
   size_t count() const { return m_entries.size(); }
   // Appends a record; returns its table entry.
   const PackEntry& add(const BlockId& id, Codec codec, const uint8_t* payload, uint32_t stored_len,
                        uint32_t raw_len);
-  // Writes the table and trailer, flushes and renames the pack into place.
+  // Writes the table and trailer and commits the pack (durable and visible on return).
   const std::vector<PackEntry>& commit();
 
  private:
   void check_usable() const;
+  void append(const std::vector<uint8_t>& bytes);
+  std::unique_ptr<Storage> m_owned_storage;  // only for the deprecated constructor
   PackId m_id;
-  AtomicFile m_file;
+  std::unique_ptr<ObjectWriter> m_object;
   std::vector<PackEntry> m_entries;
   std::vector<uint8_t> m_scratch;
   bool m_failed = false;
   bool m_committed = false;
 };
 
-// Throws Error(store_not_found) naming both versions when `version` (a pack header's)
+// Encodes a record (header and payload) into `out`, replacing its contents.
+void encode_record(const BlockId& id, Codec codec, const uint8_t* payload, uint32_t stored_len,
+                   uint32_t raw_len, std::vector<uint8_t>& out);
+
+// Throws Error(newer_format) naming both versions when `version` (a pack header's)
 // is newer than this build's.
 void check_pack_version(uint32_t version, const std::string& name);
 
-// Reads and checks a pack's header and table. Throws Error(damage) naming the pack.
+// Reads and checks a pack's header and table through ranged reads. Throws Error(damage)
+// naming the pack as `name`, Error(newer_format) for a pack of a newer format.
+std::vector<PackEntry> read_pack_table(const ObjectReader& pack, const StoreId& store_id,
+                                       const std::string& name);
+// Deprecated: prune.cpp, verify.cpp and tests/image/test_backup.cpp still open pack files.
 std::vector<PackEntry> read_pack_table(const File& pack, const StoreId& store_id);
 
 // The one record check: parses the record header in `buf` (at least header + stored
@@ -85,5 +102,9 @@ std::string check_record(const uint8_t* buf, size_t buf_len, const BlockId& expe
 
 // Parses a record header without checking the payload; false if it is not a record.
 bool parse_record_header(const uint8_t* buf, size_t len, PackEntry& entry);
+
+// Where the next record magic at or after `from` starts in `data`, or `len` if none
+// (repair's scanner resynchronises on it after damage).
+size_t find_record_magic(const uint8_t* data, size_t len, size_t from);
 
 }  // namespace vssimg

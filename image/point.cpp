@@ -4,6 +4,7 @@
 #include "core/base/codec.hpp"
 #include "core/base/error.hpp"
 #include "core/os/platform.hpp"
+#include "image/format.hpp"
 
 #include <fmt/format.h>
 
@@ -13,13 +14,12 @@
 namespace vssimg {
 
 namespace {
-constexpr char k_magic[8] = {'V', 'S', 'S', 'I', 'M', 'G', 'P', 'T'};
-constexpr char k_end_magic[8] = {'V', 'P', 'T', 'E', 'N', 'D', '\0', '\0'};
-constexpr uint32_t k_version = 1;
-constexpr size_t k_header_size = 40;
-constexpr size_t k_chunk_header_size = 20;
-constexpr size_t k_ids_per_chunk = 65536;
-constexpr size_t k_trailer_size = 16;
+namespace layout = point_layout;
+namespace header = point_layout::header;
+namespace chunk = point_layout::chunk;
+namespace trailer = point_layout::trailer;
+constexpr size_t k_ids_per_chunk = layout::k_ids_per_chunk;
+constexpr uint32_t k_known_point_features = 0;
 
 bool valid_key(const std::string& key) {
   if (key.empty()) return false;
@@ -111,48 +111,59 @@ bool valid_point_id(const std::string& id) {
   return from_hex(id, b, 8) && id == to_hex(b, 8);
 }
 
-std::filesystem::path point_relative_path(const std::string& id) {
-  return std::filesystem::path("points") / (id + ".point");
+ObjectRef point_object(const std::string& id) {
+  return ObjectRef{ObjectKind::point, id};
 }
+
+namespace {
+void put_header(std::vector<uint8_t>& out, const Point& point, size_t meta_len, size_t chunks) {
+  uint8_t h[header::k_size] = {};
+  std::memcpy(h + header::magic.offset, layout::k_magic, header::magic.size);
+  set_u32(h + header::version.offset, k_format_version);
+  set_u32(h + header::metadata_length.offset, static_cast<uint32_t>(meta_len));
+  set_u32(h + header::chunk_count.offset, static_cast<uint32_t>(chunks));
+  set_u64(h + header::block_count.offset, point.map.size());
+  set_u32(h + header::block_size.offset, point.block_size);
+  put_bytes(out, h, sizeof h);
+}
+
+void put_chunk(std::vector<uint8_t>& out, const uint8_t* raw, size_t raw_len,
+               std::vector<uint8_t>& packed) {
+  size_t stored = lz4_compress(raw, raw_len, packed.data(), packed.size());
+  Codec codec = stored ? Codec::lz4 : Codec::raw;
+  const uint8_t* payload = stored ? packed.data() : raw;
+  if (!stored) stored = raw_len;
+  uint8_t c[chunk::k_header_size] = {};
+  set_u32(c + chunk::raw_length.offset, static_cast<uint32_t>(raw_len));
+  set_u32(c + chunk::stored_length.offset, static_cast<uint32_t>(stored));
+  c[chunk::codec.offset] = static_cast<uint8_t>(codec);
+  set_u64(c + chunk::checksum.offset, checksum64(payload, stored));
+  put_bytes(out, c, sizeof c);
+  put_bytes(out, payload, stored);
+}
+}  // namespace
 
 std::vector<uint8_t> encode_point(const Point& point) {
   std::string meta = point.meta.encode();
   size_t chunks = (point.map.size() + k_ids_per_chunk - 1) / k_ids_per_chunk;
   std::vector<uint8_t> out;
-  put_bytes(out, k_magic, 8);
-  put_u32(out, k_version);
-  put_u32(out, 0);
-  put_u32(out, static_cast<uint32_t>(meta.size()));
-  put_u32(out, static_cast<uint32_t>(chunks));
-  put_u64(out, point.map.size());
-  put_u32(out, point.block_size);
-  put_u32(out, 0);
+  put_header(out, point, meta.size(), chunks);
   put_str(out, meta);
-  std::vector<uint8_t> packed(compress_bound(k_ids_per_chunk * 16));
+  std::vector<uint8_t> packed(compress_bound(k_ids_per_chunk * layout::k_map_entry_size));
   for (size_t c = 0; c < chunks; ++c) {
     size_t first = c * k_ids_per_chunk;
     size_t n = std::min(k_ids_per_chunk, point.map.size() - first);
     const auto* raw = reinterpret_cast<const uint8_t*>(point.map.data() + first);
-    size_t raw_len = n * 16;
-    size_t stored = lz4_compress(raw, raw_len, packed.data(), packed.size());
-    Codec codec = stored ? Codec::lz4 : Codec::raw;
-    const uint8_t* payload = stored ? packed.data() : raw;
-    if (!stored) stored = raw_len;
-    put_u32(out, static_cast<uint32_t>(raw_len));
-    put_u32(out, static_cast<uint32_t>(stored));
-    put_u8(out, static_cast<uint8_t>(codec));
-    put_u8(out, 0);
-    put_u8(out, 0);
-    put_u8(out, 0);
-    put_u64(out, checksum64(payload, stored));
-    put_bytes(out, payload, stored);
+    put_chunk(out, raw, n * layout::k_map_entry_size, packed);
   }
-  put_u64(out, checksum64(out.data(), out.size()));
-  put_bytes(out, k_end_magic, 8);
+  uint8_t t[trailer::k_size] = {};
+  set_u64(t + trailer::checksum.offset, checksum64(out.data(), out.size()));
+  std::memcpy(t + trailer::magic.offset, layout::k_end_magic, trailer::magic.size);
+  put_bytes(out, t, sizeof t);
   return out;
 }
 
-static_assert(sizeof(BlockId) == 16, "the block map is an array of 16-byte ids");
+static_assert(sizeof(BlockId) == layout::k_map_entry_size, "the block map is an array of ids");
 
 namespace {
 struct ParsedHeader {
@@ -165,27 +176,25 @@ ParsedHeader parse_header(const uint8_t* data, size_t len, const std::string& na
   auto damaged = [&](const std::string& what) {
     return Error(ErrorKind::damage, "reading", name, what);
   };
-  if (len < k_header_size + k_trailer_size || std::memcmp(data, k_magic, 8) != 0) {
+  if (len < header::k_size + trailer::k_size ||
+      std::memcmp(data + header::magic.offset, layout::k_magic, header::magic.size) != 0) {
     throw damaged("not a point file (bad magic or too short)");
   }
   ParsedHeader h;
-  uint32_t version = get_u32(data + 8);
-  uint32_t required = get_u32(data + 12);
-  if (version == 0 || version > k_version || required != 0) {
-    throw Error(
-        ErrorKind::store_not_found, "reading", name,
-        fmt::format("point format version {} (flags {:#x}) is newer than this build supports ({})",
-                    version, required, k_version));
-  }
-  h.meta_len = get_u32(data + 16);
-  h.chunks = get_u32(data + 20);
-  h.block_count = get_u64(data + 24);
-  h.block_size = get_u32(data + 32);
-  if (h.meta_len > len - k_header_size) throw damaged("metadata length out of range");
+  uint32_t version = get_u32(data + header::version.offset);
+  check_format_version(FormatKind::point, version, name);
+  if (version == 0) throw damaged("format version 0 is invalid");
+  check_required_features(FormatKind::point, get_u32(data + header::required_features.offset),
+                          k_known_point_features, name);
+  h.meta_len = get_u32(data + header::metadata_length.offset);
+  h.chunks = get_u32(data + header::chunk_count.offset);
+  h.block_count = get_u64(data + header::block_count.offset);
+  h.block_size = get_u32(data + header::block_size.offset);
+  if (h.meta_len > len - header::k_size) throw damaged("metadata length out of range");
   if (h.chunks != (h.block_count + k_ids_per_chunk - 1) / k_ids_per_chunk) {
     throw damaged("chunk count does not match block count");
   }
-  if (!meta.decode(std::string(reinterpret_cast<const char*>(data + k_header_size), h.meta_len))) {
+  if (!meta.decode(std::string(reinterpret_cast<const char*>(data + header::k_size), h.meta_len))) {
     throw damaged("malformed metadata");
   }
   return h;
@@ -199,9 +208,12 @@ Point decode_point(const uint8_t* data, size_t len, const std::string& id) {
   };
   Point p;
   p.id = id;
-  if (len < k_header_size + k_trailer_size) throw damaged("file too short (truncated)");
-  if (std::memcmp(data + len - 8, k_end_magic, 8) != 0) throw damaged("bad end magic (truncated?)");
-  if (checksum64(data, len - k_trailer_size) != get_u64(data + len - k_trailer_size)) {
+  if (len < header::k_size + trailer::k_size) throw damaged("file too short (truncated)");
+  const size_t trailer_at = len - trailer::k_size;
+  if (std::memcmp(data + trailer_at + trailer::magic.offset, layout::k_end_magic,
+                  trailer::magic.size) != 0)
+    throw damaged("bad end magic (truncated?)");
+  if (checksum64(data, trailer_at) != get_u64(data + trailer_at + trailer::checksum.offset)) {
     throw damaged("checksum mismatch");
   }
   ParsedHeader h = parse_header(data, len, name, p.meta);
@@ -210,18 +222,20 @@ Point decode_point(const uint8_t* data, size_t len, const std::string& id) {
   // The map grows chunk by chunk as chunks are found, so a header claiming a huge map
   // in a tiny file fails at its first missing chunk instead of allocating it.
   p.map.reserve(static_cast<size_t>(std::min<uint64_t>(h.block_count, k_ids_per_chunk)));
-  Reader r(data + k_header_size + h.meta_len, len - k_trailer_size - k_header_size - h.meta_len);
+  Reader r(data + header::k_size + h.meta_len, trailer_at - header::k_size - h.meta_len);
   for (uint32_t c = 0; c < h.chunks; ++c) {
-    uint32_t raw_len = r.u32();
-    uint32_t stored = r.u32();
-    auto codec = static_cast<Codec>(r.u8());
-    r.skip(3);
-    uint64_t sum = r.u64();
+    const uint8_t* ch = r.skip(chunk::k_header_size);
+    if (ch == nullptr) throw damaged(fmt::format("chunk {} truncated", c));
+    uint32_t raw_len = get_u32(ch + chunk::raw_length.offset);
+    uint32_t stored = get_u32(ch + chunk::stored_length.offset);
+    auto codec = static_cast<Codec>(ch[chunk::codec.offset]);
+    uint64_t sum = get_u64(ch + chunk::checksum.offset);
     const uint8_t* payload = r.skip(stored);
     if (!r.ok() || payload == nullptr) throw damaged(fmt::format("chunk {} truncated", c));
     size_t first = size_t{c} * k_ids_per_chunk;
     size_t n = static_cast<size_t>(std::min<uint64_t>(k_ids_per_chunk, h.block_count - first));
-    if (raw_len != n * 16) throw damaged(fmt::format("chunk {} has the wrong length", c));
+    if (raw_len != n * layout::k_map_entry_size)
+      throw damaged(fmt::format("chunk {} has the wrong length", c));
     p.map.resize(first + n);
     if (checksum64(payload, stored) != sum)
       throw damaged(fmt::format("chunk {} checksum mismatch", c));

@@ -1,10 +1,11 @@
-// Recovery point files: metadata plus the full block map (docs/format.md, "Point file").
+// Recovery point files: metadata plus the full block map (docs/format.md, "Point file";
+// layout in image/format.hpp).
 #pragma once
 
 #include "core/base/hash.hpp"
+#include "image/storage.hpp"
 
 #include <cstdint>
-#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -49,10 +50,12 @@ struct PointInfo {
 
 std::string new_point_id();
 bool valid_point_id(const std::string& id);
-std::filesystem::path point_relative_path(const std::string& id);
+// The storage object of a point.
+ObjectRef point_object(const std::string& id);
 
 std::vector<uint8_t> encode_point(const Point& point);
-// Parses and checks a whole point file. Throws Error(damage) naming the point.
+// Parses and checks a whole point file. Throws Error(damage) naming the point,
+// Error(newer_format) for a point of a newer format.
 Point decode_point(const uint8_t* data, size_t len, const std::string& id);
 // Parses header and metadata only (no map, no whole-file checksum).
 PointInfo decode_point_info(const uint8_t* data, size_t len, const std::string& id);

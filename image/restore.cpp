@@ -130,7 +130,7 @@ void RestoreRun::decode(Job& job, uint32_t i) {
                   fmt::format("holds {} bytes, the map needs {}", len, block_len(b)));
     }
   } catch (const Error& e) {
-    if (e.kind() == ErrorKind::store_not_found) throw;  // a pack of a newer format (exit 10)
+    if (e.kind() == ErrorKind::newer_format) throw;  // a pack of a newer format (exit 10)
     throw Error(ErrorKind::damage, "restoring",
                 fmt::format("point {} at volume offset {}", m_point.id, b * m_bs), e.what());
   }

@@ -1,118 +1,94 @@
 #include "image/store.hpp"
 
-#include "core/os/atomic_file.hpp"
 #include "core/base/error.hpp"
-#include "core/os/file.hpp"
 #include "core/os/platform.hpp"
 #include "image/point_meta.hpp"
+#include "image/storage_local.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cstring>
-#include <system_error>
 
 namespace vssimg {
 
 namespace fs = std::filesystem;
 
 namespace {
-const char* const k_subdirs[] = {"packs", "index", "points", "locks", "tmp"};
-constexpr size_t k_max_point_file = size_t{1} << 34;
-
-std::vector<uint8_t> read_file_bytes(const fs::path& path, size_t max_size) {
-  std::string s = read_small_file(path, max_size);
-  return std::vector<uint8_t>(s.begin(), s.end());
-}
+constexpr uint64_t k_max_config_size = 4096;
+constexpr uint64_t k_max_point_file = uint64_t{1} << 34;
+constexpr size_t k_point_head_size = size_t{1} << 20;  // holds header and metadata
+constexpr uint64_t k_segment_entry_size = segment_layout::entry::k_size;
+const ObjectRef k_config{ObjectKind::config, ""};
 }  // namespace
 
-void Store::create(const fs::path& root, uint32_t block_size) {
-  const std::string name = root.string();
-  if (!valid_block_size(block_size)) {
-    throw Error(
-        ErrorKind::usage, "creating store", name,
-        fmt::format("block size {} is not a power of two from 64 KiB to 4 MiB", block_size));
-  }
-  std::error_code ec;
-  if (fs::exists(root, ec)) {
-    if (!fs::is_directory(root, ec))
-      throw Error("creating store", name, "a file with that name exists");
-    if (!fs::is_empty(root, ec)) {
-      throw Error(
-          "creating store", name,
-          fs::exists(root / "config") ? "a store already exists there" : "directory is not empty");
-    }
-  }
-  fs::create_directories(root, ec);
-  if (ec) throw Error("creating store", name, ec.message());
-  for (const char* sub : k_subdirs) {
-    fs::create_directory(root / sub, ec);
-    if (ec) throw Error("creating store", (root / sub).string(), ec.message());
-  }
+void Store::create(const Storage& storage, uint32_t block_size) {
   StoreConfig c;
   c.block_size = block_size;
-  auto id = random_bytes(16);
-  std::memcpy(c.store_id.data(), id.data(), 16);
+  auto id = random_bytes(c.store_id.size());
+  std::memcpy(c.store_id.data(), id.data(), c.store_id.size());
   c.created = now_unix();
   c.secret = random_bytes(k_secret_size);
   auto bytes = encode_config(c);
-  AtomicFile file(root / "config", root / "tmp");
-  restrict_to_owner(file.file().path());
-  file.append(bytes.data(), bytes.size());
-  file.commit();
-  sync_directory(root);
+  storage.write(k_config, bytes.data(), bytes.size());
 }
 
-Store::Store(fs::path root) : m_root(std::move(root)) {
-  const std::string name = m_root.string();
-  std::error_code ec;
-  auto st = fs::status(m_root, ec);
-  if (ec || !fs::exists(st)) {
-    throw Error(ErrorKind::store_not_found, "opening store", name,
-                "no such directory (create a store with vssimg init)");
+void Store::create(const fs::path& root, uint32_t block_size) {
+  if (!valid_block_size(block_size)) {
+    throw Error(
+        ErrorKind::usage, "creating store", root.string(),
+        fmt::format("block size {} is not a power of two from 64 KiB to 4 MiB", block_size));
   }
-  if (!fs::is_directory(st)) {
-    throw Error(ErrorKind::store_not_found, "opening store", name,
-                "is a file, not a store directory");
-  }
-  if (!fs::exists(m_root / "config", ec)) {
-    throw Error(ErrorKind::store_not_found, "opening store", name,
+  create(*LocalStorage::create_directory(root), block_size);
+}
+
+Store::Store(std::unique_ptr<Storage> storage) : m_storage(std::move(storage)) {
+  if (!m_storage->size(k_config)) {
+    throw Error(ErrorKind::store_not_found, "opening store", m_storage->location(),
                 "not a vssimg store (no config file)");
   }
-  for (const char* sub : k_subdirs) {
-    if (vssimg::is_symlink(m_root / sub)) {
-      throw Error(ErrorKind::damage, "opening store", (m_root / sub).string(),
-                  "is a symbolic link; vssimg does not follow links out of a store");
-    }
-  }
-  auto bytes = read_file_bytes(m_root / "config", 4096);
-  m_config = decode_config(bytes.data(), bytes.size(), (m_root / "config").string());
+  auto bytes = m_storage->read_all(k_config, k_max_config_size);
+  m_config = decode_config(bytes.data(), bytes.size(), m_storage->describe(k_config));
   m_hasher = std::make_unique<BlockHasher>(m_config.secret);
-  for (const char* sub : k_subdirs) {
-    if (!fs::is_directory(m_root / sub, ec)) fs::create_directory(m_root / sub, ec);
-  }
+}
+
+Store::Store(fs::path root) : Store(LocalStorage::open_directory(root)) {}
+
+const LocalStorage& Store::local(const char* what) const {
+  const auto* local = dynamic_cast<const LocalStorage*>(m_storage.get());
+  if (!local) throw Error(what, m_storage->location(), "the store is not a local directory");
+  return *local;
+}
+
+const fs::path& Store::root() const {
+  return local("locating").root();
+}
+
+fs::path Store::tmp_dir() const {
+  return local("locating").tmp_dir();
+}
+
+fs::path Store::pack_path(const PackId& id) const {
+  return local("locating").path_of(pack_object(id));
 }
 
 std::vector<PointInfo> Store::list_points(std::vector<std::string>* problems) const {
   std::vector<PointInfo> out;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(m_root / "points", ec)) {
-    const auto& p = entry.path();
-    if (p.extension() != ".point") continue;
-    std::string id = p.stem().string();
+  std::vector<uint8_t> head;
+  for (const auto& id : m_storage->list(ObjectKind::point)) {
     try {
-      if (!valid_point_id(id))
-        throw Error(ErrorKind::damage, "reading", p.string(), "not a point file name");
-      // Header and metadata fit in the first 1 MiB.
-      File f(p, File::Open::read);
-      std::vector<uint8_t> head(static_cast<size_t>(std::min<uint64_t>(f.size(), 1 << 20)));
-      f.read_exact_at(head.data(), head.size(), 0);
+      if (!valid_point_id(id)) {
+        throw Error(ErrorKind::damage, "reading", m_storage->describe(point_object(id)),
+                    "not a point file name");
+      }
+      auto reader = m_storage->open(point_object(id));
+      head.resize(static_cast<size_t>(std::min<uint64_t>(reader->size(), k_point_head_size)));
+      reader->read_exact_at(head.data(), head.size(), 0);
       out.push_back(decode_point_info(head.data(), head.size(), id));
     } catch (const Error& e) {
       if (problems) problems->push_back(e.what());
     }
   }
-  if (ec) throw Error("listing", (m_root / "points").string(), ec.message());
   std::sort(out.begin(), out.end(), [](const PointInfo& a, const PointInfo& b) {
     auto ca = a.meta.get_int(point_key::k_created), cb = b.meta.get_int(point_key::k_created);
     if (ca != cb) return ca < cb;
@@ -124,11 +100,9 @@ std::vector<PointInfo> Store::list_points(std::vector<std::string>* problems) co
 
 Point Store::load_point(const std::string& id) const {
   if (!valid_point_id(id)) throw Error(ErrorKind::usage, "finding point", id, "not a point id");
-  auto path = m_root / point_relative_path(id);
-  std::error_code ec;
-  if (!fs::exists(path, ec))
+  if (!m_storage->size(point_object(id)))
     throw Error(ErrorKind::usage, "finding point", id, "no such recovery point");
-  auto bytes = read_file_bytes(path, k_max_point_file);
+  auto bytes = m_storage->read_all(point_object(id), k_max_point_file);
   Point p = decode_point(bytes.data(), bytes.size(), id);
   if (p.block_size != m_config.block_size) {
     throw Error(ErrorKind::damage, "reading", "point " + id, "block size differs from the store's");
@@ -151,7 +125,7 @@ std::string Store::resolve_point(const std::string& name, const std::string& sou
   for (const auto& p : points) {
     if (p.id.compare(0, name.size(), name) == 0 && !name.empty()) matches.push_back(p.id);
   }
-  if (matches.empty() && valid_point_id(name) && fs::exists(m_root / point_relative_path(name))) {
+  if (matches.empty() && valid_point_id(name) && m_storage->size(point_object(name))) {
     return name;  // exists but its header is unreadable: let load_point report the damage
   }
   if (matches.empty())
@@ -165,60 +139,49 @@ std::string Store::resolve_point(const std::string& name, const std::string& sou
 
 void Store::commit_point(const Point& point) const {
   auto bytes = encode_point(point);
-  AtomicFile file(m_root / point_relative_path(point.id), tmp_dir());
-  file.append(bytes.data(), bytes.size());
-  file.commit();
+  m_storage->write(point_object(point.id), bytes.data(), bytes.size());
 }
 
 void Store::delete_point(const std::string& id) const {
-  auto path = m_root / point_relative_path(id);
-  std::error_code ec;
-  if (!fs::remove(path, ec) || ec) {
-    throw Error("deleting", "point " + id, ec ? ec.message() : "no such point");
-  }
-  sync_directory(m_root / "points");
+  if (!m_storage->remove(point_object(id))) throw Error("deleting", "point " + id, "no such point");
+}
+
+std::vector<std::string> Store::segments() const {
+  return m_storage->list(ObjectKind::index);
 }
 
 std::vector<fs::path> Store::segment_paths() const {
   std::vector<fs::path> out;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(m_root / "index", ec)) {
-    if (entry.path().extension() == ".idx") out.push_back(entry.path());
-  }
-  if (ec) throw Error("listing", (m_root / "index").string(), ec.message());
-  std::sort(out.begin(), out.end());
+  for (const auto& name : segments()) out.push_back(local("listing").path_of(segment_object(name)));
   return out;
 }
 
 std::vector<PackId> Store::packs_on_disk() const {
   std::vector<PackId> out;
-  std::error_code ec;
-  for (const auto& entry : fs::recursive_directory_iterator(m_root / "packs", ec)) {
-    if (entry.path().extension() != ".pack") continue;
+  for (const auto& name : m_storage->list(ObjectKind::pack)) {
     PackId id;
-    if (PackId::parse(entry.path().stem().string(), id)) out.push_back(id);
+    if (PackId::parse(name, id)) out.push_back(id);
   }
-  if (ec) throw Error("listing", (m_root / "packs").string(), ec.message());
   std::sort(out.begin(), out.end());
   return out;
 }
 
 BlockIndex Store::load_index(std::vector<std::string>* problems) const {
   BlockIndex index;
-  auto paths = segment_paths();
+  const auto names = segments();
   uint64_t estimate = 0;
-  std::error_code ec;
-  for (const auto& p : paths) estimate += fs::file_size(p, ec) / 32;
+  for (const auto& name : names)
+    estimate += m_storage->size(segment_object(name)).value_or(0) / k_segment_entry_size;
   index.reserve(static_cast<size_t>(estimate));
-  for (const auto& p : paths) {
+  for (const auto& name : names) {
     try {
-      Segment seg = read_index_segment(p, m_config.store_id);
+      Segment seg = read_index_segment(*m_storage, name, m_config.store_id);
       std::vector<uint32_t> ordinals;
       for (const auto& pack : seg.packs) ordinals.push_back(index.add_pack(pack));
       for (const auto& e : seg.entries)
         index.insert(e.id, BlockLocation{ordinals[e.pack], e.offset});
     } catch (const Error& e) {
-      if (!problems) throw;
+      if (!problems || e.kind() == ErrorKind::newer_format) throw;
       problems->push_back(e.what());
     }
   }
@@ -226,12 +189,7 @@ BlockIndex Store::load_index(std::vector<std::string>* problems) const {
 }
 
 size_t Store::clean_tmp() const {
-  size_t removed = 0;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(tmp_dir(), ec)) {
-    if (fs::remove(entry.path(), ec)) ++removed;
-  }
-  return removed;
+  return m_storage->clean_leftovers();
 }
 
 }  // namespace vssimg

@@ -1,4 +1,4 @@
-// A store on disk: paths, config, points, index loading (docs/format.md, "Layout").
+// A store: its config, points and index, reached through a Storage (image/storage.hpp).
 #pragma once
 
 #include "core/base/hash.hpp"
@@ -6,6 +6,7 @@
 #include "image/index.hpp"
 #include "image/pack.hpp"
 #include "image/point.hpp"
+#include "image/storage.hpp"
 
 #include <filesystem>
 #include <memory>
@@ -14,23 +15,34 @@
 
 namespace vssimg {
 
+class LocalStorage;
+
 class Store {
  public:
-  // Creates a new store at `root` (which must not exist, or be an empty directory).
+  // Writes the config of a new store (block size checked) into an empty storage.
+  static void create(const Storage& storage, uint32_t block_size);
+  // Creates a new store directory at `root` (which must not exist, or be an empty directory).
   static void create(const std::filesystem::path& root, uint32_t block_size);
 
-  // Opens an existing store. Throws Error(store_not_found) when `root` is missing, not a
-  // directory, not a store, or of a newer format; Error(damage) for a damaged config.
+  // Opens the store in `storage`. Throws Error(store_not_found) when it holds no store,
+  // Error(newer_format) for a newer format, Error(damage) for a damaged config.
+  explicit Store(std::unique_ptr<Storage> storage);
+  // Opens the store directory at `root` (LocalStorage::open_directory, then as above).
   explicit Store(std::filesystem::path root);
 
-  const std::filesystem::path& root() const { return m_root; }
+  const Storage& storage() const { return *m_storage; }
   const StoreConfig& config() const { return m_config; }
   const BlockHasher& hasher() const { return *m_hasher; }
   uint32_t block_size() const { return m_config.block_size; }
-  std::filesystem::path tmp_dir() const { return m_root / "tmp"; }
-  std::filesystem::path pack_path(const PackId& id) const {
-    return m_root / pack_relative_path(id);
-  }
+
+  // Deprecated path shims of a local store, for callers not yet on storage():
+  // root(): cli/ (messages and StoreLock), prune.cpp and verify.cpp (messages, verify.state,
+  // the points folder); tmp_dir(): verify.cpp's save_verify_state; pack_path():
+  // block_reader.cpp, prune.cpp and verify.cpp opening packs. Throw Error for a store that
+  // is not a local directory.
+  const std::filesystem::path& root() const;
+  std::filesystem::path tmp_dir() const;
+  std::filesystem::path pack_path(const PackId& id) const;
 
   // All points (header and metadata only), oldest first. Unreadable point files are
   // reported in `problems` (if given) and skipped.
@@ -44,17 +56,25 @@ class Store {
   void commit_point(const Point& point) const;
   void delete_point(const std::string& id) const;
 
+  // The names of the index segments.
+  std::vector<std::string> segments() const;
+  // Deprecated: prune.cpp (sizes and deletion of old segments) and
+  // tests/image/test_backup.cpp still take segment paths.
   std::vector<std::filesystem::path> segment_paths() const;
   std::vector<PackId> packs_on_disk() const;
   // Loads every index segment into one table. Damaged segments are reported in
-  // `problems` and skipped (their blocks will be stored again by the next backup).
+  // `problems` and skipped (their blocks will be stored again by the next backup); a
+  // segment of a newer format is refused (Error(newer_format)), as is any damage when
+  // `problems` is null.
   BlockIndex load_index(std::vector<std::string>* problems) const;
 
-  // Deletes leftovers of interrupted writers in tmp/. Only under the writer lock.
+  // Deletes leftovers of interrupted writers (Storage::clean_leftovers). Only under the
+  // writer lock.
   size_t clean_tmp() const;
 
  private:
-  std::filesystem::path m_root;
+  const LocalStorage& local(const char* what) const;
+  std::unique_ptr<Storage> m_storage;
   StoreConfig m_config;
   std::unique_ptr<BlockHasher> m_hasher;
 };

@@ -47,7 +47,7 @@ ChosenPoints load_points(const Store& store, const std::vector<std::string>& ids
     try {
       chosen.points.push_back(store.load_point(id));
     } catch (const Error& e) {
-      if (e.kind() == ErrorKind::store_not_found) throw;  // a newer point format: refuse (exit 10)
+      if (e.kind() == ErrorKind::newer_format) throw;  // a newer point format: refuse (exit 10)
       result.damage.push_back(Damage{id, Damage::k_whole_file, "", e.what()});
       ++result.points_damaged;
       continue;

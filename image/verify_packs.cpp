@@ -83,7 +83,7 @@ PackChecker::BadList PackChecker::check_pack(size_t p, std::string& problem,
     check_table(pack, entries, pack_hex, bad);
     if (read_this) check_records(pack, entries, pack_hex, bad, window, block);
   } catch (const Error& e) {
-    if (e.kind() == ErrorKind::store_not_found) {  // a newer format: refuse, as for config
+    if (e.kind() == ErrorKind::newer_format) {  // a newer format: refuse, as for config
       std::lock_guard lock(m_mutex);
       if (!m_newer) m_newer = std::make_unique<Error>(e);
     }

@@ -12,7 +12,8 @@ namespace vssimg {
 enum class ErrorKind {
   failure,          // anything not covered below
   usage,            // bad arguments (a point name that does not exist, a wrong flag value)
-  store_not_found,  // no store at the path, or not a store, or a newer format
+  store_not_found,  // no store at the path, or not a store
+  newer_format,     // a store, or a file in it, of a newer format than this build reads
   store_locked,     // another process holds a conflicting lock
   damage,           // the store (or a compared source) is damaged
   vss,              // VSS failed: no snapshot was created

@@ -1,8 +1,7 @@
-// libFuzzer target: index segments (image/index.cpp read_index_segment), and loading the
+// libFuzzer target: index segments (image/index.cpp decode_index_segment), and loading the
 // parsed entries into the in-memory BlockIndex. The store id comes from the input.
 #include "core/base/error.hpp"
 #include "image/index.hpp"
-#include "tests/fuzz/fuzz_mem_file.hpp"
 
 #include <cstring>
 
@@ -11,7 +10,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   StoreId sid{};
   if (size >= 40) std::memcpy(sid.data(), data + 24, 16);
   try {
-    Segment seg = read_index_segment(fuzz::mem_file(data, size), sid);
+    Segment seg = decode_index_segment(data, size, sid, "index segment");
     BlockIndex index;
     for (const auto& p : seg.packs) index.add_pack(p);
     for (const auto& e : seg.entries) {

@@ -2,11 +2,10 @@
 // record scanner of repair index (image/repair.cpp scan_pack_records). The store id is
 // taken from the input's own header so that the fuzzer gets past that check.
 #include "core/base/error.hpp"
-#include "core/os/file.hpp"
 #include "core/base/hash.hpp"
 #include "image/pack.hpp"
 #include "image/repair.hpp"
-#include "tests/fuzz/fuzz_mem_file.hpp"
+#include "image/storage.hpp"
 
 #include <cstring>
 #include <vector>
@@ -18,8 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   StoreId sid{};
   if (size >= 32) std::memcpy(sid.data(), data + 16, 16);
   try {
-    File f(fuzz::mem_file(data, size), File::Open::read);
-    for (const PackEntry& e : read_pack_table(f, sid)) {
+    MemoryReader pack(data, size, "pack");
+    for (const PackEntry& e : read_pack_table(pack, sid, "pack")) {
       uint32_t raw_len = 0;
       if (e.offset >= size) __builtin_trap();  // the table check promises this
       check_record(data + e.offset, size - e.offset, e.id, hasher, out.data(), out.size(), raw_len);

@@ -1,0 +1,274 @@
+#include "image/storage_local.hpp"
+
+#include "core/base/error.hpp"
+#include "core/os/atomic_file.hpp"
+#include "core/os/file.hpp"
+#include "core/os/platform.hpp"
+#include "image/lock.hpp"
+#include "image/lock_file.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <set>
+#include <system_error>
+
+namespace vssimg {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The folders of a store directory (docs/format.md, "Layout").
+const char* const k_folders[] = {"packs", "index", "points", "locks", "tmp"};
+constexpr const char* k_config_file = "config";
+
+// Where each kind lives: its folder under the root ("" for the root itself) and the
+// extension of its file names.
+struct KindPlace {
+  const char* folder;
+  const char* extension;
+};
+
+KindPlace place_of(ObjectKind kind) {
+  switch (kind) {
+    case ObjectKind::config:
+      return {"", ""};
+    case ObjectKind::pack:
+      return {"packs", ".pack"};  // fanned out by the first two hex digits
+    case ObjectKind::index:
+      return {"index", ".idx"};
+    case ObjectKind::point:
+      return {"points", ".point"};
+    case ObjectKind::lock:
+      return {"locks", ".info"};
+    case ObjectKind::state:
+      return {"", ".state"};
+  }
+  throw Error("locating object", "", "unknown object kind");
+}
+
+// Names become file names: nothing in them may reach outside their folder.
+void check_name(const ObjectRef& ref) {
+  const std::string& n = ref.name;
+  bool ok = ref.kind == ObjectKind::config
+                ? n.empty()
+                : !n.empty() && n.front() != '.' && (ref.kind != ObjectKind::pack || n.size() >= 2);
+  ok = ok && std::none_of(n.begin(), n.end(), [](char c) {
+         return c == '/' || c == '\\' || c == ':' || static_cast<unsigned char>(c) < 0x20;
+       });
+  if (!ok) throw Error("locating object", n, "not a valid object name");
+}
+
+std::string display(const fs::path& p) {
+  auto u8 = p.u8string();
+  return std::string(reinterpret_cast<const char*>(u8.data()), u8.size());
+}
+
+// The names of the files with `extension` directly in (or, `recursive`, anywhere under) `dir`.
+template <class Iterator>
+std::vector<std::string> names_in(const fs::path& dir, const std::string& extension) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return out;
+  for (const auto& entry : Iterator(dir, ec)) {
+    if (entry.path().extension() == extension) out.push_back(entry.path().stem().string());
+  }
+  if (ec) throw Error("listing", display(dir), ec.message());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class LocalWriter final : public ObjectWriter {
+ public:
+  LocalWriter(fs::path final_path, const fs::path& tmp_dir, WriteMode mode, bool owner_only)
+      : m_file(std::move(final_path), tmp_dir), m_mode(mode) {
+    if (owner_only) restrict_to_owner(m_file.file().path());
+  }
+  void append(const void* data, size_t len) override { m_file.append(data, len); }
+  uint64_t size() const override { return m_file.size(); }
+  void commit() override { m_file.commit(m_mode == WriteMode::replace); }
+
+ private:
+  AtomicFile m_file;
+  WriteMode m_mode;
+};
+
+class LocalReader final : public ObjectReader {
+ public:
+  explicit LocalReader(const fs::path& path)
+      : m_file(path, File::Open::read), m_name(path.string()) {}
+  uint64_t size() const override { return m_file.size(); }
+  size_t read_at(void* buf, size_t len, uint64_t offset) const override {
+    return m_file.read_at(buf, len, offset);
+  }
+  const std::string& name() const override { return m_name; }
+  void advise_sequential() const override { m_file.advise_sequential(); }
+
+ private:
+  File m_file;
+  std::string m_name;
+};
+
+// OS locks on locks/store.lock and locks/writer.lock plus this process's info file.
+struct LocalLock final : StorageLock {
+  std::optional<FileLock> store_lock;
+  std::optional<FileLock> writer_lock;  // released before the store lock
+  fs::path info;
+  ~LocalLock() override {
+    std::error_code ec;
+    if (!info.empty()) fs::remove(info, ec);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<LocalStorage> LocalStorage::create_directory(const fs::path& root) {
+  const std::string name = display(root);
+  std::error_code ec;
+  if (fs::exists(root, ec)) {
+    if (!fs::is_directory(root, ec))
+      throw Error("creating store", name, "a file with that name exists");
+    if (!fs::is_empty(root, ec)) {
+      throw Error("creating store", name,
+                  fs::exists(root / k_config_file) ? "a store already exists there"
+                                                   : "directory is not empty");
+    }
+  }
+  fs::create_directories(root, ec);
+  if (ec) throw Error("creating store", name, ec.message());
+  for (const char* folder : k_folders) {
+    fs::create_directory(root / folder, ec);
+    if (ec) throw Error("creating store", display(root / folder), ec.message());
+  }
+  return std::make_unique<LocalStorage>(root);
+}
+
+std::unique_ptr<LocalStorage> LocalStorage::open_directory(const fs::path& root) {
+  const std::string name = display(root);
+  std::error_code ec;
+  auto st = fs::status(root, ec);
+  if (ec || !fs::exists(st)) {
+    throw Error(ErrorKind::store_not_found, "opening store", name,
+                "no such directory (create a store with vssimg init)");
+  }
+  if (!fs::is_directory(st)) {
+    throw Error(ErrorKind::store_not_found, "opening store", name,
+                "is a file, not a store directory");
+  }
+  if (!fs::exists(root / k_config_file, ec)) {
+    throw Error(ErrorKind::store_not_found, "opening store", name,
+                "not a vssimg store (no config file)");
+  }
+  for (const char* folder : k_folders) {
+    if (vssimg::is_symlink(root / folder)) {
+      throw Error(ErrorKind::damage, "opening store", display(root / folder),
+                  "is a symbolic link; vssimg does not follow links out of a store");
+    }
+  }
+  return std::make_unique<LocalStorage>(root);
+}
+
+fs::path LocalStorage::path_of(const ObjectRef& ref) const {
+  check_name(ref);
+  const KindPlace place = place_of(ref.kind);
+  if (ref.kind == ObjectKind::config) return m_root / k_config_file;
+  fs::path dir = m_root / place.folder;
+  if (ref.kind == ObjectKind::pack) dir /= ref.name.substr(0, 2);
+  return dir / (ref.name + place.extension);
+}
+
+std::string LocalStorage::location() const {
+  return display(m_root);
+}
+
+std::string LocalStorage::describe(const ObjectRef& ref) const {
+  return path_of(ref).string();
+}
+
+std::unique_ptr<ObjectWriter> LocalStorage::create(const ObjectRef& ref, WriteMode mode) const {
+  std::error_code ec;
+  fs::create_directory(tmp_dir(), ec);  // made by create_directory(); again if deleted since
+  // The config holds the hash secret: owner-only from its first byte.
+  return std::make_unique<LocalWriter>(path_of(ref), tmp_dir(), mode,
+                                       ref.kind == ObjectKind::config);
+}
+
+std::unique_ptr<ObjectReader> LocalStorage::open(const ObjectRef& ref) const {
+  return std::make_unique<LocalReader>(path_of(ref));
+}
+
+std::optional<uint64_t> LocalStorage::size(const ObjectRef& ref) const {
+  const fs::path p = path_of(ref);
+  std::error_code ec;
+  if (!fs::is_regular_file(p, ec)) return std::nullopt;
+  uint64_t n = fs::file_size(p, ec);
+  if (ec) return std::nullopt;  // removed meanwhile
+  return n;
+}
+
+std::vector<std::string> LocalStorage::list(ObjectKind kind) const {
+  const KindPlace place = place_of(kind);
+  if (kind == ObjectKind::config) {
+    return size(ObjectRef{kind, ""}) ? std::vector<std::string>{""} : std::vector<std::string>{};
+  }
+  if (kind == ObjectKind::pack) {
+    return names_in<fs::recursive_directory_iterator>(m_root / place.folder, place.extension);
+  }
+  return names_in<fs::directory_iterator>(m_root / place.folder, place.extension);
+}
+
+bool LocalStorage::remove(const ObjectRef& ref) const {
+  const fs::path p = path_of(ref);
+  std::error_code ec;
+  bool existed = fs::remove(p, ec);
+  if (ec) throw Error("deleting", p.string(), ec.message());
+  if (existed) sync_directory(p.parent_path());
+  return existed;
+}
+
+void LocalStorage::remove_all(ObjectKind kind, const std::vector<std::string>& names) const {
+  std::set<fs::path> dirs;
+  for (const auto& name : names) {
+    const fs::path p = path_of(ObjectRef{kind, name});
+    std::error_code ec;
+    if (fs::remove(p, ec)) dirs.insert(p.parent_path());
+    if (ec) throw Error("deleting", p.string(), ec.message());
+  }
+  for (const auto& d : dirs) sync_directory(d);
+}
+
+size_t LocalStorage::clean_leftovers() const {
+  size_t removed = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(tmp_dir(), ec)) {
+    if (fs::remove(entry.path(), ec)) ++removed;
+  }
+  return removed;
+}
+
+std::unique_ptr<StorageLock> LocalStorage::lock(LockMode mode, bool writer,
+                                                const std::string& command) const {
+  const fs::path locks = m_root / place_of(ObjectKind::lock).folder;
+  std::error_code ec;
+  fs::create_directory(locks, ec);  // made by create_directory(); again if deleted since
+  auto held = std::make_unique<LocalLock>();
+  if (writer) {
+    held->writer_lock = FileLock::try_lock(locks / "writer.lock", true);
+    if (!held->writer_lock) throw_store_locked(*this);
+  }
+  held->store_lock = FileLock::try_lock(locks / "store.lock", mode == LockMode::exclusive);
+  if (!held->store_lock) throw_store_locked(*this);
+  describe_lock_holders(*this);  // removes the info of dead processes
+
+  // The info is written in place, not atomically: an info cut short by a kill still names
+  // its owner by its file name, and a process holding two locks rewrites its own.
+  const LockHolder me = this_process(command);
+  const fs::path path = path_of(ObjectRef{ObjectKind::lock, lock_info_name(me)});
+  File f(path, File::Open::create_trunc);
+  held->info = path;
+  const std::string text = encode_lock_info(me);
+  f.append(text.data(), text.size());  // on failure ~LocalLock removes the empty info
+  return held;
+}
+
+}  // namespace vssimg
