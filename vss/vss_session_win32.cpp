@@ -11,8 +11,11 @@
 //      is fine. Without it Windows logs event 8194.
 //   3. CreateVssBackupComponents: E_ACCESSDENIED = not elevated, E_NOTIMPL = no VSS.
 //   4. InitializeForBackup (first), SetContext only for persistent snapshots.
-//   5. SetBackupState(false, false, VSS_BT_COPY | VSS_BT_FULL, false).
-//   6. GatherWriterMetadata + wait.
+//   5. SetBackupState(true, false, VSS_BT_COPY | VSS_BT_FULL, false): component mode,
+//      which Exchange, SQL Server and AD need (SQL supports no roll-forward after a
+//      non-component restore).
+//   6. GatherWriterMetadata + wait; the components whose files all lie on the set's
+//      volumes are added (AddComponent, vss_components_win32.cpp).
 //   7. StartSnapshotSet (VSS_E_SNAPSHOT_SET_IN_PROGRESS: the whole sequence is retried).
 //   8. AddToSnapshotSet per volume. Up to here a failure needs only Release.
 //   9. PrepareForBackup + wait. From here every failure path calls AbortBackup before
@@ -22,8 +25,10 @@
 //      other writer failures are recorded: that writer's data is crash-consistent.
 //  12. GetSnapshotProperties -> copy the device path -> VssFreeSnapshotProperties.
 //  13. The caller reads the device.
-//  14. complete(): BackupComplete + wait (or AbortBackup), DeleteSnapshots for the set
-//      (unless persistent), Release, then CoUninitialize.
+//  14. complete(): once the points are committed, SetBackupSucceeded for every added
+//      component, BackupComplete + wait, GatherWriterStatus (a writer failed now, e.g. at
+//      log truncation, is a warning); after a failure AbortBackup only. Then
+//      DeleteSnapshots for the set (unless persistent), Release, CoUninitialize.
 //
 // Every IVssAsync is waited for in short slices followed by QueryStatus, so Ctrl+C and
 // the deadline are noticed; snapshots are recorded in a file so that a killed run's
@@ -88,15 +93,20 @@ class SnapshotSession::Impl {
   std::string m_set_id;
   std::vector<SnapshotVolume> m_volumes;
   std::vector<WriterOutcome> m_writers;
+  // The components left out of this attempt, reported once the snapshot is made.
+  std::vector<std::string> m_component_warnings;
 
  private:
   // The steps of run(), in order.
   void create_components();
-  void add_volumes(const std::vector<std::string>& sources);
+  void resolve_volumes(const std::vector<std::string>& sources);
+  void select_components();
+  void add_volumes();
   void take_snapshot();
   void read_device_paths();
   // Part of complete(): the set is deleted unless it is kept.
   void delete_snapshot_set();
+  void tell_writers_backup_succeeded();
   void forget_records(bool keep_persistent);
 
   Backend m_backend;
@@ -107,6 +117,7 @@ class SnapshotSession::Impl {
   ComScope m_com;
   ComPtr<IVssBackupComponents> m_components;
   std::unique_ptr<AbortGuard> m_guard;
+  std::vector<SelectedComponent> m_selected;
   std::vector<VSS_ID> m_snapshot_ids;
   VSS_ID m_set = GUID_NULL;
   bool m_created = false;
@@ -118,7 +129,9 @@ void SnapshotSession::Impl::run(const std::vector<std::string>& sources) {
   check_interrupted();
   create_components();
   gather_writer_metadata(m_components.get(), m_options);
-  add_volumes(sources);
+  resolve_volumes(sources);
+  select_components();
+  add_volumes();
   // Recorded before the snapshot exists, so a run killed from here on is cleaned up.
   record_new_snapshots(m_backend, m_set_id, m_volumes, m_options.persistent);
   m_recorded = true;
@@ -134,23 +147,36 @@ void SnapshotSession::Impl::create_components() {
   check("InitializeForBackup", m_components->InitializeForBackup(nullptr));
   if (m_options.persistent) check("SetContext", m_components->SetContext(VSS_CTX_APP_ROLLBACK));
   VSS_BACKUP_TYPE type = m_options.backup_type == BackupType::full ? VSS_BT_FULL : VSS_BT_COPY;
-  check("SetBackupState", m_components->SetBackupState(false, false, type, false));
+  check("SetBackupState", m_components->SetBackupState(TRUE, FALSE, type, FALSE));
 }
 
-// Steps 7-8: one set holding every volume, so data spread over volumes is consistent.
-void SnapshotSession::Impl::add_volumes(const std::vector<std::string>& sources) {
-  check("StartSnapshotSet", m_components->StartSnapshotSet(&m_set));
-  m_set_id = guid_string(m_set);
+void SnapshotSession::Impl::resolve_volumes(const std::vector<std::string>& sources) {
   for (const auto& source : sources) {
     SnapshotVolume v;
     v.source = source;
     v.volume_name = m_backend.resolve_volume(source);
+    m_volumes.push_back(std::move(v));
+  }
+}
+
+// Step 6, second half: the components are judged against every volume of the set.
+void SnapshotSession::Impl::select_components() {
+  ComponentSelection selection = vss::select_components(m_components.get(), m_backend, m_volumes);
+  add_components(m_components.get(), selection.included);
+  m_selected = std::move(selection.included);
+  m_component_warnings = std::move(selection.warnings);
+}
+
+// Steps 7-8: one set holding every volume, so data spread over volumes is consistent.
+void SnapshotSession::Impl::add_volumes() {
+  check("StartSnapshotSet", m_components->StartSnapshotSet(&m_set));
+  m_set_id = guid_string(m_set);
+  for (auto& v : m_volumes) {
     std::wstring wide = win32::widen(v.volume_name);
     VSS_ID id = GUID_NULL;
     check("AddToSnapshotSet", m_components->AddToSnapshotSet(wide.data(), GUID_NULL, &id));
     v.snapshot_id = guid_string(id);
     m_snapshot_ids.push_back(id);
-    m_volumes.push_back(std::move(v));
   }
 }
 
@@ -204,6 +230,27 @@ void SnapshotSession::Impl::delete_snapshot_set() {
   }
 }
 
+// Step 14 for a committed backup: the writers learn which components were backed up,
+// then that the backup is complete; with VSS_BT_FULL they now set their differential
+// base or truncate logs, which can fail, so their state is read once more.
+void SnapshotSession::Impl::tell_writers_backup_succeeded() {
+  set_backup_succeeded(m_components.get(), m_selected);
+  ComPtr<IVssAsync> async;
+  run_async("BackupComplete", m_components->BackupComplete(async.put()), async, m_options);
+  m_guard->disarm();
+  try {
+    for (const auto& w : gather_writer_status(m_components.get(), m_options)) {
+      if (!w.failed) continue;
+      m_progress.warning(fmt::format(
+          "VSS writer \"{}\" failed after BackupComplete: [{}] {}, {}; the point is written, but "
+          "the writer may not have finished its post-backup work (e.g. log truncation)",
+          w.name, w.state, w.state_name, describe_vss_hresult(w.error)));
+    }
+  } catch (const Error& e) {
+    m_progress.warning(fmt::format("{}; the writers' state after the backup is unknown", e.what()));
+  }
+}
+
 void SnapshotSession::Impl::complete(bool ok) {
   if (m_completed) return;
   m_completed = true;
@@ -211,9 +258,7 @@ void SnapshotSession::Impl::complete(bool ok) {
   std::optional<Error> error;
   if (ok && m_created) {
     try {
-      ComPtr<IVssAsync> async;
-      run_async("BackupComplete", m_components->BackupComplete(async.put()), async, m_options);
-      m_guard->disarm();
+      tell_writers_backup_succeeded();
     } catch (const Error& e) {
       error = e;
     }
@@ -286,6 +331,7 @@ std::unique_ptr<SnapshotSession> create_snapshot(const Backend& backend,
     auto impl = std::make_unique<SnapshotSession::Impl>(backend, options, progress);
     try {
       impl->run(volumes);
+      for (const auto& w : impl->m_component_warnings) progress.warning(w);
       return std::make_unique<SnapshotSession>(std::move(impl));
     } catch (const VssFailure& e) {
       impl.reset();  // AbortBackup (if armed), Release, forget the records of this attempt

@@ -35,14 +35,25 @@ std::string line_starting(const std::vector<std::string>& lines, const std::stri
   return "";
 }
 
-const Calls k_status = {"GatherWriterStatus", "GetWriterStatusCount", "GetWriterStatus",
-                        "FreeWriterStatus"};
-const Calls k_until_set = {"Create", "InitializeForBackup", "SetBackupState",
-                           "GatherWriterMetadata", "StartSnapshotSet"};
+// A status pass over `writers` writers.
+Calls status_pass(size_t writers) {
+  Calls c = {"GatherWriterStatus", "GetWriterStatusCount"};
+  c.insert(c.end(), writers, "GetWriterStatus");
+  c.push_back("FreeWriterStatus");
+  return c;
+}
+const Calls k_status = status_pass(1);
+const Calls k_metadata = {"Create",
+                          "InitializeForBackup",
+                          "SetBackupState",
+                          "GatherWriterMetadata",
+                          "GetWriterMetadataCount",
+                          "GetWriterMetadata"};
+const Calls k_until_set = k_metadata + Calls{"StartSnapshotSet"};
 const Calls k_until_snapshot =
     k_until_set + Calls{"AddToSnapshotSet", "PrepareForBackup"} + k_status + Calls{"DoSnapshotSet"};
 const Calls k_created = k_until_snapshot + k_status + Calls{"GetSnapshotProperties"};
-const Calls k_completed = {"BackupComplete", "DeleteSnapshots", "Release"};
+const Calls k_completed = Calls{"BackupComplete"} + k_status + Calls{"DeleteSnapshots", "Release"};
 
 struct Fixture {
   test::TempDir dir;
@@ -192,7 +203,8 @@ TEST_CASE("vss: a non-retryable writer failure keeps the snapshot, crash-consist
   CHECK(f.sink.warnings[0].find("\"Fake SQL Writer\"") != std::string::npos);
   CHECK(f.sink.warnings[0].find("crash-consistent") != std::string::npos);
   session->complete(true);
-  CHECK(Calls(f.fake.calls.end() - 3, f.fake.calls.end()) == k_completed);
+  CHECK(Calls(f.fake.calls.end() - 8, f.fake.calls.end()) ==
+        Calls{"BackupComplete"} + status_pass(2) + Calls{"DeleteSnapshots", "Release"});
 }
 
 TEST_CASE("vss: E_ACCESSDENIED at creation is a privilege error", "[vss]") {
@@ -321,7 +333,7 @@ TEST_CASE("vss: leftovers of a killed run are deleted by the next run", "[vss]")
 
 TEST_CASE("vss: list-writers reads metadata and status", "[vss]") {
   Fixture f;
-  f.fake.writers[0].components = {L"master", L"model"};
+  f.fake.writers[0].components = {{L"master", {}, {}}, {L"model", {}, {}}};
   f.fake.writers.push_back(test::fake_writer(L"Broken Writer", 2, VSS_WS_FAILED_AT_IDENTIFY,
                                              static_cast<HRESULT>(0x800423F2)));
   auto writers = vss::list_writers(f.fake.backend(f.records()), true, f.sink);
@@ -370,4 +382,130 @@ TEST_CASE("vss under Wine: the real vssapi reports E_NOTIMPL as a VSS error", "[
                 "available on this system") == 0);
     }
   }
+}
+
+// ---- component mode ------------------------------------------------------------------
+
+namespace {
+
+// A SQL-like writer: db1 wholly on C:, db2 with its log on E:, a non-selectable
+// component without files; and a writer wholly on F:, which no backup here involves.
+void add_database_writers(FakeVss& fake) {
+  fake.writers[0].components = {
+      {L"db1", {L"C:\\Data\\db1.mdf"}, {L"C:\\Logs\\db1.ldf"}},
+      {L"db2", {L"C:\\Data\\db2.mdf"}, {L"E:\\Logs\\db2.ldf"}},
+      {L"ServiceState", {}, {}, false},
+  };
+  fake.writers.push_back(test::fake_writer(L"Archive Writer", 2));
+  fake.writers[1].components = {{L"archive", {L"F:\\Archive\\a.mdf"}, {}}};
+}
+
+const std::vector<std::wstring> k_all_of_sql = {L"Instance\\db1", L"Instance\\db2",
+                                                L"Instance\\ServiceState"};
+
+}  // namespace
+
+TEST_CASE("vss components: only C: backed up leaves out the component with its log on E:",
+          "[vss]") {
+  Fixture f;
+  add_database_writers(f.fake);
+  auto session = f.snapshot({"C:"});
+  CHECK(f.fake.added_components ==
+        std::vector<std::wstring>{L"Instance\\db1", L"Instance\\ServiceState"});
+  REQUIRE(f.sink.warnings.size() == 1);
+  const std::string& w = f.sink.warnings[0];
+  CHECK(w.find("VSS writer \"Fake SQL Writer\": component Instance\\db2 has files on E:") == 0);
+  CHECK(w.find("add E: to the backup") != std::string::npos);
+  CHECK(w.find("Archive") == std::string::npos);
+  session->complete(true);
+  CHECK(f.fake.succeeded_components == f.fake.added_components);
+}
+
+TEST_CASE("vss components: C: and E: in one set include every component of the writer", "[vss]") {
+  Fixture f;
+  add_database_writers(f.fake);
+  auto session = f.snapshot({"C:", "E:"});
+  CHECK(f.fake.added_components == k_all_of_sql);
+  CHECK(f.sink.warnings.empty());
+  session->complete(true);
+  CHECK(f.fake.succeeded_components == k_all_of_sql);
+}
+
+TEST_CASE("vss components: a non-selectable component off the set leaves the whole writer out",
+          "[vss]") {
+  Fixture f;
+  add_database_writers(f.fake);
+  f.fake.writers[0].components[2].log_files = {L"E:\\State\\state.log"};
+  auto session = f.snapshot({"C:"});
+  CHECK(f.fake.added_components.empty());
+  REQUIRE(f.sink.warnings.size() == 2);
+  CHECK(f.sink.warnings[1].find("component Instance\\ServiceState has files on E:") !=
+        std::string::npos);
+  CHECK(f.sink.warnings[1].find("the whole writer") != std::string::npos);
+  session->complete(true);
+  CHECK(test::count_calls(f.fake.calls, "SetBackupSucceeded") == 0);
+}
+
+TEST_CASE("vss components: the exact call order of a component-mode backup", "[vss]") {
+  Fixture f;
+  add_database_writers(f.fake);
+  auto session = f.snapshot({"C:", "E:"});
+  const Calls until_snapshot =
+      k_metadata +
+      Calls{"GetWriterMetadata", "AddComponent",     "AddComponent",     "AddComponent",
+            "StartSnapshotSet",  "AddToSnapshotSet", "AddToSnapshotSet", "PrepareForBackup"} +
+      status_pass(2) + Calls{"DoSnapshotSet"} + status_pass(2) +
+      Calls{"GetSnapshotProperties", "GetSnapshotProperties"};
+  CHECK(f.fake.calls == until_snapshot);
+  CHECK(f.fake.succeeded_components.empty());  // not before the points are committed
+  session->complete(true);
+  CHECK(f.fake.calls == until_snapshot +
+                            Calls{"SetBackupSucceeded", "SetBackupSucceeded", "SetBackupSucceeded",
+                                  "BackupComplete"} +
+                            status_pass(2) + Calls{"DeleteSnapshots", "Release"});
+}
+
+TEST_CASE("vss components: no SetBackupSucceeded after a failure", "[vss]") {
+  Fixture f;
+  add_database_writers(f.fake);
+  SECTION("the backup is abandoned after the snapshot") {
+    auto session = f.snapshot({"C:", "E:"});
+    session->complete(false);
+  }
+  SECTION("DoSnapshotSet fails") {
+    f.fake.async_results["DoSnapshotSet"] = {k_insufficient_storage};
+    CHECK_THROWS_AS(f.snapshot({"C:", "E:"}), Error);
+  }
+  CHECK(f.fake.added_components == k_all_of_sql);
+  CHECK(test::count_calls(f.fake.calls, "SetBackupSucceeded") == 0);
+  CHECK(test::count_calls(f.fake.calls, "BackupComplete") == 0);
+  CHECK(test::count_calls(f.fake.calls, "AbortBackup") == 1);
+  CHECK(f.fake.live_components == 0);
+}
+
+TEST_CASE("vss components: a left-out component is reported once across retries", "[vss]") {
+  Fixture f;
+  add_database_writers(f.fake);
+  f.fake.results["StartSnapshotSet"] = {k_in_progress};
+  auto session = f.snapshot({"C:"});
+  CHECK(test::count_calls(f.fake.calls, "Create") == 2);
+  CHECK(f.sink.warnings.size() == 1);
+  session->complete(true);
+}
+
+TEST_CASE("vss components: a writer failed after BackupComplete is a warning", "[vss]") {
+  Fixture f;
+  add_database_writers(f.fake);
+  auto healthy = f.fake.writers;
+  auto failing = healthy;
+  failing[0].state = VSS_WS_FAILED_AT_BACKUP_COMPLETE;
+  failing[0].failure = k_writer_nonretryable;
+  f.fake.writer_status = {healthy, healthy, failing};
+  auto session = f.snapshot({"C:", "E:"});
+  CHECK(f.sink.warnings.empty());
+  session->complete(true);
+  REQUIRE(f.sink.warnings.size() == 1);
+  CHECK(f.sink.warnings[0].find("VSS writer \"Fake SQL Writer\" failed after BackupComplete: [12] "
+                                "Failed at backup complete") == 0);
+  CHECK(Calls(f.fake.calls.end() - 2, f.fake.calls.end()) == Calls{"DeleteSnapshots", "Release"});
 }
