@@ -88,12 +88,21 @@ ComponentsByInstance writer_components(IVssBackupComponents* components);
 std::vector<WriterOutcome> gather_writer_status(IVssBackupComponents* components,
                                                 const SnapshotOptions& options);
 
-// The session's status pass after `when` ("PrepareForBackup", "DoSnapshotSet"): the first
-// failed writer whose error asks for a retry throws VssFailure(Retry::writer); every other
-// failed writer is a warning (its data is crash-consistent only). Returns all outcomes.
+// The session's status pass after `when` ("PrepareForBackup", "DoSnapshotSet"). With
+// retry_writers, a failed writer whose error asks for a retry throws one
+// VssFailure(Retry::writer) that names every failed writer. Otherwise (and on the last
+// attempt, where a retryable writer is handled as non-retryable) every failed writer is
+// a warning: its data is crash-consistent only. Returns all outcomes.
 std::vector<WriterOutcome> check_writer_status(IVssBackupComponents* components,
                                                const SnapshotOptions& options,
-                                               std::string_view when, ProgressSink& progress);
+                                               std::string_view when, bool retry_writers,
+                                               ProgressSink& progress);
+
+// After an asynchronous operation failed with `e`: `e` with every failed writer named,
+// retryable when the operation's error or a writer's is. When the status pass fails
+// too, or no writer failed, `e` as it is.
+VssFailure with_writer_status(IVssBackupComponents* components, const SnapshotOptions& options,
+                              const VssFailure& e);
 
 // ---- component mode (vss_components_win32.cpp) -------------------------------------------
 

@@ -40,6 +40,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <optional>
 
@@ -73,8 +74,14 @@ class AbortGuard {
 // One attempt at the sequence (steps 1-12 in run(), step 14 in complete()).
 class SnapshotSession::Impl {
  public:
-  Impl(const Backend& backend, const SnapshotOptions& options, ProgressSink& progress)
-      : m_backend(backend), m_options(options), m_progress(progress) {}
+  // On the last attempt (!retry_writers) a writer that asks for a retry is handled as
+  // one that failed for good.
+  Impl(const Backend& backend, const SnapshotOptions& options, bool retry_writers,
+       ProgressSink& progress)
+      : m_backend(backend),
+        m_options(options),
+        m_progress(progress),
+        m_retry_writers(retry_writers) {}
   ~Impl() {
     if (!m_completed) {
       try {
@@ -103,6 +110,8 @@ class SnapshotSession::Impl {
   void select_components();
   void add_volumes();
   void take_snapshot();
+  // run_async, with the failed writers named when the operation fails.
+  void run_step(std::string_view api, HRESULT started, ComPtr<IVssAsync>& async);
   void read_device_paths();
   // Part of complete(): the set is deleted unless it is kept.
   void delete_snapshot_set();
@@ -112,6 +121,7 @@ class SnapshotSession::Impl {
   Backend m_backend;
   SnapshotOptions m_options;
   ProgressSink& m_progress;
+  bool m_retry_writers;
   // Destroyed in reverse order: the guard aborts, then the object is released, then
   // COM is uninitialised.
   ComScope m_com;
@@ -184,12 +194,25 @@ void SnapshotSession::Impl::add_volumes() {
 void SnapshotSession::Impl::take_snapshot() {
   m_guard->arm();
   ComPtr<IVssAsync> async;
-  run_async("PrepareForBackup", m_components->PrepareForBackup(async.put()), async, m_options);
-  m_writers = check_writer_status(m_components.get(), m_options, "PrepareForBackup", m_progress);
+  run_step("PrepareForBackup", m_components->PrepareForBackup(async.put()), async);
+  m_writers = check_writer_status(m_components.get(), m_options, "PrepareForBackup",
+                                  m_retry_writers, m_progress);
   m_progress.info(fmt::format("creating the shadow copy of {} volume(s)", m_volumes.size()));
-  run_async("DoSnapshotSet", m_components->DoSnapshotSet(async.put()), async, m_options);
+  run_step("DoSnapshotSet", m_components->DoSnapshotSet(async.put()), async);
   m_created = true;
-  m_writers = check_writer_status(m_components.get(), m_options, "DoSnapshotSet", m_progress);
+  m_writers = check_writer_status(m_components.get(), m_options, "DoSnapshotSet", m_retry_writers,
+                                  m_progress);
+}
+
+void SnapshotSession::Impl::run_step(std::string_view api, HRESULT started,
+                                     ComPtr<IVssAsync>& async) {
+  try {
+    run_async(api, started, async, m_options);
+  } catch (const VssFailure& e) {
+    // A cancelled or timed-out operation (no HRESULT) says nothing about the writers.
+    if (e.hr() == 0 || e.hr() == static_cast<uint32_t>(VSS_S_ASYNC_CANCELLED)) throw;
+    throw with_writer_status(m_components.get(), m_options, e);
+  }
 }
 
 // Step 12.
@@ -301,7 +324,9 @@ namespace {
 
 // Called from the handler of attempt `attempt` (0-based), after its session was torn
 // down: rethrows a failure that is not retryable, gives up once options.retries are used,
-// else reports the retry and waits options.retry_delay_seconds.
+// else reports the retry in one line and waits: options.retry_delay_seconds before the
+// first retry, doubling for each further one (Microsoft: wait and repeat, up to three
+// times, for writers and providers that are busy).
 void retry_or_rethrow(const VssFailure& e, unsigned attempt, const Backend& backend,
                       const SnapshotOptions& options, ProgressSink& progress) {
   if (e.retry() == Retry::no) throw;
@@ -310,10 +335,11 @@ void retry_or_rethrow(const VssFailure& e, unsigned attempt, const Backend& back
         e.kind(), e.operation(), "",
         fmt::format("{} (gave up after {} attempts; --vss-retries)", e.cause(), attempt + 1));
   }
+  const double delay = std::ldexp(options.retry_delay_seconds, static_cast<int>(attempt));
   // A retry that then succeeds leaves nothing to warn about: info, not warning.
-  progress.info(fmt::format("{}; retrying in {:g} s (attempt {} of {})", e.what(),
-                            options.retry_delay_seconds, attempt + 2, options.retries + 1));
-  backend.sleep(options.retry_delay_seconds);
+  progress.info(fmt::format("{}; retrying in {:g} s (attempt {} of {})", e.what(), delay,
+                            attempt + 2, options.retries + 1));
+  backend.sleep(delay);
 }
 
 }  // namespace
@@ -328,7 +354,8 @@ std::unique_ptr<SnapshotSession> create_snapshot(const Backend& backend,
   if (backend.preflight) preflight();
   delete_leftovers(backend, progress);
   for (unsigned attempt = 0;; ++attempt) {
-    auto impl = std::make_unique<SnapshotSession::Impl>(backend, options, progress);
+    const bool retry_writers = attempt < options.retries;
+    auto impl = std::make_unique<SnapshotSession::Impl>(backend, options, retry_writers, progress);
     try {
       impl->run(volumes);
       for (const auto& w : impl->m_component_warnings) progress.warning(w);
