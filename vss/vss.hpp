@@ -91,7 +91,7 @@ struct SnapshotOptions {
   BackupType backup_type = BackupType::copy;
   bool persistent = false;           // `snapshot --keep`: survives this process
   unsigned retries = 3;              // extra attempts after the first
-  double retry_delay_seconds = 10;   // between attempts
+  double retry_delay_seconds = 10;   // before the first retry; doubles for each further one
   double timeout_seconds = 600;      // per asynchronous VSS operation
   double wait_slice_seconds = 0.25;  // Ctrl+C is noticed within one slice
 };

@@ -3,6 +3,7 @@
 //
 //   vss_com_win32.cpp      COM for a thread, HRESULT failures, IVssAsync waits, BSTR/GUID
 //   vss_writers_win32.cpp  writer metadata and status passes (list-writers, the session)
+//   vss_components_win32.cpp  component mode: the components the backup includes
 //   vss_session_win32.cpp  SnapshotSession: the backup sequence and its retry loop
 //   vss_records_win32.cpp  the record of snapshots vssimg made, leftovers, list/delete
 //   vss_win32.cpp          the real system (Backend, pre-flight) and the neutral entry points
@@ -87,12 +88,51 @@ ComponentsByInstance writer_components(IVssBackupComponents* components);
 std::vector<WriterOutcome> gather_writer_status(IVssBackupComponents* components,
                                                 const SnapshotOptions& options);
 
-// The session's status pass after `when` ("PrepareForBackup", "DoSnapshotSet"): the first
-// failed writer whose error asks for a retry throws VssFailure(Retry::writer); every other
-// failed writer is a warning (its data is crash-consistent only). Returns all outcomes.
+// The session's status pass after `when` ("PrepareForBackup", "DoSnapshotSet"). With
+// retry_writers, a failed writer whose error asks for a retry throws one
+// VssFailure(Retry::writer) that names every failed writer. Otherwise (and on the last
+// attempt, where a retryable writer is handled as non-retryable) every failed writer is
+// a warning: its data is crash-consistent only. Returns all outcomes.
 std::vector<WriterOutcome> check_writer_status(IVssBackupComponents* components,
                                                const SnapshotOptions& options,
-                                               std::string_view when, ProgressSink& progress);
+                                               std::string_view when, bool retry_writers,
+                                               ProgressSink& progress);
+
+// After an asynchronous operation failed with `e`: `e` with every failed writer named,
+// retryable when the operation's error or a writer's is. When the status pass fails
+// too, or no writer failed, `e` as it is.
+VssFailure with_writer_status(IVssBackupComponents* components, const SnapshotOptions& options,
+                              const VssFailure& e);
+
+// ---- component mode (vss_components_win32.cpp) -------------------------------------------
+
+// A writer component in the backup: what AddComponent and SetBackupSucceeded name.
+struct SelectedComponent {
+  VSS_ID instance_id = GUID_NULL;
+  VSS_ID writer_id = GUID_NULL;
+  VSS_COMPONENT_TYPE type = VSS_CT_UNDEFINED;
+  std::wstring logical_path;  // empty: none (passed as NULL)
+  std::wstring name;
+};
+
+struct ComponentSelection {
+  std::vector<SelectedComponent> included;
+  std::vector<std::string> warnings;  // one per component left out, naming its volumes
+};
+
+// Walks the gathered writer metadata (each writer's components and their file, database
+// and log file descriptors) and judges it against `set`: a writer with no file on the
+// set is not part of the backup; in one that is, a component is included when all its
+// files lie on the set (one without files too) and left out, with a warning, otherwise;
+// a non-selectable component left out leaves the whole writer out.
+ComponentSelection select_components(IVssBackupComponents* components, const Backend& backend,
+                                     const std::vector<SnapshotVolume>& set);
+// AddComponent for each, before PrepareForBackup.
+void add_components(IVssBackupComponents* components,
+                    const std::vector<SelectedComponent>& selected);
+// SetBackupSucceeded(TRUE) for each, once the backup is committed (before BackupComplete).
+void set_backup_succeeded(IVssBackupComponents* components,
+                          const std::vector<SelectedComponent>& selected);
 
 // ---- the record of snapshots vssimg made (vss_records_win32.cpp) ------------------------
 

@@ -11,8 +11,11 @@
 //      is fine. Without it Windows logs event 8194.
 //   3. CreateVssBackupComponents: E_ACCESSDENIED = not elevated, E_NOTIMPL = no VSS.
 //   4. InitializeForBackup (first), SetContext only for persistent snapshots.
-//   5. SetBackupState(false, false, VSS_BT_COPY | VSS_BT_FULL, false).
-//   6. GatherWriterMetadata + wait.
+//   5. SetBackupState(true, false, VSS_BT_COPY | VSS_BT_FULL, false): component mode,
+//      which Exchange, SQL Server and AD need (SQL supports no roll-forward after a
+//      non-component restore).
+//   6. GatherWriterMetadata + wait; the components whose files all lie on the set's
+//      volumes are added (AddComponent, vss_components_win32.cpp).
 //   7. StartSnapshotSet (VSS_E_SNAPSHOT_SET_IN_PROGRESS: the whole sequence is retried).
 //   8. AddToSnapshotSet per volume. Up to here a failure needs only Release.
 //   9. PrepareForBackup + wait. From here every failure path calls AbortBackup before
@@ -22,8 +25,10 @@
 //      other writer failures are recorded: that writer's data is crash-consistent.
 //  12. GetSnapshotProperties -> copy the device path -> VssFreeSnapshotProperties.
 //  13. The caller reads the device.
-//  14. complete(): BackupComplete + wait (or AbortBackup), DeleteSnapshots for the set
-//      (unless persistent), Release, then CoUninitialize.
+//  14. complete(): once the points are committed, SetBackupSucceeded for every added
+//      component, BackupComplete + wait, GatherWriterStatus (a writer failed now, e.g. at
+//      log truncation, is a warning); after a failure AbortBackup only. Then
+//      DeleteSnapshots for the set (unless persistent), Release, CoUninitialize.
 //
 // Every IVssAsync is waited for in short slices followed by QueryStatus, so Ctrl+C and
 // the deadline are noticed; snapshots are recorded in a file so that a killed run's
@@ -35,6 +40,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <optional>
 
@@ -68,8 +74,14 @@ class AbortGuard {
 // One attempt at the sequence (steps 1-12 in run(), step 14 in complete()).
 class SnapshotSession::Impl {
  public:
-  Impl(const Backend& backend, const SnapshotOptions& options, ProgressSink& progress)
-      : m_backend(backend), m_options(options), m_progress(progress) {}
+  // On the last attempt (!retry_writers) a writer that asks for a retry is handled as
+  // one that failed for good.
+  Impl(const Backend& backend, const SnapshotOptions& options, bool retry_writers,
+       ProgressSink& progress)
+      : m_backend(backend),
+        m_options(options),
+        m_progress(progress),
+        m_retry_writers(retry_writers) {}
   ~Impl() {
     if (!m_completed) {
       try {
@@ -88,25 +100,34 @@ class SnapshotSession::Impl {
   std::string m_set_id;
   std::vector<SnapshotVolume> m_volumes;
   std::vector<WriterOutcome> m_writers;
+  // The components left out of this attempt, reported once the snapshot is made.
+  std::vector<std::string> m_component_warnings;
 
  private:
   // The steps of run(), in order.
   void create_components();
-  void add_volumes(const std::vector<std::string>& sources);
+  void resolve_volumes(const std::vector<std::string>& sources);
+  void select_components();
+  void add_volumes();
   void take_snapshot();
+  // run_async, with the failed writers named when the operation fails.
+  void run_step(std::string_view api, HRESULT started, ComPtr<IVssAsync>& async);
   void read_device_paths();
   // Part of complete(): the set is deleted unless it is kept.
   void delete_snapshot_set();
+  void tell_writers_backup_succeeded();
   void forget_records(bool keep_persistent);
 
   Backend m_backend;
   SnapshotOptions m_options;
   ProgressSink& m_progress;
+  bool m_retry_writers;
   // Destroyed in reverse order: the guard aborts, then the object is released, then
   // COM is uninitialised.
   ComScope m_com;
   ComPtr<IVssBackupComponents> m_components;
   std::unique_ptr<AbortGuard> m_guard;
+  std::vector<SelectedComponent> m_selected;
   std::vector<VSS_ID> m_snapshot_ids;
   VSS_ID m_set = GUID_NULL;
   bool m_created = false;
@@ -118,7 +139,9 @@ void SnapshotSession::Impl::run(const std::vector<std::string>& sources) {
   check_interrupted();
   create_components();
   gather_writer_metadata(m_components.get(), m_options);
-  add_volumes(sources);
+  resolve_volumes(sources);
+  select_components();
+  add_volumes();
   // Recorded before the snapshot exists, so a run killed from here on is cleaned up.
   record_new_snapshots(m_backend, m_set_id, m_volumes, m_options.persistent);
   m_recorded = true;
@@ -134,23 +157,36 @@ void SnapshotSession::Impl::create_components() {
   check("InitializeForBackup", m_components->InitializeForBackup(nullptr));
   if (m_options.persistent) check("SetContext", m_components->SetContext(VSS_CTX_APP_ROLLBACK));
   VSS_BACKUP_TYPE type = m_options.backup_type == BackupType::full ? VSS_BT_FULL : VSS_BT_COPY;
-  check("SetBackupState", m_components->SetBackupState(false, false, type, false));
+  check("SetBackupState", m_components->SetBackupState(TRUE, FALSE, type, FALSE));
 }
 
-// Steps 7-8: one set holding every volume, so data spread over volumes is consistent.
-void SnapshotSession::Impl::add_volumes(const std::vector<std::string>& sources) {
-  check("StartSnapshotSet", m_components->StartSnapshotSet(&m_set));
-  m_set_id = guid_string(m_set);
+void SnapshotSession::Impl::resolve_volumes(const std::vector<std::string>& sources) {
   for (const auto& source : sources) {
     SnapshotVolume v;
     v.source = source;
     v.volume_name = m_backend.resolve_volume(source);
+    m_volumes.push_back(std::move(v));
+  }
+}
+
+// Step 6, second half: the components are judged against every volume of the set.
+void SnapshotSession::Impl::select_components() {
+  ComponentSelection selection = vss::select_components(m_components.get(), m_backend, m_volumes);
+  add_components(m_components.get(), selection.included);
+  m_selected = std::move(selection.included);
+  m_component_warnings = std::move(selection.warnings);
+}
+
+// Steps 7-8: one set holding every volume, so data spread over volumes is consistent.
+void SnapshotSession::Impl::add_volumes() {
+  check("StartSnapshotSet", m_components->StartSnapshotSet(&m_set));
+  m_set_id = guid_string(m_set);
+  for (auto& v : m_volumes) {
     std::wstring wide = win32::widen(v.volume_name);
     VSS_ID id = GUID_NULL;
     check("AddToSnapshotSet", m_components->AddToSnapshotSet(wide.data(), GUID_NULL, &id));
     v.snapshot_id = guid_string(id);
     m_snapshot_ids.push_back(id);
-    m_volumes.push_back(std::move(v));
   }
 }
 
@@ -158,12 +194,25 @@ void SnapshotSession::Impl::add_volumes(const std::vector<std::string>& sources)
 void SnapshotSession::Impl::take_snapshot() {
   m_guard->arm();
   ComPtr<IVssAsync> async;
-  run_async("PrepareForBackup", m_components->PrepareForBackup(async.put()), async, m_options);
-  m_writers = check_writer_status(m_components.get(), m_options, "PrepareForBackup", m_progress);
+  run_step("PrepareForBackup", m_components->PrepareForBackup(async.put()), async);
+  m_writers = check_writer_status(m_components.get(), m_options, "PrepareForBackup",
+                                  m_retry_writers, m_progress);
   m_progress.info(fmt::format("creating the shadow copy of {} volume(s)", m_volumes.size()));
-  run_async("DoSnapshotSet", m_components->DoSnapshotSet(async.put()), async, m_options);
+  run_step("DoSnapshotSet", m_components->DoSnapshotSet(async.put()), async);
   m_created = true;
-  m_writers = check_writer_status(m_components.get(), m_options, "DoSnapshotSet", m_progress);
+  m_writers = check_writer_status(m_components.get(), m_options, "DoSnapshotSet", m_retry_writers,
+                                  m_progress);
+}
+
+void SnapshotSession::Impl::run_step(std::string_view api, HRESULT started,
+                                     ComPtr<IVssAsync>& async) {
+  try {
+    run_async(api, started, async, m_options);
+  } catch (const VssFailure& e) {
+    // A cancelled or timed-out operation (no HRESULT) says nothing about the writers.
+    if (e.hr() == 0 || e.hr() == static_cast<uint32_t>(VSS_S_ASYNC_CANCELLED)) throw;
+    throw with_writer_status(m_components.get(), m_options, e);
+  }
 }
 
 // Step 12.
@@ -204,6 +253,27 @@ void SnapshotSession::Impl::delete_snapshot_set() {
   }
 }
 
+// Step 14 for a committed backup: the writers learn which components were backed up,
+// then that the backup is complete; with VSS_BT_FULL they now set their differential
+// base or truncate logs, which can fail, so their state is read once more.
+void SnapshotSession::Impl::tell_writers_backup_succeeded() {
+  set_backup_succeeded(m_components.get(), m_selected);
+  ComPtr<IVssAsync> async;
+  run_async("BackupComplete", m_components->BackupComplete(async.put()), async, m_options);
+  m_guard->disarm();
+  try {
+    for (const auto& w : gather_writer_status(m_components.get(), m_options)) {
+      if (!w.failed) continue;
+      m_progress.warning(fmt::format(
+          "VSS writer \"{}\" failed after BackupComplete: [{}] {}, {}; the point is written, but "
+          "the writer may not have finished its post-backup work (e.g. log truncation)",
+          w.name, w.state, w.state_name, describe_vss_hresult(w.error)));
+    }
+  } catch (const Error& e) {
+    m_progress.warning(fmt::format("{}; the writers' state after the backup is unknown", e.what()));
+  }
+}
+
 void SnapshotSession::Impl::complete(bool ok) {
   if (m_completed) return;
   m_completed = true;
@@ -211,9 +281,7 @@ void SnapshotSession::Impl::complete(bool ok) {
   std::optional<Error> error;
   if (ok && m_created) {
     try {
-      ComPtr<IVssAsync> async;
-      run_async("BackupComplete", m_components->BackupComplete(async.put()), async, m_options);
-      m_guard->disarm();
+      tell_writers_backup_succeeded();
     } catch (const Error& e) {
       error = e;
     }
@@ -256,7 +324,9 @@ namespace {
 
 // Called from the handler of attempt `attempt` (0-based), after its session was torn
 // down: rethrows a failure that is not retryable, gives up once options.retries are used,
-// else reports the retry and waits options.retry_delay_seconds.
+// else reports the retry in one line and waits: options.retry_delay_seconds before the
+// first retry, doubling for each further one (Microsoft: wait and repeat, up to three
+// times, for writers and providers that are busy).
 void retry_or_rethrow(const VssFailure& e, unsigned attempt, const Backend& backend,
                       const SnapshotOptions& options, ProgressSink& progress) {
   if (e.retry() == Retry::no) throw;
@@ -265,10 +335,11 @@ void retry_or_rethrow(const VssFailure& e, unsigned attempt, const Backend& back
         e.kind(), e.operation(), "",
         fmt::format("{} (gave up after {} attempts; --vss-retries)", e.cause(), attempt + 1));
   }
+  const double delay = std::ldexp(options.retry_delay_seconds, static_cast<int>(attempt));
   // A retry that then succeeds leaves nothing to warn about: info, not warning.
-  progress.info(fmt::format("{}; retrying in {:g} s (attempt {} of {})", e.what(),
-                            options.retry_delay_seconds, attempt + 2, options.retries + 1));
-  backend.sleep(options.retry_delay_seconds);
+  progress.info(fmt::format("{}; retrying in {:g} s (attempt {} of {})", e.what(), delay,
+                            attempt + 2, options.retries + 1));
+  backend.sleep(delay);
 }
 
 }  // namespace
@@ -283,9 +354,11 @@ std::unique_ptr<SnapshotSession> create_snapshot(const Backend& backend,
   if (backend.preflight) preflight();
   delete_leftovers(backend, progress);
   for (unsigned attempt = 0;; ++attempt) {
-    auto impl = std::make_unique<SnapshotSession::Impl>(backend, options, progress);
+    const bool retry_writers = attempt < options.retries;
+    auto impl = std::make_unique<SnapshotSession::Impl>(backend, options, retry_writers, progress);
     try {
       impl->run(volumes);
+      for (const auto& w : impl->m_component_warnings) progress.warning(w);
       return std::make_unique<SnapshotSession>(std::move(impl));
     } catch (const VssFailure& e) {
       impl.reset();  // AbortBackup (if armed), Release, forget the records of this attempt

@@ -7,6 +7,7 @@
 #include "core/source/block_source_win32.hpp"
 
 #include <algorithm>
+#include <cwchar>
 
 namespace vssimg::vss {
 
@@ -20,6 +21,28 @@ std::string default_resolve_volume(const std::string& source) {
     throw Error(ErrorKind::usage, "resolving volume", source, "is not a volume");
   }
   return win32::narrow(resolved.volume_name);
+}
+
+PathVolume default_volume_of_path(const std::string& path) {
+  PathVolume out;
+  out.mount = path;
+  std::wstring wide = win32::widen(path);
+  std::wstring expanded(32768, L'\0');
+  DWORD n = ::ExpandEnvironmentStringsW(wide.c_str(), expanded.data(),
+                                        static_cast<DWORD>(expanded.size()));
+  if (n == 0 || n > expanded.size()) return out;
+  expanded.resize(n - 1);
+  std::wstring mount(expanded.size() + 2, L'\0');
+  if (!::GetVolumePathNameW(expanded.c_str(), mount.data(), static_cast<DWORD>(mount.size()))) {
+    return out;
+  }
+  mount.resize(std::wcslen(mount.c_str()));
+  wchar_t name[MAX_PATH] = {};
+  if (!::GetVolumeNameForVolumeMountPointW(mount.c_str(), name, MAX_PATH)) return out;
+  out.volume_name = win32::narrow(name);
+  if (mount.size() > 1 && mount.back() == L'\\') mount.pop_back();  // "E:\" -> "E:"
+  out.mount = win32::narrow(mount);
+  return out;
 }
 
 void default_sleep(double seconds) {
@@ -69,6 +92,7 @@ Backend system_backend() {
   b.create_components = [](IVssBackupComponents** out) { return ::CreateVssBackupComponents(out); };
   b.free_snapshot_properties = [](VSS_SNAPSHOT_PROP* prop) { ::VssFreeSnapshotProperties(prop); };
   b.resolve_volume = default_resolve_volume;
+  b.volume_of_path = default_volume_of_path;
   b.sleep = default_sleep;
   b.records_file = default_records_file();
   return b;

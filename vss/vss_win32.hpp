@@ -52,6 +52,12 @@ class ComPtr {
   T* m_ptr = nullptr;
 };
 
+// The volume a writer's file lies on.
+struct PathVolume {
+  std::string volume_name;  // "\\?\Volume{GUID}\"
+  std::string mount;        // how the user names it: "E:" or "D:\mnt\data"
+};
+
 // Where the wrapper gets its COM objects and system services from.
 struct Backend {
   // CreateVssBackupComponents.
@@ -61,6 +67,11 @@ struct Backend {
   std::function<void(VSS_SNAPSHOT_PROP*)> free_snapshot_properties;
   // "C:" -> "\\?\Volume{GUID}\" (GetVolumePathNameW + GetVolumeNameForVolumeMountPointW).
   std::function<std::string(const std::string&)> resolve_volume;
+  // The volume of a path from writer metadata ("%SystemRoot%\NTDS\ntds.dit",
+  // "E:\Logs"): environment variables expanded, GetVolumePathNameW +
+  // GetVolumeNameForVolumeMountPointW. A path that does not resolve gets an empty
+  // volume_name and the path as mount: its component counts as outside the set.
+  std::function<PathVolume(const std::string&)> volume_of_path;
   // Sleeps between retries; must return early (throwing) on Ctrl+C.
   std::function<void(double seconds)> sleep;
   // The record of snapshots vssimg made (leftover cleanup, `snapshot list/delete`).

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace vssimg::vss {
 
 namespace {
@@ -28,6 +30,22 @@ std::vector<WriterComponent> components_of(IVssExamineWriterMetadata* metadata) 
     out.push_back(std::move(c));
   }
   return out;
+}
+
+bool retryable(const WriterOutcome& w) {
+  const HresultInfo* info = find_hresult(w.error);
+  return w.failed && info && info->retry == Retry::writer;
+}
+
+// "\"SQL Writer\" [9] Failed at freeze, VSS_E_WRITERERROR_RETRYABLE (0x800423F3): ...; ..."
+std::string failed_writers(const std::vector<WriterOutcome>& outcomes) {
+  std::string text;
+  for (const auto& w : outcomes) {
+    if (!w.failed) continue;
+    text += fmt::format("{}\"{}\" [{}] {}, {}", text.empty() ? "" : "; ", w.name, w.state,
+                        w.state_name, describe_vss_hresult(w.error));
+  }
+  return text;
 }
 
 WriterInfo writer_info(const WriterOutcome& o, const ComponentsByInstance& metadata) {
@@ -97,23 +115,41 @@ std::vector<WriterOutcome> gather_writer_status(IVssBackupComponents* components
 
 std::vector<WriterOutcome> check_writer_status(IVssBackupComponents* components,
                                                const SnapshotOptions& options,
-                                               std::string_view when, ProgressSink& progress) {
+                                               std::string_view when, bool retry_writers,
+                                               ProgressSink& progress) {
   std::vector<WriterOutcome> outcomes = gather_writer_status(components, options);
+  auto first = std::find_if(outcomes.begin(), outcomes.end(), retryable);
+  if (retry_writers && first != outcomes.end()) {
+    throw VssFailure(ErrorKind::vss, fmt::format("VSS writers after {}", when),
+                     failed_writers(outcomes), first->error, Retry::writer);
+  }
   for (const auto& w : outcomes) {
     if (!w.failed) continue;
-    const HresultInfo* info = find_hresult(w.error);
-    if (info && info->retry == Retry::writer) {
-      throw VssFailure(ErrorKind::vss, fmt::format("VSS writer \"{}\"", w.name),
-                       fmt::format("[{}] {} after {}: {}", w.state, w.state_name, when,
-                                   describe_vss_hresult(w.error)),
-                       w.error, Retry::writer);
-    }
-    progress.warning(
-        fmt::format("VSS writer \"{}\" failed after {}: [{}] {}, {}; its data in this backup is "
-                    "crash-consistent only",
-                    w.name, when, w.state, w.state_name, describe_vss_hresult(w.error)));
+    progress.warning(fmt::format(
+        "VSS writer \"{}\" failed after {}: [{}] {}, {}; its data in this backup is "
+        "crash-consistent only{}",
+        w.name, when, w.state, w.state_name, describe_vss_hresult(w.error),
+        retryable(w) ? " (retryable, but the retries are used up; --vss-retries)" : ""));
   }
   return outcomes;
+}
+
+VssFailure with_writer_status(IVssBackupComponents* components, const SnapshotOptions& options,
+                              const VssFailure& e) {
+  std::vector<WriterOutcome> outcomes;
+  try {
+    outcomes = gather_writer_status(components, options);
+  } catch (const Error&) {
+    return e;
+  }
+  std::string failed = failed_writers(outcomes);
+  if (failed.empty()) return e;
+  Retry retry = e.retry();
+  if (retry == Retry::no && std::any_of(outcomes.begin(), outcomes.end(), retryable)) {
+    retry = Retry::writer;
+  }
+  return VssFailure(e.kind(), e.operation(),
+                    fmt::format("{}; failed writers: {}", e.cause(), failed), e.hr(), retry);
 }
 
 std::vector<WriterInfo> list_writers(const Backend& backend, bool with_components,

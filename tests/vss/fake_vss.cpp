@@ -43,6 +43,12 @@ GUID numbered_guid(uint32_t kind, uint32_t n) {
   return g;
 }
 
+// "C:" or "C:\Data" -> "\\?\Volume{fa4e0000-0000-0000-0000-00000000000C}\".
+std::string fake_volume_name(const std::string& source) {
+  return "\\\\?\\Volume{fa4e0000-0000-0000-0000-00000000000" +
+         std::string(1, source.empty() ? 'X' : source[0]) + "}\\";
+}
+
 class FakeAsync final : public IVssAsync {
  public:
   FakeAsync(FakeVss& vss, HRESULT status) : m_vss(vss), m_status(status) { ++m_vss.live_async; }
@@ -87,9 +93,48 @@ class FakeAsync final : public IVssAsync {
   bool m_cancelled = false;
 };
 
-class FakeComponent final : public IVssWMComponent {
+class FakeFiledesc final : public IVssWMFiledesc {
  public:
-  explicit FakeComponent(std::wstring name) : m_name(std::move(name)) {}
+  explicit FakeFiledesc(std::wstring path) : m_path(std::move(path)) {}
+  HRESULT STDMETHODCALLTYPE QueryInterface(REFIID, void** out) override {
+    *out = nullptr;
+    return E_NOINTERFACE;
+  }
+  ULONG STDMETHODCALLTYPE AddRef() override { return ++m_refs; }
+  ULONG STDMETHODCALLTYPE Release() override {
+    ULONG n = --m_refs;
+    if (n == 0) delete this;
+    return n;
+  }
+  HRESULT STDMETHODCALLTYPE GetPath(BSTR* out) override {
+    *out = ::SysAllocString(m_path.c_str());
+    return S_OK;
+  }
+  HRESULT STDMETHODCALLTYPE GetFilespec(BSTR* out) override {
+    *out = ::SysAllocString(L"*");
+    return S_OK;
+  }
+  HRESULT STDMETHODCALLTYPE GetRecursive(VSSIMG_ARG(IVssWMFiledesc, GetRecursive, 0) out) override {
+    *out = false;
+    return S_OK;
+  }
+  HRESULT STDMETHODCALLTYPE GetAlternateLocation(BSTR*) override { return E_NOTIMPL; }
+  HRESULT STDMETHODCALLTYPE GetBackupTypeMask(DWORD*) override { return E_NOTIMPL; }
+
+ private:
+  std::wstring m_path;
+  ULONG m_refs = 1;
+};
+
+HRESULT hand_out_file(const std::vector<std::wstring>& files, UINT i, IVssWMFiledesc** out) {
+  if (i >= files.size()) return E_INVALIDARG;
+  *out = new FakeFiledesc(files[i]);
+  return S_OK;
+}
+
+class FakeWMComponent final : public IVssWMComponent {
+ public:
+  explicit FakeWMComponent(FakeComponent spec) : m_spec(std::move(spec)) {}
   HRESULT STDMETHODCALLTYPE QueryInterface(REFIID, void** out) override {
     *out = nullptr;
     return E_NOINTERFACE;
@@ -103,9 +148,11 @@ class FakeComponent final : public IVssWMComponent {
   HRESULT STDMETHODCALLTYPE GetComponentInfo(PVSSCOMPONENTINFO* out) override {
     auto* info = new VSS_COMPONENTINFO{};
     info->type = VSS_CT_DATABASE;
-    info->bstrLogicalPath = ::SysAllocString(L"Instance");
-    info->bstrComponentName = ::SysAllocString(m_name.c_str());
-    info->bSelectable = true;
+    info->bstrLogicalPath = ::SysAllocString(m_spec.logical_path.c_str());
+    info->bstrComponentName = ::SysAllocString(m_spec.name.c_str());
+    info->bSelectable = m_spec.selectable;
+    info->cDatabases = static_cast<UINT>(m_spec.database_files.size());
+    info->cLogFiles = static_cast<UINT>(m_spec.log_files.size());
     *out = info;
     return S_OK;
   }
@@ -116,14 +163,16 @@ class FakeComponent final : public IVssWMComponent {
     return S_OK;
   }
   HRESULT STDMETHODCALLTYPE GetFile(UINT, IVssWMFiledesc**) override { return E_NOTIMPL; }
-  HRESULT STDMETHODCALLTYPE GetDatabaseFile(UINT, IVssWMFiledesc**) override { return E_NOTIMPL; }
-  HRESULT STDMETHODCALLTYPE GetDatabaseLogFile(UINT, IVssWMFiledesc**) override {
-    return E_NOTIMPL;
+  HRESULT STDMETHODCALLTYPE GetDatabaseFile(UINT i, IVssWMFiledesc** out) override {
+    return hand_out_file(m_spec.database_files, i, out);
+  }
+  HRESULT STDMETHODCALLTYPE GetDatabaseLogFile(UINT i, IVssWMFiledesc** out) override {
+    return hand_out_file(m_spec.log_files, i, out);
   }
   HRESULT STDMETHODCALLTYPE GetDependency(UINT, IVssWMDependency**) override { return E_NOTIMPL; }
 
  private:
-  std::wstring m_name;
+  FakeComponent m_spec;
   ULONG m_refs = 1;
 };
 
@@ -160,7 +209,7 @@ class FakeExamine final : public IVssExamineWriterMetadata {
   HRESULT STDMETHODCALLTYPE GetExcludeFile(UINT, IVssWMFiledesc**) override { return E_NOTIMPL; }
   HRESULT STDMETHODCALLTYPE GetComponent(UINT i, IVssWMComponent** out) override {
     if (i >= m_writer.components.size()) return E_INVALIDARG;
-    *out = new FakeComponent(m_writer.components[i]);
+    *out = new FakeWMComponent(m_writer.components[i]);
     return S_OK;
   }
   HRESULT STDMETHODCALLTYPE
@@ -216,10 +265,11 @@ class FakeComponents final : public IVssBackupComponents {
   HRESULT STDMETHODCALLTYPE InitializeForBackup(BSTR) override {
     return simple("InitializeForBackup");
   }
-  HRESULT STDMETHODCALLTYPE SetBackupState(VSSIMG_BC_ARG(SetBackupState, 0),
+  HRESULT STDMETHODCALLTYPE SetBackupState(VSSIMG_BC_ARG(SetBackupState, 0) select_components,
                                            VSSIMG_BC_ARG(SetBackupState, 1), VSS_BACKUP_TYPE type,
                                            VSSIMG_BC_ARG(SetBackupState, 3)) override {
     m_vss.backup_type = type;
+    m_component_mode = select_components;
     return simple("SetBackupState");
   }
   HRESULT STDMETHODCALLTYPE InitializeForRestore(BSTR) override {
@@ -243,14 +293,21 @@ class FakeComponents final : public IVssBackupComponents {
     return simple("GetWriterMetadata");
   }
   HRESULT STDMETHODCALLTYPE FreeWriterMetadata() override { return simple("FreeWriterMetadata"); }
-  HRESULT STDMETHODCALLTYPE AddComponent(VSS_ID, VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR,
-                                         LPCWSTR) override {
-    VSSIMG_UNEXPECTED("AddComponent");
+  HRESULT STDMETHODCALLTYPE AddComponent(VSS_ID, VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR path,
+                                         LPCWSTR name) override {
+    if (!m_component_mode || m_prepared || m_aborted) return bad_state("AddComponent");
+    m_vss.added_components.push_back(component_path(path, name));
+    return simple("AddComponent");
   }
   HRESULT STDMETHODCALLTYPE PrepareForBackup(IVssAsync** out) override {
+    if (m_aborted) return bad_state("PrepareForBackup");
+    m_prepared = true;
     return async("PrepareForBackup", out);
   }
-  HRESULT STDMETHODCALLTYPE AbortBackup() override { return simple("AbortBackup"); }
+  HRESULT STDMETHODCALLTYPE AbortBackup() override {
+    m_aborted = true;
+    return simple("AbortBackup");
+  }
   HRESULT STDMETHODCALLTYPE GatherWriterStatus(IVssAsync** out) override {
     HRESULT hr = async("GatherWriterStatus", out);
     if (SUCCEEDED(hr)) m_status = m_vss.next_writer_status();
@@ -272,9 +329,14 @@ class FakeComponents final : public IVssBackupComponents {
     *failure = w.failure;
     return simple("GetWriterStatus");
   }
-  HRESULT STDMETHODCALLTYPE SetBackupSucceeded(VSS_ID, VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR, LPCWSTR,
-                                               VSSIMG_BC_ARG(SetBackupSucceeded, 5)) override {
-    VSSIMG_UNEXPECTED("SetBackupSucceeded");
+  HRESULT STDMETHODCALLTYPE SetBackupSucceeded(VSS_ID, VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR path,
+                                               LPCWSTR name,
+                                               VSSIMG_BC_ARG(SetBackupSucceeded, 5) ok) override {
+    if (!m_component_mode || !m_snapshot_done || m_aborted || m_backup_completed) {
+      return bad_state("SetBackupSucceeded");
+    }
+    if (ok) m_vss.succeeded_components.push_back(component_path(path, name));
+    return simple("SetBackupSucceeded");
   }
   HRESULT STDMETHODCALLTYPE SetBackupOptions(VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR, LPCWSTR,
                                              LPCWSTR) override {
@@ -300,6 +362,8 @@ class FakeComponents final : public IVssBackupComponents {
   }
   HRESULT STDMETHODCALLTYPE SaveAsXML(BSTR*) override { VSSIMG_UNEXPECTED("SaveAsXML"); }
   HRESULT STDMETHODCALLTYPE BackupComplete(IVssAsync** out) override {
+    if (!m_snapshot_done || m_aborted || m_backup_completed) return bad_state("BackupComplete");
+    m_backup_completed = true;
     return async("BackupComplete", out);
   }
   HRESULT STDMETHODCALLTYPE
@@ -342,9 +406,13 @@ class FakeComponents final : public IVssBackupComponents {
     return simple("AddToSnapshotSet");
   }
   HRESULT STDMETHODCALLTYPE DoSnapshotSet(IVssAsync** out) override {
-    return async("DoSnapshotSet", out);
+    if (!m_prepared || m_aborted) return bad_state("DoSnapshotSet");
+    HRESULT hr = async("DoSnapshotSet", out);
+    m_snapshot_done = SUCCEEDED(hr) && m_last_async == S_OK;
+    return hr;
   }
-  HRESULT STDMETHODCALLTYPE DeleteSnapshots(VSS_ID, VSS_OBJECT_TYPE, WINBOOL, LONG* deleted,
+  HRESULT STDMETHODCALLTYPE DeleteSnapshots(VSS_ID, VSS_OBJECT_TYPE,
+                                            VSSIMG_BC_ARG(DeleteSnapshots, 2), LONG* deleted,
                                             VSS_ID* nondeleted) override {
     *deleted = 1;
     *nondeleted = GUID_NULL;
@@ -368,7 +436,8 @@ class FakeComponents final : public IVssBackupComponents {
                                   IVssEnumObject**) override {
     VSSIMG_UNEXPECTED("Query");
   }
-  HRESULT STDMETHODCALLTYPE IsVolumeSupported(VSS_ID, VSS_PWSZ, WINBOOL*) override {
+  HRESULT STDMETHODCALLTYPE IsVolumeSupported(VSS_ID, VSS_PWSZ,
+                                              VSSIMG_BC_ARG(IsVolumeSupported, 2)) override {
     VSSIMG_UNEXPECTED("IsVolumeSupported");
   }
   HRESULT STDMETHODCALLTYPE DisableWriterClasses(const VSS_ID*, UINT) override {
@@ -383,7 +452,7 @@ class FakeComponents final : public IVssBackupComponents {
   HRESULT STDMETHODCALLTYPE ExposeSnapshot(VSS_ID, VSS_PWSZ, LONG, VSS_PWSZ, VSS_PWSZ*) override {
     VSSIMG_UNEXPECTED("ExposeSnapshot");
   }
-  HRESULT STDMETHODCALLTYPE RevertToSnapshot(VSS_ID, WINBOOL) override {
+  HRESULT STDMETHODCALLTYPE RevertToSnapshot(VSS_ID, VSSIMG_BC_ARG(RevertToSnapshot, 1)) override {
     VSSIMG_UNEXPECTED("RevertToSnapshot");
   }
   HRESULT STDMETHODCALLTYPE QueryRevertStatus(VSS_PWSZ, IVssAsync**) override {
@@ -399,12 +468,28 @@ class FakeComponents final : public IVssBackupComponents {
     VSSIMG_LOG(method);
     HRESULT hr = m_vss.next_result(method);
     if (FAILED(hr)) return hr;
-    *out = new FakeAsync(m_vss, m_vss.next_async(method));
+    m_last_async = m_vss.next_async(method);
+    *out = new FakeAsync(m_vss, m_last_async);
     return S_OK;
+  }
+  HRESULT bad_state(const std::string& method) {
+    m_vss.calls.push_back(method + ": bad state");
+    return VSS_E_BAD_STATE;
+  }
+  static std::wstring component_path(LPCWSTR path, LPCWSTR name) {
+    std::wstring p = path ? path : L"";
+    return p.empty() ? std::wstring(name) : p + L"\\" + name;
   }
 
   FakeVss& m_vss;
   ULONG m_refs = 1;
+  HRESULT m_last_async = S_OK;
+  // Microsoft's state machine, as far as the requester can break it.
+  bool m_component_mode = false;
+  bool m_prepared = false;
+  bool m_snapshot_done = false;
+  bool m_backup_completed = false;
+  bool m_aborted = false;
   uint32_t m_vss_sets = 0;
   std::vector<FakeWriter> m_status;
 };
@@ -465,9 +550,12 @@ vss::Backend FakeVss::backend(const std::filesystem::path& records_file) {
     prop->m_pwszSnapshotDeviceObject = nullptr;
     ++freed_properties;
   };
-  b.resolve_volume = [](const std::string& source) {
-    return "\\\\?\\Volume{fa4e0000-0000-0000-0000-00000000000" +
-           std::string(1, source.empty() ? 'X' : source[0]) + "}\\";
+  b.resolve_volume = fake_volume_name;
+  b.volume_of_path = [](const std::string& path) {
+    vss::PathVolume v;
+    v.volume_name = fake_volume_name(path);
+    v.mount = path.substr(0, 2);
+    return v;
   };
   b.sleep = [this](double seconds) {
     sleeps.push_back(seconds);

@@ -1,6 +1,10 @@
 // A scripted, in-process fake of IVssBackupComponents (with fake IVssAsync and writer
 // metadata) that drives the real wrapper in vss/*_win32.cpp under Wine or Windows.
-// Every call lands in FakeVss::calls, so tests assert the exact VSS call order.
+// Every call lands in FakeVss::calls, so tests assert the exact VSS call order. It
+// follows Microsoft's state machine where the requester can get it wrong: AddComponent
+// without component mode or after PrepareForBackup, SetBackupSucceeded before a
+// finished DoSnapshotSet, BackupComplete twice, and backup steps after AbortBackup
+// return VSS_E_BAD_STATE (logged as "AddComponent: bad state" etc.).
 #pragma once
 
 #include "vss/vss_win32.hpp"
@@ -17,13 +21,23 @@ namespace vssimg::test {
 // An async status that never finishes (until Cancel()).
 constexpr HRESULT k_never_finishes = static_cast<HRESULT>(0x7FFF0001);
 
+// A writer component and the files it names (paths like "E:\Logs\db.ldf"; the fake
+// volume of a path is its drive letter).
+struct FakeComponent {
+  std::wstring name;
+  std::vector<std::wstring> database_files;
+  std::vector<std::wstring> log_files;
+  bool selectable = true;
+  std::wstring logical_path = L"Instance";
+};
+
 struct FakeWriter {
   std::wstring name;
   GUID writer_id;
   GUID instance_id;
   VSS_WRITER_STATE state = VSS_WS_STABLE;
   HRESULT failure = S_OK;
-  std::vector<std::wstring> components;  // logical names of its (database) components
+  std::vector<FakeComponent> components;
 };
 
 FakeWriter fake_writer(const std::wstring& name, int number, VSS_WRITER_STATE state = VSS_WS_STABLE,
@@ -50,6 +64,9 @@ class FakeVss {
 
   // Observations.
   std::vector<std::wstring> added_volumes;
+  // "Instance\master" per AddComponent / SetBackupSucceeded(TRUE) the fake accepted.
+  std::vector<std::wstring> added_components;
+  std::vector<std::wstring> succeeded_components;
   LONG context = VSS_CTX_BACKUP;
   int backup_type = -1;
   int live_components = 0;

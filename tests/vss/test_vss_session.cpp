@@ -35,14 +35,25 @@ std::string line_starting(const std::vector<std::string>& lines, const std::stri
   return "";
 }
 
-const Calls k_status = {"GatherWriterStatus", "GetWriterStatusCount", "GetWriterStatus",
-                        "FreeWriterStatus"};
-const Calls k_until_set = {"Create", "InitializeForBackup", "SetBackupState",
-                           "GatherWriterMetadata", "StartSnapshotSet"};
+// A status pass over `writers` writers.
+Calls status_pass(size_t writers) {
+  Calls c = {"GatherWriterStatus", "GetWriterStatusCount"};
+  c.insert(c.end(), writers, "GetWriterStatus");
+  c.push_back("FreeWriterStatus");
+  return c;
+}
+const Calls k_status = status_pass(1);
+const Calls k_metadata = {"Create",
+                          "InitializeForBackup",
+                          "SetBackupState",
+                          "GatherWriterMetadata",
+                          "GetWriterMetadataCount",
+                          "GetWriterMetadata"};
+const Calls k_until_set = k_metadata + Calls{"StartSnapshotSet"};
 const Calls k_until_snapshot =
     k_until_set + Calls{"AddToSnapshotSet", "PrepareForBackup"} + k_status + Calls{"DoSnapshotSet"};
 const Calls k_created = k_until_snapshot + k_status + Calls{"GetSnapshotProperties"};
-const Calls k_completed = {"BackupComplete", "DeleteSnapshots", "Release"};
+const Calls k_completed = Calls{"BackupComplete"} + k_status + Calls{"DeleteSnapshots", "Release"};
 
 struct Fixture {
   test::TempDir dir;
@@ -146,7 +157,7 @@ TEST_CASE("vss: a transient provider error from DoSnapshotSet is retried", "[vss
   Fixture f;
   f.fake.async_results["DoSnapshotSet"] = {k_provider_veto};
   auto session = f.snapshot();
-  CHECK(f.fake.calls == k_until_snapshot + Calls{"AbortBackup", "Release"} + k_created);
+  CHECK(f.fake.calls == k_until_snapshot + k_status + Calls{"AbortBackup", "Release"} + k_created);
   CHECK(f.sink.warnings.empty());
   CHECK(line_starting(f.sink.infos, "VSS DoSnapshotSet: VSS_E_PROVIDER_VETO (0x80042306)")
             .find("retrying") != std::string::npos);
@@ -163,11 +174,10 @@ TEST_CASE("vss: a retryable writer error restarts the sequence, naming the write
   CHECK(f.fake.calls == k_until_snapshot + k_status +
                             Calls{"AbortBackup", "DeleteSnapshots", "Release"} + k_created);
   CHECK(f.sink.warnings.empty());
-  CHECK_FALSE(
-      line_starting(f.sink.infos,
-                    "VSS writer \"Fake SQL Writer\": [9] Failed at freeze after DoSnapshotSet: "
-                    "VSS_E_WRITERERROR_RETRYABLE (0x800423F3)")
-          .empty());
+  CHECK_FALSE(line_starting(f.sink.infos,
+                            "VSS writers after DoSnapshotSet: \"Fake SQL Writer\" [9] Failed at "
+                            "freeze, VSS_E_WRITERERROR_RETRYABLE (0x800423F3)")
+                  .empty());
   CHECK_FALSE(session->crash_consistent());
   session->complete(true);
   CHECK(f.fake.live_components == 0);
@@ -192,7 +202,8 @@ TEST_CASE("vss: a non-retryable writer failure keeps the snapshot, crash-consist
   CHECK(f.sink.warnings[0].find("\"Fake SQL Writer\"") != std::string::npos);
   CHECK(f.sink.warnings[0].find("crash-consistent") != std::string::npos);
   session->complete(true);
-  CHECK(Calls(f.fake.calls.end() - 3, f.fake.calls.end()) == k_completed);
+  CHECK(Calls(f.fake.calls.end() - 8, f.fake.calls.end()) ==
+        Calls{"BackupComplete"} + status_pass(2) + Calls{"DeleteSnapshots", "Release"});
 }
 
 TEST_CASE("vss: E_ACCESSDENIED at creation is a privilege error", "[vss]") {
@@ -223,7 +234,7 @@ TEST_CASE("vss: VSS_E_INSUFFICIENT_STORAGE from DoSnapshotSet aborts, never comp
           "shadow copy "
           "storage area; free space or resize it with vssadmin resize shadowstorage");
   }
-  CHECK(f.fake.calls == k_until_snapshot + Calls{"AbortBackup", "Release"});
+  CHECK(f.fake.calls == k_until_snapshot + k_status + Calls{"AbortBackup", "Release"});
   CHECK(test::count_calls(f.fake.calls, "BackupComplete") == 0);
   CHECK(f.fake.live_components == 0);
   CHECK(f.records_text().find("{") == std::string::npos);
@@ -321,7 +332,7 @@ TEST_CASE("vss: leftovers of a killed run are deleted by the next run", "[vss]")
 
 TEST_CASE("vss: list-writers reads metadata and status", "[vss]") {
   Fixture f;
-  f.fake.writers[0].components = {L"master", L"model"};
+  f.fake.writers[0].components = {{L"master", {}, {}}, {L"model", {}, {}}};
   f.fake.writers.push_back(test::fake_writer(L"Broken Writer", 2, VSS_WS_FAILED_AT_IDENTIFY,
                                              static_cast<HRESULT>(0x800423F2)));
   auto writers = vss::list_writers(f.fake.backend(f.records()), true, f.sink);
@@ -370,4 +381,189 @@ TEST_CASE("vss under Wine: the real vssapi reports E_NOTIMPL as a VSS error", "[
                 "available on this system") == 0);
     }
   }
+}
+
+// ---- component mode ------------------------------------------------------------------
+
+namespace {
+
+// A SQL-like writer: db1 wholly on C:, db2 with its log on E:, a non-selectable
+// component without files; and a writer wholly on F:, which no backup here involves.
+void add_database_writers(FakeVss& fake) {
+  fake.writers[0].components = {
+      {L"db1", {L"C:\\Data\\db1.mdf"}, {L"C:\\Logs\\db1.ldf"}},
+      {L"db2", {L"C:\\Data\\db2.mdf"}, {L"E:\\Logs\\db2.ldf"}},
+      {L"ServiceState", {}, {}, false},
+  };
+  fake.writers.push_back(test::fake_writer(L"Archive Writer", 2));
+  fake.writers[1].components = {{L"archive", {L"F:\\Archive\\a.mdf"}, {}}};
+}
+
+const std::vector<std::wstring> k_all_of_sql = {L"Instance\\db1", L"Instance\\db2",
+                                                L"Instance\\ServiceState"};
+
+}  // namespace
+
+TEST_CASE("vss components: only C: backed up leaves out the component with its log on E:",
+          "[vss]") {
+  Fixture f;
+  add_database_writers(f.fake);
+  auto session = f.snapshot({"C:"});
+  CHECK(f.fake.added_components ==
+        std::vector<std::wstring>{L"Instance\\db1", L"Instance\\ServiceState"});
+  REQUIRE(f.sink.warnings.size() == 1);
+  const std::string& w = f.sink.warnings[0];
+  CHECK(w.find("VSS writer \"Fake SQL Writer\": component Instance\\db2 has files on E:") == 0);
+  CHECK(w.find("add E: to the backup") != std::string::npos);
+  CHECK(w.find("Archive") == std::string::npos);
+  session->complete(true);
+  CHECK(f.fake.succeeded_components == f.fake.added_components);
+}
+
+TEST_CASE("vss components: C: and E: in one set include every component of the writer", "[vss]") {
+  Fixture f;
+  add_database_writers(f.fake);
+  auto session = f.snapshot({"C:", "E:"});
+  CHECK(f.fake.added_components == k_all_of_sql);
+  CHECK(f.sink.warnings.empty());
+  session->complete(true);
+  CHECK(f.fake.succeeded_components == k_all_of_sql);
+}
+
+TEST_CASE("vss components: a non-selectable component off the set leaves the whole writer out",
+          "[vss]") {
+  Fixture f;
+  add_database_writers(f.fake);
+  f.fake.writers[0].components[2].log_files = {L"E:\\State\\state.log"};
+  auto session = f.snapshot({"C:"});
+  CHECK(f.fake.added_components.empty());
+  REQUIRE(f.sink.warnings.size() == 2);
+  CHECK(f.sink.warnings[1].find("component Instance\\ServiceState has files on E:") !=
+        std::string::npos);
+  CHECK(f.sink.warnings[1].find("the whole writer") != std::string::npos);
+  session->complete(true);
+  CHECK(test::count_calls(f.fake.calls, "SetBackupSucceeded") == 0);
+}
+
+TEST_CASE("vss components: the exact call order of a component-mode backup", "[vss]") {
+  Fixture f;
+  add_database_writers(f.fake);
+  auto session = f.snapshot({"C:", "E:"});
+  const Calls until_snapshot =
+      k_metadata +
+      Calls{"GetWriterMetadata", "AddComponent",     "AddComponent",     "AddComponent",
+            "StartSnapshotSet",  "AddToSnapshotSet", "AddToSnapshotSet", "PrepareForBackup"} +
+      status_pass(2) + Calls{"DoSnapshotSet"} + status_pass(2) +
+      Calls{"GetSnapshotProperties", "GetSnapshotProperties"};
+  CHECK(f.fake.calls == until_snapshot);
+  CHECK(f.fake.succeeded_components.empty());  // not before the points are committed
+  session->complete(true);
+  CHECK(f.fake.calls == until_snapshot +
+                            Calls{"SetBackupSucceeded", "SetBackupSucceeded", "SetBackupSucceeded",
+                                  "BackupComplete"} +
+                            status_pass(2) + Calls{"DeleteSnapshots", "Release"});
+}
+
+TEST_CASE("vss components: no SetBackupSucceeded after a failure", "[vss]") {
+  Fixture f;
+  add_database_writers(f.fake);
+  SECTION("the backup is abandoned after the snapshot") {
+    auto session = f.snapshot({"C:", "E:"});
+    session->complete(false);
+  }
+  SECTION("DoSnapshotSet fails") {
+    f.fake.async_results["DoSnapshotSet"] = {k_insufficient_storage};
+    CHECK_THROWS_AS(f.snapshot({"C:", "E:"}), Error);
+  }
+  CHECK(f.fake.added_components == k_all_of_sql);
+  CHECK(test::count_calls(f.fake.calls, "SetBackupSucceeded") == 0);
+  CHECK(test::count_calls(f.fake.calls, "BackupComplete") == 0);
+  CHECK(test::count_calls(f.fake.calls, "AbortBackup") == 1);
+  CHECK(f.fake.live_components == 0);
+}
+
+TEST_CASE("vss components: a left-out component is reported once across retries", "[vss]") {
+  Fixture f;
+  add_database_writers(f.fake);
+  f.fake.results["StartSnapshotSet"] = {k_in_progress};
+  auto session = f.snapshot({"C:"});
+  CHECK(test::count_calls(f.fake.calls, "Create") == 2);
+  CHECK(f.sink.warnings.size() == 1);
+  session->complete(true);
+}
+
+TEST_CASE("vss components: a writer failed after BackupComplete is a warning", "[vss]") {
+  Fixture f;
+  add_database_writers(f.fake);
+  auto healthy = f.fake.writers;
+  auto failing = healthy;
+  failing[0].state = VSS_WS_FAILED_AT_BACKUP_COMPLETE;
+  failing[0].failure = k_writer_nonretryable;
+  f.fake.writer_status = {healthy, healthy, failing};
+  auto session = f.snapshot({"C:", "E:"});
+  CHECK(f.sink.warnings.empty());
+  session->complete(true);
+  REQUIRE(f.sink.warnings.size() == 1);
+  CHECK(f.sink.warnings[0].find("VSS writer \"Fake SQL Writer\" failed after BackupComplete: [12] "
+                                "Failed at backup complete") == 0);
+  CHECK(Calls(f.fake.calls.end() - 2, f.fake.calls.end()) == Calls{"DeleteSnapshots", "Release"});
+}
+
+// ---- retries ---------------------------------------------------------------------------
+
+TEST_CASE("vss retries: every transient HRESULT restarts the whole sequence", "[vss]") {
+  const uint32_t transient[] = {0x80042313, 0x80042314, 0x80042306, 0x80042316, 0x80042319,
+                                0x80042315, 0x8004231D, 0x80042307, 0x80042328};
+  for (uint32_t code : transient) {
+    Fixture f;
+    f.fake.async_results["DoSnapshotSet"] = {static_cast<HRESULT>(code)};
+    auto session = f.snapshot();
+    CHECK(test::count_calls(f.fake.calls, "Create") == 2);
+    CHECK(f.sink.warnings.empty());
+    CHECK(line_starting(f.sink.infos, "VSS DoSnapshotSet: " + vss::hresult_name(code))
+              .find("retrying") != std::string::npos);
+    session->complete(true);
+  }
+}
+
+TEST_CASE("vss retries: the wait doubles and one line names every failed writer", "[vss]") {
+  Fixture f;
+  f.fake.writers.push_back(test::fake_writer(L"Exchange Writer", 2));
+  auto healthy = f.fake.writers;
+  auto failing = healthy;
+  for (auto& w : failing) {
+    w.state = VSS_WS_FAILED_AT_FREEZE;
+    w.failure = k_writer_retryable;
+  }
+  // DoSnapshotSet fails outright twice; the status pass then shows both writers failed.
+  f.fake.async_results["DoSnapshotSet"] = {static_cast<HRESULT>(0x80042302),
+                                           static_cast<HRESULT>(0x80042302)};
+  f.fake.writer_status = {healthy, failing, healthy, failing};
+  auto session = f.snapshot();
+  CHECK(test::count_calls(f.fake.calls, "Create") == 3);
+  CHECK(f.fake.sleeps == std::vector<double>{0.01, 0.02});
+  REQUIRE(f.sink.infos.size() >= 2);
+  const std::string& line = line_starting(f.sink.infos, "VSS DoSnapshotSet: VSS_E_UNEXPECTED");
+  CHECK(line.find("failed writers: \"Fake SQL Writer\" [9] Failed at freeze") != std::string::npos);
+  CHECK(line.find("; \"Exchange Writer\" [9] Failed at freeze") != std::string::npos);
+  CHECK(line.find("retrying in 0.01 s (attempt 2 of 4)") != std::string::npos);
+  CHECK(f.sink.warnings.empty());
+  session->complete(true);
+}
+
+TEST_CASE("vss retries: on the last attempt a retryable writer is crash-consistent", "[vss]") {
+  Fixture f;
+  f.options.retries = 1;
+  auto failing = f.fake.writers;
+  failing[0].state = VSS_WS_FAILED_AT_FREEZE;
+  failing[0].failure = k_writer_retryable;
+  f.fake.writer_status = {f.fake.writers, failing, f.fake.writers, failing};
+  auto session = f.snapshot();
+  CHECK(test::count_calls(f.fake.calls, "Create") == 2);
+  CHECK(session->crash_consistent());
+  REQUIRE(f.sink.warnings.size() == 1);
+  CHECK(f.sink.warnings[0].find("VSS writer \"Fake SQL Writer\" failed after DoSnapshotSet") == 0);
+  CHECK(f.sink.warnings[0].find("retries are used up") != std::string::npos);
+  session->complete(true);
+  CHECK(test::count_calls(f.fake.calls, "BackupComplete") == 1);
 }

@@ -25,6 +25,13 @@ TEST_CASE("vss tables: every HRESULT of VSS.md has a name and advice", "[vss]") 
   CHECK(find_hresult(0x80042316)->retry == Retry::transient);
   CHECK(find_hresult(0x800423F2)->retry == Retry::writer);
   CHECK(find_hresult(0x800423F4)->retry == Retry::no);
+  // Microsoft's transient errors: the whole sequence is retried.
+  for (uint32_t code : {0x80042313u, 0x80042314u, 0x80042306u, 0x80042316u, 0x80042319u,
+                        0x80042315u, 0x8004231Du, 0x80042307u, 0x80042328u}) {
+    REQUIRE(find_hresult(code) != nullptr);
+    CHECK(find_hresult(code)->retry == Retry::transient);
+  }
+  CHECK(hresult_name(0x80042328) == "VSS_E_TRANSACTION_FREEZE_TIMEOUT");
 }
 
 TEST_CASE("vss tables: writer states and backup types", "[vss]") {
