@@ -32,7 +32,7 @@ struct BackupCommandOptions {
 void apply_keep_after_backup(Context& ctx, const Store& store, const RetentionPolicy& policy,
                              const std::string& source) {
   try {
-    StoreLock lock(store.root(), LockMode::exclusive, false, "forget (backup --keep)");
+    StoreLock lock(store.storage(), LockMode::exclusive, false, "forget (backup --keep)");
     ForgetCounts c = apply_policy(ctx, store, policy, source, false);
     ctx.summary.add("policy", policy.describe())
         .add("kept", static_cast<uint64_t>(c.kept))
@@ -84,8 +84,9 @@ int run_backup_command(Context& ctx, const BackupCommandOptions& opts) {
   const RetentionPolicy keep_policy = policy_from_flags(opts.keep);
   Store store(ctx.store_path());
   auto lock =
-      std::make_unique<StoreLock>(store.root(), LockMode::shared, true, "backup " + opts.source);
-  ctx.out->log(fmt::format("backup of {} into {} started", opts.source, store.root().string()));
+      std::make_unique<StoreLock>(store.storage(), LockMode::shared, true, "backup " + opts.source);
+  ctx.out->log(
+      fmt::format("backup of {} into {} started", opts.source, store.storage().location()));
   // VSS (Windows volumes): the snapshot exists while `snapshot` lives; its device is read.
   BackupSnapshot snapshot(ctx, opts.source, opts.vss);
   auto source = open_block_source(snapshot.read_path());

@@ -27,7 +27,7 @@ PolicyInput read_policy_input(const Store& store, const std::string& source) {
   std::vector<std::string> problems;
   auto infos = store.list_points(&problems);
   if (!problems.empty()) {
-    throw Error(ErrorKind::damage, "applying retention", store.root().string(),
+    throw Error(ErrorKind::damage, "applying retention", store.storage().location(),
                 "a point file is unreadable (" + problems.front() +
                     "); nothing was forgotten; run vssimg verify");
   }
@@ -125,8 +125,8 @@ int run_forget(Context& ctx, const ForgetOptions& opts) {
   PruneOptions po = prune_options_from_flags(opts.prune_flags);
   po.dry_run = opts.dry_run;
   Store store(ctx.store_path());
-  StoreLock lock(store.root(), LockMode::exclusive, false, "forget");
-  ctx.out->log(fmt::format("forget in {} started", store.root().string()));
+  StoreLock lock(store.storage(), LockMode::exclusive, false, "forget");
+  ctx.out->log(fmt::format("forget in {} started", store.storage().location()));
   ForgetCounts c = apply_policy(ctx, store, policy, normalize_source(opts.source), opts.dry_run);
   ctx.summary.add("policy", policy.describe())
       .add("dry_run", opts.dry_run)

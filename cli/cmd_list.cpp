@@ -15,7 +15,7 @@ struct ListOptions {
 
 int run_list(Context& ctx, const ListOptions& opts) {
   Store store(ctx.store_path());
-  StoreLock lock(store.root(), LockMode::shared, false, "list");
+  StoreLock lock(store.storage(), LockMode::shared, false, "list");
   std::vector<std::string> problems;
   auto points = store.list_points(&problems);
   for (const auto& p : problems) ctx.out->warning(p);

@@ -96,7 +96,7 @@ void add_prune_summary(Context& ctx, const PruneStats& s) {
 }  // namespace
 
 PruneStats prune_and_report(Context& ctx, const Store& store, const PruneOptions& options) {
-  ctx.out->log(fmt::format("prune of {} started{}", store.root().string(),
+  ctx.out->log(fmt::format("prune of {} started{}", store.storage().location(),
                            options.dry_run ? " (dry run)" : ""));
   const PrunePlan plan = plan_prune(store, options);
   // A dry run reports the plan and stops there.
@@ -125,7 +125,7 @@ int run_prune_command(Context& ctx, const PruneCommandOptions& opts) {
   PruneOptions po = prune_options_from_flags(opts.prune);
   po.dry_run = opts.dry_run;
   Store store(ctx.store_path());
-  StoreLock lock(store.root(), LockMode::exclusive, false, "prune");
+  StoreLock lock(store.storage(), LockMode::exclusive, false, "prune");
   ctx.summary.add("dry_run", opts.dry_run);
   prune_and_report(ctx, store, po);
   return exit_code_for_warnings(ctx.out->warning_count());

@@ -10,8 +10,8 @@ namespace vssimg::cli {
 namespace {
 int run_repair_index(Context& ctx) {
   Store store(ctx.store_path());
-  StoreLock lock(store.root(), LockMode::exclusive, true, "repair index");
-  ctx.out->log(fmt::format("repair index of {} started", store.root().string()));
+  StoreLock lock(store.storage(), LockMode::exclusive, true, "repair index");
+  ctx.out->log(fmt::format("repair index of {} started", store.storage().location()));
   RepairIndexResult r = repair_index(store, ctx.out->progress());
   for (const auto& p : r.problems) ctx.out->warning(p);
   ctx.out->text(fmt::format(

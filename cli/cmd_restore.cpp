@@ -18,7 +18,7 @@ struct RestoreCommandOptions {
 
 int run_restore_command(Context& ctx, const RestoreCommandOptions& opts) {
   Store store(ctx.store_path());
-  StoreLock lock(store.root(), LockMode::shared, false, "restore");
+  StoreLock lock(store.storage(), LockMode::shared, false, "restore");
   Point point = store.load_point(store.resolve_point(opts.point, normalize_source(opts.source)));
   ctx.out->log(fmt::format("restore of point {} to {} started", point.id, opts.target));
   RestoreOptions ro;

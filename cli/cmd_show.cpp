@@ -18,7 +18,7 @@ struct ShowOptions {
 
 int run_show(Context& ctx, const ShowOptions& opts) {
   Store store(ctx.store_path());
-  StoreLock lock(store.root(), LockMode::shared, false, "show");
+  StoreLock lock(store.storage(), LockMode::shared, false, "show");
   Point p = store.load_point(store.resolve_point(opts.point, normalize_source(opts.source)));
   const auto& m = p.meta;
   uint64_t counts[4] = {0, 0, 0, 0};  // data, zero, free, unreadable

@@ -111,8 +111,8 @@ void report_summary(Context& ctx, const VerifyOptions& vo, const VerifyResult& r
 
 int run_verify_command(Context& ctx, const VerifyCommandOptions& opts) {
   Store store(ctx.store_path());
-  StoreLock lock(store.root(), LockMode::shared, false, "verify");
-  ctx.out->log(fmt::format("verify of {} started", store.root().string()));
+  StoreLock lock(store.storage(), LockMode::shared, false, "verify");
+  ctx.out->log(fmt::format("verify of {} started", store.storage().location()));
   const VerifyOptions vo = verify_options(store, opts, ctx.global.threads);
   VerifyResult r = run_verify(store, vo, ctx.out->progress());
   report_damage(ctx, r.damage);

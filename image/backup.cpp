@@ -83,7 +83,7 @@ class PackSink {
         m_mutex(index_mutex),
         m_target(target_size),
         m_stats(stats),
-        m_segments(store.root(), store.config().store_id) {}
+        m_segments(store.storage(), store.config().store_id) {}
 
   // Stores a block unless the store already has it.
   void store(const BlockId& id, Codec codec, const uint8_t* payload, uint32_t stored_len,
@@ -93,7 +93,7 @@ class PackSink {
       return;
     }
     if (!m_writer) {
-      m_writer = std::make_unique<PackWriter>(m_store.root(), m_store.config().store_id);
+      m_writer = std::make_unique<PackWriter>(m_store.storage(), m_store.config().store_id);
       m_ordinal = m_index.add_pack(m_writer->id());
     }
     const PackEntry& e = m_writer->add(id, codec, payload, stored_len, raw_len);

@@ -14,7 +14,7 @@ constexpr size_t k_max_open_packs = 128;
 BlockReader::BlockReader(const Store& store, const BlockIndex& index)
     : m_store(store), m_index(index) {}
 
-std::shared_ptr<File> BlockReader::open_pack(uint32_t ordinal) {
+std::shared_ptr<const ObjectReader> BlockReader::open_pack(uint32_t ordinal) {
   std::lock_guard lock(m_mutex);
   auto it = m_open.find(ordinal);
   if (it != m_open.end()) {
@@ -22,9 +22,9 @@ std::shared_ptr<File> BlockReader::open_pack(uint32_t ordinal) {
     return it->second.first;
   }
   const PackId& id = m_index.packs().at(ordinal);
-  std::shared_ptr<File> file;
+  std::shared_ptr<const ObjectReader> file;
   try {
-    file = std::make_shared<File>(m_store.pack_path(id), File::Open::read);
+    file = m_store.storage().open(pack_object(id));
   } catch (const Error& e) {
     throw Error(ErrorKind::damage, "reading", "pack " + id.hex(), e.cause());
   }

@@ -3,8 +3,8 @@
 // hash of the result. Thread-safe.
 #pragma once
 
-#include "core/os/file.hpp"
 #include "image/index.hpp"
+#include "image/storage.hpp"
 #include "image/store.hpp"
 
 #include <list>
@@ -25,13 +25,14 @@ class BlockReader {
   uint32_t read(const BlockId& id, uint8_t* out, std::vector<uint8_t>& scratch);
 
  private:
-  std::shared_ptr<File> open_pack(uint32_t ordinal);
+  std::shared_ptr<const ObjectReader> open_pack(uint32_t ordinal);
 
   const Store& m_store;
   const BlockIndex& m_index;
   std::mutex m_mutex;
   std::list<uint32_t> m_lru;
-  std::unordered_map<uint32_t, std::pair<std::shared_ptr<File>, std::list<uint32_t>::iterator>>
+  std::unordered_map<uint32_t,
+                     std::pair<std::shared_ptr<const ObjectReader>, std::list<uint32_t>::iterator>>
       m_open;
 };
 

@@ -3,7 +3,6 @@
 #include "core/base/bytes.hpp"
 #include "core/base/error.hpp"
 #include "core/os/platform.hpp"
-#include "image/storage_local.hpp"
 
 #include <fmt/format.h>
 
@@ -211,11 +210,6 @@ Segment read_index_segment(const Storage& storage, const std::string& name,
   reader->read_exact_at(data.data(), data.size(), 0);
   return decode_index_segment(data.data(), data.size(), store_id, shown);
 }
-
-SegmentBatcher::SegmentBatcher(const std::filesystem::path& store_root, const StoreId& store_id)
-    : m_owned_storage(std::make_unique<LocalStorage>(store_root)),
-      m_storage(m_owned_storage.get()),
-      m_store_id(store_id) {}
 
 void SegmentBatcher::add(const PackId& pack, std::vector<PackEntry> entries) {
   m_pending.emplace_back(pack, std::move(entries));

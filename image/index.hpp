@@ -104,9 +104,6 @@ class SegmentBatcher {
  public:
   SegmentBatcher(const Storage& storage, const StoreId& store_id)
       : m_storage(&storage), m_store_id(store_id) {}
-  // Deprecated: backup.cpp and prune.cpp still pass store.root(); segments of the local
-  // storage at `store_root`.
-  SegmentBatcher(const std::filesystem::path& store_root, const StoreId& store_id);
   // Adds a committed pack; writes a segment when the batch is full.
   void add(const PackId& pack, std::vector<PackEntry> entries);
   // Writes a segment for the packs added since the last one (nothing when there are none).
@@ -114,7 +111,6 @@ class SegmentBatcher {
   size_t segments_written() const { return m_written; }
 
  private:
-  std::unique_ptr<const Storage> m_owned_storage;  // only for the deprecated constructor
   const Storage* m_storage;
   StoreId m_store_id;
   std::vector<std::pair<PackId, std::vector<PackEntry>>> m_pending;

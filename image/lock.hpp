@@ -7,7 +7,6 @@
 #include "image/storage.hpp"
 
 #include <cstdint>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,10 +17,6 @@ class StoreLock {
  public:
   // Storage::lock: never waits; throws Error(store_locked) naming the holders when refused.
   StoreLock(const Storage& storage, LockMode mode, bool writer, const std::string& command);
-  // Deprecated: cli/ (every cmd_*.cpp that locks) and tests/image/test_backup.cpp still
-  // pass store.root(); the same lock on the local storage at `store_root`.
-  StoreLock(const std::filesystem::path& store_root, LockMode mode, bool writer,
-            const std::string& command);
   StoreLock(const StoreLock&) = delete;
   StoreLock& operator=(const StoreLock&) = delete;
 

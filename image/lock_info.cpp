@@ -1,7 +1,6 @@
 #include "core/base/error.hpp"
 #include "core/os/platform.hpp"
 #include "image/lock.hpp"
-#include "image/storage_local.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -24,10 +23,6 @@ bool is_stale(const LockHolder& h, const std::string& me) {
 
 StoreLock::StoreLock(const Storage& storage, LockMode mode, bool writer, const std::string& command)
     : m_lock(storage.lock(mode, writer, command)) {}
-
-StoreLock::StoreLock(const std::filesystem::path& store_root, LockMode mode, bool writer,
-                     const std::string& command)
-    : StoreLock(LocalStorage(store_root), mode, writer, command) {}
 
 LockHolder this_process(const std::string& command) {
   return LockHolder{command, host_name(), process_id(), now_unix()};

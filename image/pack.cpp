@@ -3,7 +3,6 @@
 #include "core/base/bytes.hpp"
 #include "core/base/error.hpp"
 #include "core/os/platform.hpp"
-#include "image/storage_local.hpp"
 
 #include <fmt/format.h>
 
@@ -60,20 +59,6 @@ PackEntry decode_table_entry(const uint8_t* p) {
   return e;
 }
 
-// A File seen as an object, for the deprecated read_pack_table(File).
-class FileView final : public ObjectReader {
- public:
-  explicit FileView(const File& file) : m_file(file), m_name(file.name()) {}
-  uint64_t size() const override { return m_file.size(); }
-  size_t read_at(void* buf, size_t len, uint64_t offset) const override {
-    return m_file.read_at(buf, len, offset);
-  }
-  const std::string& name() const override { return m_name; }
-
- private:
-  const File& m_file;
-  std::string m_name;
-};
 }  // namespace
 
 void check_pack_version(uint32_t version, const std::string& name) {
@@ -105,13 +90,6 @@ std::string pack_display_name(const PackId& id) {
 
 PackWriter::PackWriter(const Storage& storage, const StoreId& store_id)
     : m_id(PackId::random()), m_object(storage.create(pack_object(m_id))) {
-  append(encode_header(store_id));
-}
-
-PackWriter::PackWriter(const std::filesystem::path& store_root, const StoreId& store_id)
-    : m_owned_storage(std::make_unique<LocalStorage>(store_root)),
-      m_id(PackId::random()),
-      m_object(m_owned_storage->create(pack_object(m_id))) {
   append(encode_header(store_id));
 }
 
@@ -226,10 +204,6 @@ std::vector<PackEntry> read_pack_table(const ObjectReader& pack, const StoreId& 
     }
   }
   return entries;
-}
-
-std::vector<PackEntry> read_pack_table(const File& pack, const StoreId& store_id) {
-  return read_pack_table(FileView(pack), store_id, "pack " + pack.path().filename().string());
 }
 
 bool parse_record_header(const uint8_t* buf, size_t len, PackEntry& entry) {

@@ -50,9 +50,6 @@ std::string pack_display_name(const PackId& id);
 class PackWriter {
  public:
   PackWriter(const Storage& storage, const StoreId& store_id);
-  // Deprecated: backup.cpp and prune.cpp still pass store.root(); a pack of the local
-  // storage at `store_root`.
-  PackWriter(const std::filesystem::path& store_root, const StoreId& store_id);
   PackWriter(const PackWriter&) = delete;
   PackWriter& operator=(const PackWriter&) = delete;
 
@@ -68,7 +65,6 @@ class PackWriter {
  private:
   void check_usable() const;
   void append(const std::vector<uint8_t>& bytes);
-  std::unique_ptr<Storage> m_owned_storage;  // only for the deprecated constructor
   PackId m_id;
   std::unique_ptr<ObjectWriter> m_object;
   std::vector<PackEntry> m_entries;
@@ -89,8 +85,6 @@ void check_pack_version(uint32_t version, const std::string& name);
 // naming the pack as `name`, Error(newer_format) for a pack of a newer format.
 std::vector<PackEntry> read_pack_table(const ObjectReader& pack, const StoreId& store_id,
                                        const std::string& name);
-// Deprecated: prune.cpp, verify.cpp and tests/image/test_backup.cpp still open pack files.
-std::vector<PackEntry> read_pack_table(const File& pack, const StoreId& store_id);
 
 // The one record check: parses the record header in `buf` (at least header + stored
 // bytes), checks its checksum and id, decodes the payload into `out` (capacity >=

@@ -1,7 +1,6 @@
 #include "image/prune.hpp"
 
 #include "core/base/error.hpp"
-#include "core/os/file.hpp"
 #include "core/os/platform.hpp"
 #include "core/os/test_seams.hpp"
 
@@ -16,8 +15,6 @@
 #include <utility>
 
 namespace vssimg {
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -34,16 +31,8 @@ void crash_point(const char* step) {
   if (test_seams::prune_crash_at(step)) std::_Exit(137);
 }
 
-uint64_t file_size_or_zero(const fs::path& p) {
-  std::error_code ec;
-  auto n = fs::file_size(p, ec);
-  return ec ? 0 : n;
-}
-
-void remove_file(const fs::path& p, const std::string& what) {
-  std::error_code ec;
-  fs::remove(p, ec);
-  if (ec) throw Error("deleting", what + " " + p.string(), ec.message());
+uint64_t size_or_zero(const Store& store, const ObjectRef& ref) {
+  return store.storage().size(ref).value_or(0);
 }
 
 [[noreturn]] void refuse(const std::string& object, const std::string& cause) {
@@ -66,7 +55,7 @@ LiveSet mark_live(const Store& store, PrunePlan& plan) {
   std::vector<std::string> problems;
   auto infos = store.list_points(&problems);
   if (!problems.empty()) {
-    refuse(store.root().string(), "a point file is unreadable (" + problems.front() + ")");
+    refuse(store.storage().location(), "a point file is unreadable (" + problems.front() + ")");
   }
   LiveSet live;
   for (const auto& info : infos) {
@@ -86,11 +75,11 @@ BlockIndex load_complete_index(const Store& store, const LiveSet& live) {
   std::vector<std::string> problems;
   BlockIndex index = store.load_index(&problems);
   if (!problems.empty()) {
-    refuse(store.root().string(), "an index segment is damaged (" + problems.front() + ")");
+    refuse(store.storage().location(), "an index segment is damaged (" + problems.front() + ")");
   }
   for (const auto& id : live) {
     if (!index.contains(id)) {
-      refuse(store.root().string(), "block " + id.hex() + " of a point is not in the index");
+      refuse(store.storage().location(), "block " + id.hex() + " of a point is not in the index");
     }
   }
   return index;
@@ -103,8 +92,8 @@ PackPlan plan_pack(const Store& store, const BlockIndex& index, uint32_t ordinal
   PackPlan plan;
   plan.id = id;
   plan.size = size;
-  File f(store.pack_path(id), File::Open::read);
-  for (const auto& e : read_pack_table(f, store.config().store_id)) {
+  auto pack = store.storage().open(pack_object(id));
+  for (const auto& e : read_pack_table(*pack, store.config().store_id, pack_display_name(id))) {
     BlockLocation loc;
     if (live.count(e.id) && index.find(e.id, loc) && loc.pack == ordinal &&
         loc.offset == e.offset) {
@@ -136,7 +125,7 @@ void plan_packs(const Store& store, const BlockIndex& index, const LiveSet& live
   std::map<PackId, uint32_t> ordinal;
   for (uint32_t i = 0; i < index.packs().size(); ++i) ordinal[index.packs()[i]] = i;
   for (const auto& id : store.packs_on_disk()) {
-    uint64_t size = file_size_or_zero(store.pack_path(id));
+    uint64_t size = size_or_zero(store, pack_object(id));
     plan.bytes_before += size;
     plan.pack_bytes_before += size;
     auto it = ordinal.find(id);
@@ -183,9 +172,9 @@ class Repacker {
 
   // Throws Error(damage) naming the first damaged live record of `pack`.
   void copy_live_records(const PackPlan& pack) {
-    File f(m_store.pack_path(pack.id), File::Open::read);
-    m_buf.resize(static_cast<size_t>(f.size()));
-    f.read_exact_at(m_buf.data(), m_buf.size(), 0);
+    auto f = m_store.storage().open(pack_object(pack.id));
+    m_buf.resize(static_cast<size_t>(f->size()));
+    f->read_exact_at(m_buf.data(), m_buf.size(), 0);
     for (const auto& e : pack.live) {
       uint32_t raw_len = 0;
       std::string what = check_record(m_buf.data() + e.offset, m_buf.size() - e.offset, e.id,
@@ -213,7 +202,7 @@ class Repacker {
  private:
   void add(const PackEntry& e, const uint8_t* payload) {
     if (!m_writer) {
-      m_writer = std::make_unique<PackWriter>(m_store.root(), m_store.config().store_id);
+      m_writer = std::make_unique<PackWriter>(m_store.storage(), m_store.config().store_id);
     }
     m_writer->add(e.id, e.codec, payload, e.stored_len, e.raw_len);
     if (m_writer->size() >= m_target_size) commit();
@@ -253,7 +242,7 @@ std::vector<IndexedPack> repack(const Store& store, const PrunePlan& plan, Progr
 // Step 5: segments covering every live block, durable before anything old goes. From
 // here on old and new segments together, or the new ones alone, are a valid index.
 void write_new_index(const Store& store, std::vector<IndexedPack> packs, PruneStats& stats) {
-  SegmentBatcher segments(store.root(), store.config().store_id);
+  SegmentBatcher segments(store.storage(), store.config().store_id);
   size_t written = 0;
   auto crash_after_segment = [&] {  // once after every segment written
     if (segments.segments_written() != written) crash_point("segment");
@@ -266,36 +255,35 @@ void write_new_index(const Store& store, std::vector<IndexedPack> packs, PruneSt
   segments.flush();
   crash_after_segment();
   stats.segments_written = segments.segments_written();
-  sync_directory(store.root() / "index");
   crash_point("index");
 }
 
 // Steps 6 and 7: the old segments, then the packs nothing live is in (the new index does not
 // name them, so a crash here leaves only unreferenced packs for the next prune).
 void delete_old(const Store& store, const PrunePlan& plan, PruneStats& stats) {
+  const Storage& storage = store.storage();
   const auto& old = plan.old_segments;
-  for (const auto& s : old) {
-    remove_file(s, "index segment");
-    if (++stats.segments_deleted == (old.size() + 1) / 2) crash_point("old-segments");
-  }
-  sync_directory(store.root() / "index");
-  std::set<fs::path> pack_dirs;
-  auto delete_pack = [&](const PackId& id) {
-    remove_file(store.pack_path(id), "pack");
-    pack_dirs.insert(store.pack_path(id).parent_path());
-    crash_point("pack-deleted");
-  };
-  for (const auto& id : plan.unindexed) delete_pack(id);
+  const auto half = old.begin() + static_cast<std::ptrdiff_t>((old.size() + 1) / 2);
+  storage.remove_all(ObjectKind::index, {old.begin(), half});
+  if (!old.empty()) crash_point("old-segments");  // a crash midway leaves both indexes mixed
+  storage.remove_all(ObjectKind::index, {half, old.end()});
+  stats.segments_deleted = old.size();
+  std::vector<std::string> packs;
+  for (const auto& id : plan.unindexed) packs.push_back(id.hex());
   for (const auto& p : plan.packs) {
-    if (p.action != PackAction::keep) delete_pack(p.id);
+    if (p.action != PackAction::keep) packs.push_back(p.id.hex());
   }
-  for (const auto& d : pack_dirs) sync_directory(d);
+  if (packs.empty()) return;
+  storage.remove(ObjectRef{ObjectKind::pack, packs.front()});
+  crash_point("pack-deleted");
+  storage.remove_all(ObjectKind::pack, {packs.begin() + 1, packs.end()});
 }
 
 void measure_after(const Store& store, PruneStats& stats) {
-  for (const auto& s : store.segment_paths()) stats.bytes_after += file_size_or_zero(s);
+  for (const auto& name : store.segments())
+    stats.bytes_after += size_or_zero(store, segment_object(name));
   for (const auto& id : store.packs_on_disk()) {
-    stats.pack_bytes_after += file_size_or_zero(store.pack_path(id));
+    stats.pack_bytes_after += size_or_zero(store, pack_object(id));
     ++stats.packs_after;
   }
   stats.bytes_after += stats.pack_bytes_after;
@@ -410,8 +398,9 @@ PrunePlan plan_prune(const Store& store, const PruneOptions& options) {
   plan.pack_target_size = options.pack_target_size;
   LiveSet live = mark_live(store, plan);
   BlockIndex index = load_complete_index(store, live);
-  plan.old_segments = store.segment_paths();
-  for (const auto& s : plan.old_segments) plan.bytes_before += file_size_or_zero(s);
+  plan.old_segments = store.segments();
+  for (const auto& name : plan.old_segments)
+    plan.bytes_before += size_or_zero(store, segment_object(name));
   plan_packs(store, index, live, plan);
   refuse_missing_packs(plan, index, live);
   decide_packs(plan.packs, options);

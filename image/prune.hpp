@@ -10,7 +10,6 @@
 #include "image/store.hpp"
 
 #include <cstdint>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -78,15 +77,15 @@ void decide_packs(std::vector<PackPlan>& packs, const PruneOptions& options);
 // lock it was made under.
 struct PrunePlan {
   size_t points = 0;
-  uint64_t live_blocks = 0;                         // distinct blocks the points refer to
-  std::vector<PackPlan> packs;                      // every indexed pack on disk, with its action
-  std::vector<PackId> unindexed;                    // on disk but in no index segment: deleted
-  std::vector<std::filesystem::path> old_segments;  // replaced by the new index
-  uint64_t bytes_before = 0;                        // packs + index segments
-  uint64_t pack_bytes_before = 0;                   // packs alone (indexed or not)
-  uint64_t unindexed_bytes = 0;                     // of the `unindexed` packs
-  size_t pack_target_size = 0;                      // of the packs repacking writes
-  double seconds = 0;                               // spent planning
+  uint64_t live_blocks = 0;               // distinct blocks the points refer to
+  std::vector<PackPlan> packs;            // every indexed pack on disk, with its action
+  std::vector<PackId> unindexed;          // on disk but in no index segment: deleted
+  std::vector<std::string> old_segments;  // names of the segments the new index replaces
+  uint64_t bytes_before = 0;              // packs + index segments
+  uint64_t pack_bytes_before = 0;         // packs alone (indexed or not)
+  uint64_t unindexed_bytes = 0;           // of the `unindexed` packs
+  size_t pack_target_size = 0;            // of the packs repacking writes
+  double seconds = 0;                     // spent planning
 
   size_t count(PackAction action) const;
   // Sums over the packs with `action`: their file sizes, and their live bytes (for

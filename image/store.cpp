@@ -54,24 +54,6 @@ Store::Store(std::unique_ptr<Storage> storage) : m_storage(std::move(storage)) {
 
 Store::Store(fs::path root) : Store(LocalStorage::open_directory(root)) {}
 
-const LocalStorage& Store::local(const char* what) const {
-  const auto* local = dynamic_cast<const LocalStorage*>(m_storage.get());
-  if (!local) throw Error(what, m_storage->location(), "the store is not a local directory");
-  return *local;
-}
-
-const fs::path& Store::root() const {
-  return local("locating").root();
-}
-
-fs::path Store::tmp_dir() const {
-  return local("locating").tmp_dir();
-}
-
-fs::path Store::pack_path(const PackId& id) const {
-  return local("locating").path_of(pack_object(id));
-}
-
 std::vector<PointInfo> Store::list_points(std::vector<std::string>* problems) const {
   std::vector<PointInfo> out;
   std::vector<uint8_t> head;
@@ -148,12 +130,6 @@ void Store::delete_point(const std::string& id) const {
 
 std::vector<std::string> Store::segments() const {
   return m_storage->list(ObjectKind::index);
-}
-
-std::vector<fs::path> Store::segment_paths() const {
-  std::vector<fs::path> out;
-  for (const auto& name : segments()) out.push_back(local("listing").path_of(segment_object(name)));
-  return out;
 }
 
 std::vector<PackId> Store::packs_on_disk() const {

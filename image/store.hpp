@@ -15,8 +15,6 @@
 
 namespace vssimg {
 
-class LocalStorage;
-
 class Store {
  public:
   // Writes the config of a new store (block size checked) into an empty storage.
@@ -35,15 +33,6 @@ class Store {
   const BlockHasher& hasher() const { return *m_hasher; }
   uint32_t block_size() const { return m_config.block_size; }
 
-  // Deprecated path shims of a local store, for callers not yet on storage():
-  // root(): cli/ (messages and StoreLock), prune.cpp and verify.cpp (messages, verify.state,
-  // the points folder); tmp_dir(): verify.cpp's save_verify_state; pack_path():
-  // block_reader.cpp, prune.cpp and verify.cpp opening packs. Throw Error for a store that
-  // is not a local directory.
-  const std::filesystem::path& root() const;
-  std::filesystem::path tmp_dir() const;
-  std::filesystem::path pack_path(const PackId& id) const;
-
   // All points (header and metadata only), oldest first. Unreadable point files are
   // reported in `problems` (if given) and skipped.
   std::vector<PointInfo> list_points(std::vector<std::string>* problems = nullptr) const;
@@ -58,9 +47,6 @@ class Store {
 
   // The names of the index segments.
   std::vector<std::string> segments() const;
-  // Deprecated: prune.cpp (sizes and deletion of old segments) and
-  // tests/image/test_backup.cpp still take segment paths.
-  std::vector<std::filesystem::path> segment_paths() const;
   std::vector<PackId> packs_on_disk() const;
   // Loads every index segment into one table. Damaged segments are reported in
   // `problems` and skipped (their blocks will be stored again by the next backup); a
@@ -73,7 +59,6 @@ class Store {
   size_t clean_tmp() const;
 
  private:
-  const LocalStorage& local(const char* what) const;
   std::unique_ptr<Storage> m_storage;
   StoreConfig m_config;
   std::unique_ptr<BlockHasher> m_hasher;

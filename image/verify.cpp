@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <set>
-#include <system_error>
 
 namespace vssimg {
 
@@ -22,13 +21,8 @@ std::vector<std::string> point_ids(const Store& store, const VerifyOptions& opti
   if (!ids.empty()) return ids;
   std::vector<std::string> list_problems;
   for (const auto& info : store.list_points(&list_problems)) ids.push_back(info.id);
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(store.root() / "points", ec)) {
-    std::string id = entry.path().stem().string();
-    if (entry.path().extension() == ".point" &&
-        std::find(ids.begin(), ids.end(), id) == ids.end()) {
-      ids.push_back(id);
-    }
+  for (const auto& id : store.storage().list(ObjectKind::point)) {
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
   }
   return ids;
 }

@@ -1,6 +1,5 @@
 #include "image/verify_packs.hpp"
 
-#include "core/os/file.hpp"
 #include "core/os/platform.hpp"
 #include "image/pack.hpp"
 
@@ -79,9 +78,9 @@ PackChecker::BadList PackChecker::check_pack(size_t p, std::string& problem,
   const std::string pack_hex = m_index.packs()[p].hex();
   BadList bad;
   try {
-    File pack(m_store.pack_path(m_index.packs()[p]), File::Open::read);
-    check_table(pack, entries, pack_hex, bad);
-    if (read_this) check_records(pack, entries, pack_hex, bad, window, block);
+    auto pack = m_store.storage().open(pack_object(m_index.packs()[p]));
+    check_table(*pack, entries, pack_hex, bad);
+    if (read_this) check_records(*pack, entries, pack_hex, bad, window, block);
   } catch (const Error& e) {
     if (e.kind() == ErrorKind::newer_format) {  // a newer format: refuse, as for config
       std::lock_guard lock(m_mutex);
@@ -93,9 +92,9 @@ PackChecker::BadList PackChecker::check_pack(size_t p, std::string& problem,
   return bad;
 }
 
-void PackChecker::check_table(const File& pack, const Entries& entries, const std::string& pack_hex,
-                              BadList& bad) const {
-  auto table = read_pack_table(pack, m_store.config().store_id);
+void PackChecker::check_table(const ObjectReader& pack, const Entries& entries,
+                              const std::string& pack_hex, BadList& bad) const {
+  auto table = read_pack_table(pack, m_store.config().store_id, "pack " + pack_hex + ".pack");
   std::map<BlockId, uint32_t> table_offsets;
   for (const auto& t : table) table_offsets[t.id] = t.offset;
   for (const auto& e : entries) {
@@ -106,9 +105,9 @@ void PackChecker::check_table(const File& pack, const Entries& entries, const st
   }
 }
 
-void PackChecker::check_records(const File& pack, Entries& entries, const std::string& pack_hex,
-                                BadList& bad, std::vector<uint8_t>& window,
-                                std::vector<uint8_t>& block) {
+void PackChecker::check_records(const ObjectReader& pack, Entries& entries,
+                                const std::string& pack_hex, BadList& bad,
+                                std::vector<uint8_t>& window, std::vector<uint8_t>& block) {
   std::sort(entries.begin(), entries.end(),
             [](const auto& a, const auto& b) { return a.second < b.second; });
   // Records are read through a sliding window, not the whole pack: memory stays bounded

@@ -64,11 +64,11 @@ class PackChecker {
   // itself cannot be opened or its table read (then all its blocks are damaged).
   BadList check_pack(size_t p, std::string& problem, std::vector<uint8_t>& window,
                      std::vector<uint8_t>& block);
-  void check_table(const File& pack, const Entries& entries, const std::string& pack_hex,
+  void check_table(const ObjectReader& pack, const Entries& entries, const std::string& pack_hex,
                    BadList& bad) const;
   // Reads the referenced records of the pack in offset order (sorts `entries`).
-  void check_records(const File& pack, Entries& entries, const std::string& pack_hex, BadList& bad,
-                     std::vector<uint8_t>& window, std::vector<uint8_t>& block);
+  void check_records(const ObjectReader& pack, Entries& entries, const std::string& pack_hex,
+                     BadList& bad, std::vector<uint8_t>& window, std::vector<uint8_t>& block);
 
   const Store& m_store;
   const BlockIndex& m_index;

@@ -2,8 +2,6 @@
 
 #include "core/base/error.hpp"
 #include "core/base/hash.hpp"
-#include "core/os/atomic_file.hpp"
-#include "core/os/file.hpp"
 #include "core/os/platform.hpp"
 
 #include <fmt/format.h>
@@ -13,12 +11,12 @@
 #include <cstring>
 #include <exception>
 #include <sstream>
-#include <system_error>
 
 namespace vssimg {
 
 namespace {
-constexpr const char* k_state_file = "verify.state";
+const ObjectRef k_state{ObjectKind::state, "verify"};
+constexpr uint64_t k_max_state_size = 64u << 20;
 constexpr const char* k_state_magic = "vssimg-verify-state 1";
 }  // namespace
 
@@ -66,16 +64,16 @@ ReadPlan plan_reads(const std::vector<PackId>& packs, const VerifyOptions& optio
 
 PackReadTimes load_verify_state(const Store& store, std::vector<std::string>& notes) {
   PackReadTimes state;
-  const auto path = store.root() / k_state_file;
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return state;
+  const Storage& storage = store.storage();
+  if (!storage.size(k_state)) return state;
   try {
-    std::string text = read_small_file(path, 64u << 20);
+    const auto bytes = storage.read_all(k_state, k_max_state_size);
+    const std::string text(bytes.begin(), bytes.end());
     size_t end = text.rfind("end ");
     if (end == std::string::npos ||
         text.compare(0, std::strlen(k_state_magic), k_state_magic) != 0 ||
         text.substr(end + 4, 16) != fmt::format("{:016x}", checksum64(text.data(), end))) {
-      throw Error(ErrorKind::damage, "reading", path.string(), "bad magic or checksum");
+      throw Error(ErrorKind::damage, "reading", storage.describe(k_state), "bad magic or checksum");
     }
     std::istringstream lines(text.substr(0, end));
     std::string line;
@@ -113,9 +111,7 @@ void save_verify_state(const Store& store, const PackReadTimes& state,
   for (const auto& [id, when] : state) text += fmt::format("{} {}\n", id.hex(), when);
   text += fmt::format("end {:016x}\n", checksum64(text.data(), text.size()));
   try {
-    AtomicFile file(store.root() / k_state_file, store.tmp_dir());
-    file.append(text.data(), text.size());
-    file.commit(true);
+    store.storage().write(k_state, text.data(), text.size(), WriteMode::replace);
   } catch (const Error& e) {
     notes.push_back(fmt::format("could not remember which packs were read: {}", e.what()));
   }

@@ -4,6 +4,7 @@
 #include "image/lock.hpp"
 #include "image/restore.hpp"
 #include "image/verify.hpp"
+#include "image/storage_local.hpp"
 #include "tests/catch.hpp"
 #include "tests/helpers.hpp"
 
@@ -95,12 +96,12 @@ TEST_CASE(
   REQUIRE_THROWS_AS(run_backup(store, src, opts, null_progress()), Error);
   REQUIRE(store.list_points().empty());
   REQUIRE_FALSE(store.packs_on_disk().empty());  // earlier packs were committed
-  REQUIRE(store.segment_paths().size() == 1);    // and indexed by a checkpoint
+  REQUIRE(store.segments().size() == 1);         // and indexed by a checkpoint
 
   // The next backup works without repair and cleans tmp/.
   src.fail_times = 0;
   auto r = run_backup(store, src, opts, null_progress());
-  REQUIRE(fs::is_empty(store.tmp_dir()));
+  REQUIRE(fs::is_empty(f.root / "tmp"));
   REQUIRE(r.stats.index_reused_bytes >= 192 * k_bs);  // the failed run's work was kept
   // Every block the point names is in a committed pack that a committed segment indexes.
   std::vector<std::string> problems;
@@ -111,7 +112,7 @@ TEST_CASE(
     if (id.is_marker()) continue;
     BlockLocation loc;
     REQUIRE(fresh.find(id, loc));
-    REQUIRE(fs::exists(store.pack_path(fresh.packs()[loc.pack])));
+    REQUIRE(store.storage().size(pack_object(fresh.packs()[loc.pack])));
   }
 }
 
@@ -220,18 +221,19 @@ TEST_CASE("store refuses missing paths, files and foreign directories") {
 
 TEST_CASE("locks: one writer at a time, exclusive excludes shared") {
   StoreFixture f;
+  const LocalStorage storage(f.root);
   {
-    StoreLock w(f.root, LockMode::shared, true, "backup");
+    StoreLock w(storage, LockMode::shared, true, "backup");
     try {
-      StoreLock w2(f.root, LockMode::shared, true, "backup2");
+      StoreLock w2(storage, LockMode::shared, true, "backup2");
       FAIL("second writer allowed");
     } catch (const Error& e) {
       REQUIRE(e.kind() == ErrorKind::store_locked);
     }
-    StoreLock reader(f.root, LockMode::shared, false, "verify");  // readers run beside a backup
-    REQUIRE_THROWS_AS(StoreLock(f.root, LockMode::exclusive, false, "prune"), Error);
+    StoreLock reader(storage, LockMode::shared, false, "verify");  // readers run beside a backup
+    REQUIRE_THROWS_AS(StoreLock(storage, LockMode::exclusive, false, "prune"), Error);
   }
-  StoreLock ex(f.root, LockMode::exclusive, false, "prune");
+  StoreLock ex(storage, LockMode::exclusive, false, "prune");
 }
 
 TEST_CASE("parallel backup and restore: the same point and image whatever the thread count") {

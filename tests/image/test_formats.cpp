@@ -30,6 +30,7 @@ struct PackFixture {
   std::vector<BlockId> ids;
   std::vector<PackEntry> entries;
   fs::path path;
+  ObjectRef ref{ObjectKind::pack, ""};
 
   PackFixture() {
     PackWriter w(storage, test_store_id());
@@ -45,7 +46,8 @@ struct PackFixture {
         w.add(ids.back(), Codec::raw, blocks.back().data(), 4096, 4096);
     }
     entries = w.commit();
-    path = storage.path_of(pack_object(w.id()));
+    ref = pack_object(w.id());
+    path = storage.path_of(ref);
   }
 };
 }  // namespace
@@ -54,13 +56,13 @@ TEST_CASE("pack write and read back") {
   PackFixture f;
   REQUIRE(fs::exists(f.path));
   REQUIRE(fs::is_empty(f.dir / "tmp"));
-  File pack(f.path, File::Open::read);
-  auto table = read_pack_table(pack, test_store_id());
+  auto pack = f.storage.open(f.ref);
+  auto table = read_pack_table(*pack, test_store_id(), "pack");
   REQUIRE(table.size() == 5);
   for (size_t i = 0; i < 5; ++i) {
     REQUIRE(table[i].id == f.ids[i]);
     std::vector<uint8_t> buf(k_record_header_size + 8192), out(4096);
-    size_t got = pack.read_at(buf.data(), buf.size(), table[i].offset);
+    size_t got = pack->read_at(buf.data(), buf.size(), table[i].offset);
     uint32_t raw = 0;
     REQUIRE(check_record(buf.data(), got, f.ids[i], f.hasher, out.data(), out.size(), raw).empty());
     REQUIRE(raw == 4096);
@@ -72,8 +74,8 @@ TEST_CASE("pack write and read back") {
 
 TEST_CASE("a damaged pack record is detected") {
   PackFixture f;
+  auto table = read_pack_table(*f.storage.open(f.ref), test_store_id(), "pack");
   File pack(f.path, File::Open::read_write);
-  auto table = read_pack_table(pack, test_store_id());
   uint8_t b;
   uint64_t where = table[3].offset + k_record_header_size + 100;
   pack.read_exact_at(&b, 1, where);
@@ -92,11 +94,8 @@ TEST_CASE("a damaged pack record is detected") {
 
 TEST_CASE("a damaged or foreign pack table is detected") {
   PackFixture f;
-  {
-    File pack(f.path, File::Open::read);
-    StoreId other{};
-    REQUIRE_THROWS_AS(read_pack_table(pack, other), Error);
-  }
+  StoreId other{};
+  REQUIRE_THROWS_AS(read_pack_table(*f.storage.open(f.ref), other, "pack"), Error);
   File pack(f.path, File::Open::read_write);
   uint64_t size = pack.size();
   uint8_t b;
@@ -104,14 +103,14 @@ TEST_CASE("a damaged or foreign pack table is detected") {
   b ^= 1;
   pack.write_at(&b, 1, size - k_pack_trailer_size - 5);
   try {
-    read_pack_table(pack, test_store_id());
+    read_pack_table(*f.storage.open(f.ref), test_store_id(), "pack");
     FAIL("expected damage");
   } catch (const Error& e) {
     REQUIRE(e.kind() == ErrorKind::damage);
     REQUIRE(std::string(e.what()).find("table checksum mismatch") != std::string::npos);
   }
   pack.resize(size - 7);
-  REQUIRE_THROWS_AS(read_pack_table(pack, test_store_id()), Error);
+  REQUIRE_THROWS_AS(read_pack_table(*f.storage.open(f.ref), test_store_id(), "pack"), Error);
 }
 
 TEST_CASE("index segment round trip and lookup") {

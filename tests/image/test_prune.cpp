@@ -8,6 +8,7 @@
 #include "image/prune.hpp"
 #include "image/restore.hpp"
 #include "image/verify.hpp"
+#include "image/storage_local.hpp"
 #include "tests/catch.hpp"
 #include "tests/helpers.hpp"
 
@@ -70,7 +71,7 @@ std::set<BlockId> blocks_of(const Store& store, const std::string& point) {
 }
 
 PackId add_unindexed_pack(const Store& store) {
-  PackWriter w(store.root(), store.config().store_id);
+  PackWriter w(store.storage(), store.config().store_id);
   auto junk = test::pseudo_random(1000, 13);
   w.add(store.hasher().hash(junk.data(), junk.size()), Codec::raw, junk.data(), 1000, 1000);
   w.commit();
@@ -109,9 +110,9 @@ struct ForgottenStore {
   // Finds A, B and C by their share of the second point's blocks (0, 1 and 4 of 4).
   void name_old_packs(const std::set<BlockId>& old_blocks, const std::set<BlockId>& live) {
     for (const auto& id : store->packs_on_disk()) {
-      File f(store->pack_path(id), File::Open::read);
+      auto pack = store->storage().open(pack_object(id));
       size_t old_count = 0, live_count = 0;
-      for (const auto& e : read_pack_table(f, store->config().store_id)) {
+      for (const auto& e : read_pack_table(*pack, store->config().store_id, "pack")) {
         old_count += old_blocks.count(e.id);
         live_count += live.count(e.id);
       }
@@ -256,9 +257,10 @@ TEST_CASE("a plan on a store with forgotten points names the packs to delete and
   ForgottenStore s;
   uint64_t before = 0;  // packs and index segments, what prune manages
   for (const auto& id : s.store->packs_on_disk()) {
-    before += std::filesystem::file_size(s.store->pack_path(id));
+    before += *s.store->storage().size(pack_object(id));
   }
-  for (const auto& seg : s.store->segment_paths()) before += std::filesystem::file_size(seg);
+  for (const auto& seg : s.store->segments())
+    before += *s.store->storage().size(segment_object(seg));
   PruneOptions po;
   po.pack_target_size = 4 * k_prune_bs;
   auto plan = plan_prune(*s.store, po);
@@ -267,7 +269,7 @@ TEST_CASE("a plan on a store with forgotten points names the packs to delete and
   CHECK(plan.live_blocks == 12);
   CHECK(plan.packs.size() == 5);  // A, B, C and the two packs of the second backup
   CHECK(plan.unindexed == std::vector<PackId>{s.unindexed});
-  CHECK(plan.old_segments == s.store->segment_paths());
+  CHECK(plan.old_segments == s.store->segments());
   CHECK(plan.old_segments.size() == 2);  // one per backup
   CHECK(plan.bytes_before == before);
   CHECK(plan.count(PackAction::remove) == 1);
@@ -277,7 +279,7 @@ TEST_CASE("a plan on a store with forgotten points names the packs to delete and
   const auto& a = s.pack(plan, s.a);
   CHECK(a.action == PackAction::remove);
   CHECK(a.live.empty());
-  CHECK(a.size == std::filesystem::file_size(s.store->pack_path(s.a)));
+  CHECK(a.size == s.store->storage().size(pack_object(s.a)));
   CHECK(plan.size_of(PackAction::remove) == a.size);
   const auto& b = s.pack(plan, s.b);
   CHECK(b.action == PackAction::repack);
@@ -348,7 +350,7 @@ TEST_CASE("executing a plan leaves a store that verifies and restores every rema
 
 TEST_CASE("a plan refuses a store that lost a pack, and nothing is deleted") {
   ForgottenStore s;
-  const auto lost = s.store->pack_path(s.c);
+  const auto lost = LocalStorage(s.root).path_of(pack_object(s.c));
   std::filesystem::rename(lost, s.dir / "lost.pack");
   const auto before = fingerprint(s.root);
   try {
@@ -486,8 +488,7 @@ struct FivePointStore {
 
   uint64_t pack_bytes_on_disk() const {
     uint64_t n = 0;
-    for (const auto& id : store->packs_on_disk())
-      n += std::filesystem::file_size(store->pack_path(id));
+    for (const auto& id : store->packs_on_disk()) n += *store->storage().size(pack_object(id));
     return n;
   }
 

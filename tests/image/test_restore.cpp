@@ -4,6 +4,7 @@
 #include "image/backup.hpp"
 #include "image/restore.hpp"
 #include "image/restore_target.hpp"
+#include "image/storage_local.hpp"
 #include "tests/catch.hpp"
 #include "tests/helpers.hpp"
 
@@ -95,8 +96,9 @@ TEST_CASE("a restore that fails on a damaged pack leaves no partial target") {
   auto packs = store.packs_on_disk();
   REQUIRE(packs.size() == 1);
   {
-    File pack(store.pack_path(packs[0]), File::Open::read_write);
-    auto table = read_pack_table(pack, store.config().store_id);
+    auto table = read_pack_table(*store.storage().open(pack_object(packs[0])),
+                                 store.config().store_id, "pack");
+    File pack(LocalStorage(root).path_of(pack_object(packs[0])), File::Open::read_write);
     const BlockId damaged = store.load_point(r.point_id).map[190];
     auto entry = std::find_if(table.begin(), table.end(),
                               [&](const PackEntry& e) { return e.id == damaged; });

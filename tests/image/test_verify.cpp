@@ -2,6 +2,7 @@
 #include "image/backup.hpp"
 #include "image/verify.hpp"
 #include "image/verify_plan.hpp"
+#include "image/storage_local.hpp"
 #include "tests/catch.hpp"
 #include "tests/helpers.hpp"
 
@@ -31,8 +32,9 @@ TEST_CASE("verify reports a damaged record with its point, volume offset and pac
   auto packs = store.packs_on_disk();
   REQUIRE(packs.size() == 1);
   {
-    File pack(store.pack_path(packs[0]), File::Open::read_write);
-    auto table = read_pack_table(pack, store.config().store_id);
+    auto table = read_pack_table(*store.storage().open(pack_object(packs[0])),
+                                 store.config().store_id, "pack");
+    File pack(LocalStorage(root).path_of(pack_object(packs[0])), File::Open::read_write);
     uint8_t b;
     uint64_t at = table[4].offset + k_record_header_size + 10;
     pack.read_exact_at(&b, 1, at);
