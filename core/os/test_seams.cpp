@@ -51,6 +51,8 @@ bool prune_crash_at(const char* step) {
   return want && std::strcmp(want, step) == 0;
 }
 
-const char* pack_size() { return std::getenv("VSSIMG_TEST_PACK_SIZE"); }
+const char* pack_size() {
+  return std::getenv("VSSIMG_TEST_PACK_SIZE");
+}
 
 }  // namespace vssimg::test_seams

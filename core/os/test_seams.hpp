@@ -16,7 +16,7 @@ std::optional<int64_t> fake_now();
 // fsync or rename of this process on a path containing MATCH (default: any) fails with
 // ENOSPC or EIO, or the process stops there: KILL raises SIGKILL, STOP raises SIGSTOP.
 struct FaultPlan {
-  std::string op;      // "write", "fsync", "rename"; empty: no fault
+  std::string op;  // "write", "fsync", "rename"; empty: no fault
   unsigned long n = 0;
   bool from_n = false;
   std::string action;  // "ENOSPC", "EIO", "KILL", "STOP"
