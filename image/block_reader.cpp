@@ -40,7 +40,8 @@ std::shared_ptr<const ObjectReader> BlockReader::open_pack(uint32_t ordinal) {
   return file;
 }
 
-uint32_t BlockReader::read(const BlockId& id, uint8_t* out, std::vector<uint8_t>& scratch) {
+uint32_t BlockReader::read(const BlockId& id, uint8_t* out, std::vector<uint8_t>& scratch,
+                           uint32_t* stored_len) {
   BlockLocation loc;
   if (!m_index.find(id, loc)) {
     throw Error(ErrorKind::damage, "reading", "block " + id.hex(), "not in the index (lost)");
@@ -55,6 +56,11 @@ uint32_t BlockReader::read(const BlockId& id, uint8_t* out, std::vector<uint8_t>
     throw Error(ErrorKind::damage, "reading",
                 fmt::format("pack {} at offset {}", m_index.packs()[loc.pack].hex(), loc.offset),
                 problem);
+  }
+  if (stored_len) {
+    PackEntry entry;
+    parse_record_header(scratch.data(), got, entry);  // check_record accepted it
+    *stored_len = entry.stored_len;
   }
   return raw_len;
 }

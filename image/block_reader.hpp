@@ -21,8 +21,10 @@ class BlockReader {
 
   // Decodes block `id` into `out` (capacity >= block size); returns its length.
   // `scratch` is the caller's reusable read buffer. Throws Error(damage) naming the
-  // pack and offset when the block is missing or damaged.
-  uint32_t read(const BlockId& id, uint8_t* out, std::vector<uint8_t>& scratch);
+  // pack and offset when the block is missing or damaged. `stored_len`, if given, gets
+  // the size of the record's payload in the pack.
+  uint32_t read(const BlockId& id, uint8_t* out, std::vector<uint8_t>& scratch,
+                uint32_t* stored_len = nullptr);
 
  private:
   std::shared_ptr<const ObjectReader> open_pack(uint32_t ordinal);
