@@ -94,6 +94,9 @@ struct SnapshotOptions {
   double retry_delay_seconds = 10;   // before the first retry; doubles for each further one
   double timeout_seconds = 600;      // per asynchronous VSS operation
   double wait_slice_seconds = 0.25;  // Ctrl+C is noticed within one slice
+  // --exclude-writer: writers (by name, writer id or instance id, case-insensitive) left
+  // out of component selection; their components are not added.
+  std::vector<std::string> exclude_writers;
 };
 
 struct SnapshotVolume {
@@ -116,6 +119,17 @@ struct WriterOutcome {
   bool failed = false;
 };
 
+// A writer component added to the backup (component mode): AddComponent before the
+// snapshot, SetBackupSucceeded once the points are committed.
+struct IncludedComponent {
+  std::string writer_name;
+  std::string writer_id;    // {GUID}
+  std::string instance_id;  // {GUID}
+  std::string logical_path;
+  std::string name;
+  std::string type;  // "database" | "filegroup"
+};
+
 // A shadow copy set that exists while this object lives. The destructor aborts the
 // backup (if complete() was not called) and deletes the snapshots unless persistent.
 class SnapshotSession {
@@ -131,6 +145,12 @@ class SnapshotSession {
   const std::vector<WriterOutcome>& writers() const;
   BackupType backup_type() const;
   bool persistent() const;
+  // The components added to the backup, in the order they were added.
+  const std::vector<IncludedComponent>& components() const;
+  // The backup components document (IVssBackupComponents::SaveAsXML after the snapshot
+  // set exists), UTF-8; what a writer-aware restore hands back to the writers. Empty
+  // when no writer took part.
+  const std::string& components_document() const;
   // True when a writer failed (not retryable): the snapshot is used anyway and the data
   // of that writer is crash-consistent. The CLI exits 3.
   bool crash_consistent() const;

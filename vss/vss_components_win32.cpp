@@ -118,6 +118,7 @@ void judge_writer(const WriterFiles& w, const std::vector<SnapshotVolume>& set,
     std::string outside = volumes_outside(c, set);
     if (outside.empty()) {
       included.push_back(c.id);
+      included.back().writer_name = w.name;
       continue;
     }
     writer_left_out = writer_left_out || !c.selectable;
@@ -145,6 +146,21 @@ ComponentSelection select_components(IVssBackupComponents* components, const Bac
     judge_writer(writer_files(examine.get(), instance, backend), set, selection);
   }
   return selection;
+}
+
+std::vector<IncludedComponent> describe_components(const std::vector<SelectedComponent>& selected) {
+  std::vector<IncludedComponent> out;
+  for (const auto& c : selected) {
+    IncludedComponent d;
+    d.writer_name = c.writer_name;
+    d.writer_id = guid_string(c.writer_id);
+    d.instance_id = guid_string(c.instance_id);
+    d.logical_path = win32::narrow(c.logical_path);
+    d.name = win32::narrow(c.name);
+    d.type = c.type == VSS_CT_DATABASE ? "database" : c.type == VSS_CT_FILEGROUP ? "filegroup" : "";
+    out.push_back(std::move(d));
+  }
+  return out;
 }
 
 void add_components(IVssBackupComponents* components,

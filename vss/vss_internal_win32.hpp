@@ -113,6 +113,7 @@ struct SelectedComponent {
   VSS_COMPONENT_TYPE type = VSS_CT_UNDEFINED;
   std::wstring logical_path;  // empty: none (passed as NULL)
   std::wstring name;
+  std::string writer_name;  // for messages and the point
 };
 
 struct ComponentSelection {
@@ -127,6 +128,8 @@ struct ComponentSelection {
 // a non-selectable component left out leaves the whole writer out.
 ComponentSelection select_components(IVssBackupComponents* components, const Backend& backend,
                                      const std::vector<SnapshotVolume>& set);
+// The selection as the platform-neutral API reports it.
+std::vector<IncludedComponent> describe_components(const std::vector<SelectedComponent>& selected);
 // AddComponent for each, before PrepareForBackup.
 void add_components(IVssBackupComponents* components,
                     const std::vector<SelectedComponent>& selected);

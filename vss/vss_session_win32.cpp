@@ -102,6 +102,8 @@ class SnapshotSession::Impl {
   std::vector<WriterOutcome> m_writers;
   // The components left out of this attempt, reported once the snapshot is made.
   std::vector<std::string> m_component_warnings;
+  std::vector<IncludedComponent> m_included;  // m_selected, for callers
+  std::string m_document;                     // SaveAsXML
 
  private:
   // The steps of run(), in order.
@@ -175,6 +177,7 @@ void SnapshotSession::Impl::select_components() {
   add_components(m_components.get(), selection.included);
   m_selected = std::move(selection.included);
   m_component_warnings = std::move(selection.warnings);
+  m_included = describe_components(m_selected);
 }
 
 // Steps 7-8: one set holding every volume, so data spread over volumes is consistent.
@@ -311,6 +314,12 @@ BackupType SnapshotSession::backup_type() const {
 }
 bool SnapshotSession::persistent() const {
   return m_impl->options().persistent;
+}
+const std::vector<IncludedComponent>& SnapshotSession::components() const {
+  return m_impl->m_included;
+}
+const std::string& SnapshotSession::components_document() const {
+  return m_impl->m_document;
 }
 bool SnapshotSession::crash_consistent() const {
   return std::any_of(m_impl->m_writers.begin(), m_impl->m_writers.end(),

@@ -47,6 +47,12 @@ const std::vector<SnapshotVolume>& SnapshotSession::volumes() const {
 const std::vector<WriterOutcome>& SnapshotSession::writers() const {
   unavailable("reading a VSS snapshot");
 }
+const std::vector<IncludedComponent>& SnapshotSession::components() const {
+  unavailable("reading a VSS snapshot");
+}
+const std::string& SnapshotSession::components_document() const {
+  unavailable("reading a VSS snapshot");
+}
 BackupType SnapshotSession::backup_type() const {
   return BackupType::copy;
 }

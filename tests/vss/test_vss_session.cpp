@@ -416,6 +416,13 @@ TEST_CASE("vss components: only C: backed up leaves out the component with its l
   CHECK(w.find("VSS writer \"Fake SQL Writer\": component Instance\\db2 has files on E:") == 0);
   CHECK(w.find("add E: to the backup") != std::string::npos);
   CHECK(w.find("Archive") == std::string::npos);
+  // The platform-neutral description, for the point.
+  REQUIRE(session->components().size() == 2);
+  CHECK(session->components()[0].writer_name == "Fake SQL Writer");
+  CHECK(session->components()[0].logical_path == "Instance");
+  CHECK(session->components()[0].name == "db1");
+  CHECK(session->components()[1].name == "ServiceState");
+  CHECK(session->components()[0].writer_id.size() == 38);  // {GUID}
   session->complete(true);
   CHECK(f.fake.succeeded_components == f.fake.added_components);
 }
