@@ -3,11 +3,11 @@
 #include "cli/exit_codes.hpp"
 #include "cli/vss_flags.hpp"
 #include "core/base/error.hpp"
+#include "core/os/platform.hpp"
 #include "vss/vss.hpp"
 
 #include <fmt/format.h>
 
-#include <csignal>
 #include <cstdlib>
 #include <cstring>
 
@@ -29,16 +29,6 @@ std::string normalize_source(const std::string& source) {
 }
 
 namespace {
-
-extern "C" void on_signal(int sig) {
-  if (interrupt_requested()) {
-    // Second Ctrl+C: stop now. Nothing committed is lost (commit order).
-    std::signal(sig, SIG_DFL);
-    std::raise(sig);
-    return;
-  }
-  request_interrupt();
-}
 
 bool has_flag(int argc, char** argv, const char* flag) {
   for (int i = 1; i < argc; ++i) {
@@ -218,8 +208,7 @@ int run_cli(int argc, char** argv) {
     return report_usage_error(argc, argv, table, e.what());
   }
 
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  install_interrupt_handlers();
   ctx.out = std::make_unique<Output>(ctx.global);
   RunOutcome outcome;
   for (const auto& [sub, run] : table.entries) {

@@ -1,5 +1,7 @@
 #include "cli/exit_codes.hpp"
 
+#include "core/os/platform.hpp"
+
 namespace vssimg::cli {
 
 int exit_code_for(ErrorKind kind) {
@@ -21,7 +23,8 @@ int exit_code_for(ErrorKind kind) {
     case ErrorKind::privilege:
       return k_exit_privilege;
     case ErrorKind::interrupted:
-      return k_exit_interrupted;
+      return interrupt_signal() == InterruptSignal::terminate ? k_exit_terminated
+                                                              : k_exit_interrupted;
   }
   return k_exit_failure;
 }
@@ -42,7 +45,9 @@ std::string exit_code_table() {
          "  12   verify found damage (or damage stopped the command)\n"
          "  13   VSS failed (snapshot not created)\n"
          "  14   not elevated / insufficient privileges\n"
-         "  130  interrupted (Ctrl+C); nothing committed is lost\n"
+         "  130  interrupted (Ctrl+C; on Windows also Ctrl+Break, console closed, logoff, "
+         "shutdown); nothing committed is lost\n"
+         "  143  terminated (SIGTERM, e.g. systemd stop or kill); nothing committed is lost\n"
          "Treat any other code as failure.\n";
 }
 

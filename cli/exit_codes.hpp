@@ -20,8 +20,11 @@ enum ExitCode : int {
   k_exit_vss = 13,
   k_exit_privilege = 14,
   k_exit_interrupted = 130,
+  k_exit_terminated = 143,  // 128 + SIGTERM, as shells report a process the signal ended
 };
 
+// ErrorKind::interrupted is k_exit_terminated after SIGTERM (interrupt_signal()), else
+// k_exit_interrupted.
 int exit_code_for(ErrorKind kind);
 // The code of a command that ran to its end: k_exit_warnings when it reported a warning
 // (done, but e.g. a VSS writer failed or bad sectors were skipped), else k_exit_ok.

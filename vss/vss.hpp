@@ -89,9 +89,17 @@ std::vector<WriterInfo> list_writers(bool with_components, ProgressSink& progres
 
 struct SnapshotOptions {
   BackupType backup_type = BackupType::copy;
-  bool persistent = false;           // `snapshot --keep`: survives this process
+  bool persistent = false;  // `snapshot --keep`: survives this process
+  // Retries of the whole sequence after a transient or retryable-writer failure. Microsoft
+  // ("CVssWriterEx2::SetWriterFailureEx", "DoSnapshotSet"): "wait ten minutes and then
+  // repeat the operation, up to three times". The defaults: 3 retries, after 5, 10 and 20
+  // minutes (the wait doubles). Another snapshot in progress, the most common cause,
+  // clears within minutes, so the first retry comes sooner than ten minutes; the later
+  // ones are at and past Microsoft's ten, and the worst case (35 minutes of waiting)
+  // still fits a nightly window with the backup itself. The waits go through
+  // Backend::sleep (tests never sleep).
   unsigned retries = 3;              // extra attempts after the first
-  double retry_delay_seconds = 10;   // before the first retry; doubles for each further one
+  double retry_delay_seconds = 300;  // before the first retry; doubles for each further one
   double timeout_seconds = 600;      // per asynchronous VSS operation
   double wait_slice_seconds = 0.25;  // Ctrl+C is noticed within one slice
   // --exclude-writer: writers (by name, writer id or instance id, case-insensitive) left
@@ -132,6 +140,9 @@ struct IncludedComponent {
 
 // A shadow copy set that exists while this object lives. The destructor aborts the
 // backup (if complete() was not called) and deletes the snapshots unless persistent.
+// Interrupted (Ctrl+C, Ctrl+Break, console close, shutdown) or timed out while VSS works,
+// the operation is cancelled and the backup aborted; a set that DoSnapshotSet made
+// regardless is deleted, persistent or not (no orphan).
 class SnapshotSession {
  public:
   class Impl;
@@ -147,9 +158,9 @@ class SnapshotSession {
   bool persistent() const;
   // The components added to the backup, in the order they were added.
   const std::vector<IncludedComponent>& components() const;
-  // The backup components document (IVssBackupComponents::SaveAsXML after the snapshot
-  // set exists), UTF-8; what a writer-aware restore hands back to the writers. Empty
-  // when no writer took part.
+  // The backup components document (IVssBackupComponents::SaveAsXML once DoSnapshotSet
+  // succeeded), UTF-8 XML; what a writer-aware restore hands back to the writers. Empty
+  // when no component was added.
   const std::string& components_document() const;
   // True when a writer failed (not retryable): the snapshot is used anyway and the data
   // of that writer is crash-consistent. The CLI exits 3.

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 
 namespace vssimg::vss {
 
@@ -20,6 +21,8 @@ struct ComponentFiles {
 
 struct WriterFiles {
   std::string name;
+  VSS_ID writer_id = GUID_NULL;
+  VSS_ID instance_id = GUID_NULL;
   std::vector<ComponentFiles> components;
 };
 
@@ -68,6 +71,8 @@ WriterFiles writer_files(IVssExamineWriterMetadata* metadata, const VSS_ID& inst
   check("GetIdentity", metadata->GetIdentity(&identity_instance, &writer, &name, &usage, &source));
   w.name = bstr_text(name);
   ::SysFreeString(name);
+  w.writer_id = writer;
+  w.instance_id = instance;
   UINT includes = 0, excludes = 0, count = 0;
   check("GetFileCounts", metadata->GetFileCounts(&includes, &excludes, &count));
   for (UINT i = 0; i < count; ++i) {
@@ -132,19 +137,53 @@ void judge_writer(const WriterFiles& w, const std::vector<SnapshotVolume>& set,
   if (!writer_left_out) out.included.insert(out.included.end(), included.begin(), included.end());
 }
 
+std::string upper(const std::string& text) {
+  std::string out;
+  for (char c : text) out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// "{ABC...}" and "abc..." alike: upper case, without braces.
+std::string id_key(const std::string& text) {
+  std::string out;
+  for (char c : upper(text)) {
+    if (c != '{' && c != '}') out += c;
+  }
+  return out;
+}
+
+// True when an --exclude-writer pattern names `w`; then it adds no component.
+bool excluded(const WriterFiles& w, const std::vector<std::string>& exclude) {
+  return std::any_of(exclude.begin(), exclude.end(), [&](const std::string& pattern) {
+    return writer_matches(pattern, w.name, guid_string(w.writer_id), guid_string(w.instance_id));
+  });
+}
+
 }  // namespace
 
+bool writer_matches(const std::string& pattern, const std::string& name,
+                    const std::string& writer_id, const std::string& instance_id) {
+  const std::string key = id_key(pattern);
+  if (key.empty()) return false;
+  return upper(pattern) == upper(name) || key == id_key(writer_id) || key == id_key(instance_id);
+}
+
 ComponentSelection select_components(IVssBackupComponents* components, const Backend& backend,
-                                     const std::vector<SnapshotVolume>& set) {
+                                     const std::vector<SnapshotVolume>& set,
+                                     const std::vector<std::string>& exclude) {
   ComponentSelection selection;
-  UINT count = 0;
-  check("GetWriterMetadataCount", components->GetWriterMetadataCount(&count));
-  for (UINT i = 0; i < count; ++i) {
-    VSS_ID instance = GUID_NULL;
-    ComPtr<IVssExamineWriterMetadata> examine;
-    check("GetWriterMetadata", components->GetWriterMetadata(i, &instance, examine.put()));
-    judge_writer(writer_files(examine.get(), instance, backend), set, selection);
-  }
+  for_each_writer_metadata(
+      components, [&](const VSS_ID& instance, IVssExamineWriterMetadata* examine) {
+        WriterFiles w = writer_files(examine, instance, backend);
+        if (!excluded(w, exclude)) {
+          judge_writer(w, set, selection);
+          return;
+        }
+        selection.notes.push_back(fmt::format(
+            "VSS writer \"{}\" {} is excluded (--exclude-writer): none of its components is added, "
+            "so its data in this backup is crash-consistent only",
+            w.name, guid_string(w.writer_id)));
+      });
   return selection;
 }
 

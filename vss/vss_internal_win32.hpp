@@ -1,7 +1,7 @@
 // Windows-only, private to the VSS requester: the declarations its vss/*_win32.cpp files
 // share. Include it only from those files (it pulls in the Windows and VSS SDK headers).
 //
-//   vss_com_win32.cpp      COM for a thread, HRESULT failures, IVssAsync waits, BSTR/GUID
+//   vss_com_win32.cpp      COM for the process, HRESULT failures, IVssAsync waits, BSTR/GUID
 //   vss_writers_win32.cpp  writer metadata and status passes (list-writers, the session)
 //   vss_components_win32.cpp  component mode: the components the backup includes
 //   vss_session_win32.cpp  SnapshotSession: the backup sequence and its retry loop
@@ -12,6 +12,7 @@
 #include "core/base/error.hpp"
 #include "vss/vss_win32.hpp"
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,28 +44,16 @@ std::string cause_of(HRESULT hr);
 void check(std::string_view api, HRESULT hr);
 
 // Checks that `started` succeeded, waits for `async` in slices of
-// options.wait_slice_seconds (Cancel and throw on Ctrl+C or after options.timeout_seconds),
-// then releases it.
+// options.wait_slice_seconds, then releases it. On Ctrl+C (or a console close, logoff,
+// shutdown) or after options.timeout_seconds: Cancel, then wait (at most
+// options.timeout_seconds more) for the operation to settle, set *finished_anyway when it
+// finished regardless (the cancel came too late), and throw.
 void run_async(std::string_view api, HRESULT started, ComPtr<IVssAsync>& async,
-               const SnapshotOptions& options);
+               const SnapshotOptions& options, bool* finished_anyway = nullptr);
 
 std::string bstr_text(BSTR s);
 // Parses "{12345678-...}"; anything else is a usage error.
 GUID parse_guid(const std::string& text);
-
-// COM for this thread, for the lifetime of the object: CoInitializeEx(MTA), paired with
-// CoUninitialize unless COM was already in another mode; CoInitializeSecurity once per
-// process (before the first VSS object).
-class ComScope {
- public:
-  ComScope();
-  ~ComScope();
-  ComScope(const ComScope&) = delete;
-  ComScope& operator=(const ComScope&) = delete;
-
- private:
-  bool m_uninitialize = false;
-};
 
 // ---- the real system (vss_win32.cpp) ----------------------------------------------------
 
@@ -76,6 +65,11 @@ void preflight();
 // GatherWriterMetadata + wait: once per backup components object, before anything that
 // asks about writers or components.
 void gather_writer_metadata(IVssBackupComponents* components, const SnapshotOptions& options);
+
+// Calls fn(instance id, metadata) for every writer of the gathered metadata, in order.
+void for_each_writer_metadata(
+    IVssBackupComponents* components,
+    const std::function<void(const VSS_ID&, IVssExamineWriterMetadata*)>& fn);
 
 // The components of every writer, by writer instance id, from the gathered metadata.
 // The caller frees the metadata (FreeWriterMetadata) when done with it.
@@ -119,15 +113,22 @@ struct SelectedComponent {
 struct ComponentSelection {
   std::vector<SelectedComponent> included;
   std::vector<std::string> warnings;  // one per component left out, naming its volumes
+  std::vector<std::string> notes;     // one per writer left out by `exclude`
 };
 
 // Walks the gathered writer metadata (each writer's components and their file, database
 // and log file descriptors) and judges it against `set`: a writer with no file on the
 // set is not part of the backup; in one that is, a component is included when all its
 // files lie on the set (one without files too) and left out, with a warning, otherwise;
-// a non-selectable component left out leaves the whole writer out.
+// a non-selectable component left out leaves the whole writer out. A writer that
+// `exclude` names (writer name, writer id or instance id, case-insensitive, braces
+// optional) adds no component; it gets one note.
 ComponentSelection select_components(IVssBackupComponents* components, const Backend& backend,
-                                     const std::vector<SnapshotVolume>& set);
+                                     const std::vector<SnapshotVolume>& set,
+                                     const std::vector<std::string>& exclude);
+// True when `pattern` names the writer (name, writer id or instance id; see above).
+bool writer_matches(const std::string& pattern, const std::string& name,
+                    const std::string& writer_id, const std::string& instance_id);
 // The selection as the platform-neutral API reports it.
 std::vector<IncludedComponent> describe_components(const std::vector<SelectedComponent>& selected);
 // AddComponent for each, before PrepareForBackup.
@@ -139,18 +140,23 @@ void set_backup_succeeded(IVssBackupComponents* components,
 
 // ---- the record of snapshots vssimg made (vss_records_win32.cpp) ------------------------
 
+// A damaged or foreign record file is reported (a warning) and moved aside to
+// "<file>.damaged", never trusted: its snapshots are not deleted automatically.
+
 // Deletes snapshots recorded by runs that no longer exist (killed, crashed, power loss).
 void delete_leftovers(const Backend& backend, ProgressSink& progress);
 
 // Records this process's snapshots of a set before they exist, so that a run killed from
 // then on is cleaned up by the next one.
 void record_new_snapshots(const Backend& backend, const std::string& set_id,
-                          const std::vector<SnapshotVolume>& volumes, bool persistent);
+                          const std::vector<SnapshotVolume>& volumes, bool persistent,
+                          ProgressSink& progress);
 // Adds the device paths once the snapshots exist.
-void record_device_paths(const Backend& backend, const std::vector<SnapshotVolume>& volumes);
+void record_device_paths(const Backend& backend, const std::vector<SnapshotVolume>& volumes,
+                         ProgressSink& progress);
 // Removes the records of `volumes`; with keep_persistent they stay, owned by no process
 // (pid 0), for `snapshot list/delete`.
 void forget_snapshots(const Backend& backend, const std::vector<SnapshotVolume>& volumes,
-                      bool keep_persistent);
+                      bool keep_persistent, ProgressSink& progress);
 
 }  // namespace vssimg::vss

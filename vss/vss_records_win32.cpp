@@ -1,20 +1,23 @@
-// The record of snapshots vssimg made (Backend::records_file, one tab-separated line per
-// snapshot): written by the session before a snapshot exists, so that the leftovers of a
+// The record of snapshots vssimg made (Backend::records_file; format: vss_records.hpp):
+// written by the session before a snapshot exists, so that the leftovers of a
 // killed run are deleted by the next one; read by `snapshot list/delete`, which touch only
 // what vssimg made.
 #include "vss/vss_internal_win32.hpp"
 
+#include "core/os/atomic_file.hpp"
 #include "core/os/file.hpp"
 #include "core/os/platform.hpp"
+#include "vss/vss_records.hpp"
 
 #include <fmt/format.h>
 
+#include <aclapi.h>
+#include <sddl.h>
+
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
 #include <functional>
 #include <memory>
-#include <sstream>
 
 namespace vssimg::vss {
 
@@ -43,60 +46,53 @@ class RecordsLock {
   bool m_owned = false;
 };
 
-std::vector<SnapshotRecord> read_records(const std::filesystem::path& file) {
-  std::vector<SnapshotRecord> records;
+// Only SYSTEM and the Administrators may read or change the record (it decides which
+// shadow copies vssimg deletes): a protected DACL, nothing inherited from ProgramData,
+// whose default lets every user create files.
+constexpr wchar_t k_folder_sddl[] = L"D:P(A;OICI;GA;;;SY)(A;OICI;GA;;;BA)";
+constexpr wchar_t k_file_sddl[] = L"D:P(A;;GA;;;SY)(A;;GA;;;BA)";
+
+// The records, or none when there is no file yet. A damaged or foreign file is moved
+// aside to "<file>.damaged" with a warning: never trusted, never silently overwritten.
+std::vector<SnapshotRecord> read_records(const Backend& backend, ProgressSink& progress) {
+  const std::filesystem::path& file = backend.records_file;
   std::error_code ec;
-  if (!std::filesystem::exists(file, ec)) return records;
-  std::stringstream in(read_small_file(file, 16u << 20));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty() || line[0] == '#') continue;
-    std::vector<std::string> f;
-    std::stringstream ss(line);
-    std::string field;
-    while (std::getline(ss, field, '\t')) f.push_back(field);
-    if (f.size() == 6) f.emplace_back();  // no device path yet
-    if (f.size() != 7) continue;          // a torn or foreign line: ignore it
-    SnapshotRecord r;
-    r.snapshot_id = f[0];
-    r.set_id = f[1];
-    r.pid = std::strtoull(f[2].c_str(), nullptr, 10);
-    r.created_unix = std::strtoll(f[3].c_str(), nullptr, 10);
-    r.persistent = f[4] == "1";
-    r.volume = f[5];
-    r.device_path = f[6];
-    records.push_back(std::move(r));
+  if (!std::filesystem::exists(file, ec)) return {};
+  const std::string text = read_small_file(file, 16u << 20);
+  try {
+    return decode_records(text, win32::utf8_path(file));
+  } catch (const Error& e) {
+    std::filesystem::path aside = file;
+    aside += L".damaged";
+    rename_replace(file, aside);
+    progress.warning(fmt::format(
+        "{}; moved it to {} and started a new one: the snapshots it names are not deleted "
+        "automatically (check `vssadmin list shadows`)",
+        e.what(), win32::utf8_path(aside)));
+    return {};
   }
-  return records;
 }
 
-// Written to a temporary file, flushed and renamed over the record: never half-written.
-void write_records(const std::filesystem::path& file, const std::vector<SnapshotRecord>& records) {
+// Written through AtomicFile (never half-written), folder and file owner-only.
+void write_records(const Backend& backend, const std::vector<SnapshotRecord>& records) {
+  const std::filesystem::path& file = backend.records_file;
   std::error_code ec;
   std::filesystem::create_directories(file.parent_path(), ec);
-  std::string text = "# snapshots created by vssimg: id set pid created persistent volume device\n";
-  for (const auto& r : records) {
-    text += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}\n", r.snapshot_id, r.set_id, r.pid,
-                        r.created_unix, r.persistent ? 1 : 0, r.volume, r.device_path);
-  }
-  std::filesystem::path tmp = file;
-  tmp += L".tmp";
-  {
-    File out(tmp, File::Open::create_trunc);
-    out.append(text.data(), text.size());
-    out.sync();
-  }
-  rename_replace(tmp, file);
+  backend.secure_path(file.parent_path(), k_folder_sddl);
+  const std::string text = encode_records(records);
+  AtomicFile out(file, file.parent_path());
+  out.append(text.data(), text.size());
+  out.commit(true);
+  backend.secure_path(file, k_file_sddl);
 }
 
 // Read, change and write the record under the lock.
-void update_records(const Backend& backend,
+void update_records(const Backend& backend, ProgressSink& progress,
                     const std::function<void(std::vector<SnapshotRecord>&)>& change) {
   RecordsLock lock;
-  auto records = read_records(backend.records_file);
+  auto records = read_records(backend, progress);
   change(records);
-  write_records(backend.records_file, records);
+  write_records(backend, records);
 }
 
 // True when `r` records the snapshot of one of `volumes`.
@@ -107,9 +103,9 @@ bool records_one_of(const SnapshotRecord& r, const std::vector<SnapshotVolume>& 
 
 // An initialised backup components object for managing existing snapshots.
 struct Manager {
-  ComScope com;
   ComPtr<IVssBackupComponents> components;
-  explicit Manager(const Backend& backend) {
+  Manager(const Backend& backend, ProgressSink& progress) {
+    backend.com->ensure(progress);
     check("CreateVssBackupComponents", backend.create_components(components.put()));
     check("InitializeForBackup", components->InitializeForBackup(nullptr));
     check("SetContext", components->SetContext(VSS_CTX_ALL));
@@ -128,7 +124,8 @@ bool delete_one(IVssBackupComponents* components, const std::string& id) {
 }
 
 // The one recorded snapshot whose id starts with `id` ("{" and case optional).
-SnapshotRecord find_recorded(const Backend& backend, const std::string& id) {
+SnapshotRecord find_recorded(const Backend& backend, const std::string& id,
+                             ProgressSink& progress) {
   std::string wanted = id;
   std::transform(wanted.begin(), wanted.end(), wanted.begin(),
                  [](unsigned char c) { return std::toupper(c); });
@@ -136,7 +133,7 @@ SnapshotRecord find_recorded(const Backend& backend, const std::string& id) {
   std::vector<SnapshotRecord> records;
   {
     RecordsLock lock;
-    records = read_records(backend.records_file);
+    records = read_records(backend, progress);
   }
   std::vector<SnapshotRecord> matches;
   for (const auto& r : records) {
@@ -150,11 +147,36 @@ SnapshotRecord find_recorded(const Backend& backend, const std::string& id) {
   return matches.front();
 }
 
+struct LocalFreeDeleter {
+  void operator()(void* p) const { ::LocalFree(p); }
+};
+
 }  // namespace
+
+void set_protected_dacl(const std::filesystem::path& path, const wchar_t* sddl) {
+  PSECURITY_DESCRIPTOR raw = nullptr;
+  if (!::ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, &raw,
+                                                              nullptr)) {
+    win32::throw_last_error("restricting permissions of", win32::utf8_path(path),
+                            "ConvertStringSecurityDescriptorToSecurityDescriptorW");
+  }
+  std::unique_ptr<void, LocalFreeDeleter> descriptor(raw);
+  BOOL present = FALSE, defaulted = FALSE;
+  PACL dacl = nullptr;
+  ::GetSecurityDescriptorDacl(raw, &present, &dacl, &defaulted);
+  std::wstring wide = win32::api_path(path);
+  DWORD rc = ::SetNamedSecurityInfoW(
+      wide.data(), SE_FILE_OBJECT, DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+      nullptr, nullptr, dacl, nullptr);
+  if (rc != ERROR_SUCCESS) {
+    win32::throw_win32("restricting permissions of", win32::utf8_path(path),
+                       "SetNamedSecurityInfoW", rc);
+  }
+}
 
 void delete_leftovers(const Backend& backend, ProgressSink& progress) {
   RecordsLock lock;
-  auto records = read_records(backend.records_file);
+  auto records = read_records(backend, progress);
   std::vector<SnapshotRecord> keep;
   std::unique_ptr<Manager> manager;
   for (auto& r : records) {
@@ -163,7 +185,7 @@ void delete_leftovers(const Backend& backend, ProgressSink& progress) {
       continue;
     }
     try {
-      if (!manager) manager = std::make_unique<Manager>(backend);
+      if (!manager) manager = std::make_unique<Manager>(backend, progress);
       bool existed = delete_one(manager->components.get(), r.snapshot_id);
       progress.info(fmt::format("{} snapshot {} of {} left by process {}",
                                 existed ? "deleted" : "forgot", r.snapshot_id, r.volume, r.pid));
@@ -173,12 +195,13 @@ void delete_leftovers(const Backend& backend, ProgressSink& progress) {
       keep.push_back(r);
     }
   }
-  if (keep.size() != records.size()) write_records(backend.records_file, keep);
+  if (keep.size() != records.size()) write_records(backend, keep);
 }
 
 void record_new_snapshots(const Backend& backend, const std::string& set_id,
-                          const std::vector<SnapshotVolume>& volumes, bool persistent) {
-  update_records(backend, [&](std::vector<SnapshotRecord>& records) {
+                          const std::vector<SnapshotVolume>& volumes, bool persistent,
+                          ProgressSink& progress) {
+  update_records(backend, progress, [&](std::vector<SnapshotRecord>& records) {
     for (const auto& v : volumes) {
       records.push_back(
           {v.snapshot_id, set_id, v.source, "", now_unix(), process_id(), persistent});
@@ -186,8 +209,9 @@ void record_new_snapshots(const Backend& backend, const std::string& set_id,
   });
 }
 
-void record_device_paths(const Backend& backend, const std::vector<SnapshotVolume>& volumes) {
-  update_records(backend, [&](std::vector<SnapshotRecord>& records) {
+void record_device_paths(const Backend& backend, const std::vector<SnapshotVolume>& volumes,
+                         ProgressSink& progress) {
+  update_records(backend, progress, [&](std::vector<SnapshotRecord>& records) {
     for (auto& r : records) {
       for (const auto& v : volumes) {
         if (r.snapshot_id == v.snapshot_id) r.device_path = v.device_path;
@@ -197,8 +221,8 @@ void record_device_paths(const Backend& backend, const std::vector<SnapshotVolum
 }
 
 void forget_snapshots(const Backend& backend, const std::vector<SnapshotVolume>& volumes,
-                      bool keep_persistent) {
-  update_records(backend, [&](std::vector<SnapshotRecord>& records) {
+                      bool keep_persistent, ProgressSink& progress) {
+  update_records(backend, progress, [&](std::vector<SnapshotRecord>& records) {
     for (auto it = records.begin(); it != records.end();) {
       if (!records_one_of(*it, volumes)) {
         ++it;
@@ -215,23 +239,23 @@ void forget_snapshots(const Backend& backend, const std::vector<SnapshotVolume>&
 std::vector<SnapshotRecord> list_snapshots(const Backend& backend, ProgressSink& progress) {
   delete_leftovers(backend, progress);
   RecordsLock lock;
-  return read_records(backend.records_file);
+  return read_records(backend, progress);
 }
 
 SnapshotRecord delete_snapshot(const Backend& backend, const std::string& id,
                                ProgressSink& progress) {
   if (backend.preflight) preflight();
-  const SnapshotRecord target = find_recorded(backend, id);
+  const SnapshotRecord target = find_recorded(backend, id, progress);
   if (target.pid != 0 && target.pid != process_id() && process_alive(target.pid)) {
     throw Error(ErrorKind::usage, "deleting snapshot", id,
                 fmt::format("it belongs to the running vssimg process {}", target.pid));
   }
-  Manager manager(backend);
+  Manager manager(backend, progress);
   bool existed = delete_one(manager.components.get(), target.snapshot_id);
   if (!existed)
     progress.warning(fmt::format("snapshot {} no longer existed; removed it from the record",
                                  target.snapshot_id));
-  update_records(backend, [&](std::vector<SnapshotRecord>& all) {
+  update_records(backend, progress, [&](std::vector<SnapshotRecord>& all) {
     all.erase(std::remove_if(
                   all.begin(), all.end(),
                   [&](const SnapshotRecord& r) { return r.snapshot_id == target.snapshot_id; }),

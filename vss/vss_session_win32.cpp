@@ -5,24 +5,28 @@
 //
 //   0. Pre-flight: a 64-bit process (VSS refuses WOW64 requesters), elevated (else exit
 //      14); each source resolved to \\?\Volume{GUID}\ (trailing backslash required).
-//   1. CoInitializeEx(MTA): S_OK/S_FALSE -> CoUninitialize at the end; RPC_E_CHANGED_MODE
-//      -> go on without uninitializing.
-//   2. CoInitializeSecurity(PKT_PRIVACY, IMPERSONATE, EOAC_STATIC_CLOAKING); RPC_E_TOO_LATE
-//      is fine. Without it Windows logs event 8194.
+//   1-2. COM for the process, once, before the first VSS object and not per attempt
+//      (Backend::com, ComProcess): CoInitializeEx(MTA), CoInitializeSecurity,
+//      COMGLB_EXCEPTION_DONOT_HANDLE.
 //   3. CreateVssBackupComponents: E_ACCESSDENIED = not elevated, E_NOTIMPL = no VSS.
 //   4. InitializeForBackup (first), SetContext only for persistent snapshots.
 //   5. SetBackupState(true, false, VSS_BT_COPY | VSS_BT_FULL, false): component mode,
 //      which Exchange, SQL Server and AD need (SQL supports no roll-forward after a
 //      non-component restore).
 //   6. GatherWriterMetadata + wait; the components whose files all lie on the set's
-//      volumes are added (AddComponent, vss_components_win32.cpp).
+//      volumes are added (AddComponent, vss_components_win32.cpp), except those of
+//      writers SnapshotOptions::exclude_writers names.
 //   7. StartSnapshotSet (VSS_E_SNAPSHOT_SET_IN_PROGRESS: the whole sequence is retried).
-//   8. AddToSnapshotSet per volume. Up to here a failure needs only Release.
-//   9. PrepareForBackup + wait. From here every failure path calls AbortBackup before
-//      Release (AbortGuard). GatherWriterStatus: failed writers are reported.
-//  10. DoSnapshotSet + wait (bounded by --vss-timeout; Cancel on timeout or Ctrl+C).
+//      Up to here a failure needs only Release; from here on every failure path calls
+//      AbortBackup before Release (AbortGuard, "IVssBackupComponents::AbortBackup").
+//   8. AddToSnapshotSet per volume.
+//   9. PrepareForBackup + wait. GatherWriterStatus: failed writers are reported.
+//  10. DoSnapshotSet + wait (bounded by --vss-timeout). On timeout or Ctrl+C: Cancel, wait
+//      for the operation to settle; if it finished anyway, the set is deleted (also a
+//      persistent one: never an orphan).
 //  11. GatherWriterStatus: retryable writer errors restart the sequence after a delay;
 //      other writer failures are recorded: that writer's data is crash-consistent.
+//      SaveAsXML: the backup components document, for the points.
 //  12. GetSnapshotProperties -> copy the device path -> VssFreeSnapshotProperties.
 //  13. The caller reads the device.
 //  14. complete(): once the points are committed, SetBackupSucceeded for every added
@@ -36,6 +40,7 @@
 #include "vss/vss_internal_win32.hpp"
 
 #include "core/os/platform.hpp"
+#include "core/source/block_source_win32.hpp"
 
 #include <fmt/format.h>
 
@@ -48,7 +53,7 @@ namespace vssimg::vss {
 
 namespace {
 
-// Calls AbortBackup when destroyed while armed (every failure after PrepareForBackup).
+// Calls AbortBackup when destroyed while armed (every failure after StartSnapshotSet).
 class AbortGuard {
  public:
   explicit AbortGuard(IVssBackupComponents* components) : m_components(components) {}
@@ -100,8 +105,10 @@ class SnapshotSession::Impl {
   std::string m_set_id;
   std::vector<SnapshotVolume> m_volumes;
   std::vector<WriterOutcome> m_writers;
-  // The components left out of this attempt, reported once the snapshot is made.
+  // The components left out of this attempt and the writers excluded, reported once the
+  // snapshot is made.
   std::vector<std::string> m_component_warnings;
+  std::vector<std::string> m_exclusion_notes;
   std::vector<IncludedComponent> m_included;  // m_selected, for callers
   std::string m_document;                     // SaveAsXML
 
@@ -113,10 +120,12 @@ class SnapshotSession::Impl {
   void add_volumes();
   void take_snapshot();
   // run_async, with the failed writers named when the operation fails.
-  void run_step(std::string_view api, HRESULT started, ComPtr<IVssAsync>& async);
+  void run_step(std::string_view api, HRESULT started, ComPtr<IVssAsync>& async,
+                bool* finished_anyway = nullptr);
   void read_device_paths();
+  void save_document();
   // Part of complete(): the set is deleted unless it is kept.
-  void delete_snapshot_set();
+  bool delete_snapshot_set();
   void tell_writers_backup_succeeded();
   void forget_records(bool keep_persistent);
 
@@ -124,9 +133,7 @@ class SnapshotSession::Impl {
   SnapshotOptions m_options;
   ProgressSink& m_progress;
   bool m_retry_writers;
-  // Destroyed in reverse order: the guard aborts, then the object is released, then
-  // COM is uninitialised.
-  ComScope m_com;
+  // Destroyed in reverse order: the guard aborts, then the object is released.
   ComPtr<IVssBackupComponents> m_components;
   std::unique_ptr<AbortGuard> m_guard;
   std::vector<SelectedComponent> m_selected;
@@ -145,11 +152,12 @@ void SnapshotSession::Impl::run(const std::vector<std::string>& sources) {
   select_components();
   add_volumes();
   // Recorded before the snapshot exists, so a run killed from here on is cleaned up.
-  record_new_snapshots(m_backend, m_set_id, m_volumes, m_options.persistent);
+  record_new_snapshots(m_backend, m_set_id, m_volumes, m_options.persistent, m_progress);
   m_recorded = true;
   take_snapshot();
+  save_document();
   read_device_paths();
-  record_device_paths(m_backend, m_volumes);
+  record_device_paths(m_backend, m_volumes, m_progress);
 }
 
 // Steps 3-5: the backup components object, initialised for this kind of backup.
@@ -173,16 +181,19 @@ void SnapshotSession::Impl::resolve_volumes(const std::vector<std::string>& sour
 
 // Step 6, second half: the components are judged against every volume of the set.
 void SnapshotSession::Impl::select_components() {
-  ComponentSelection selection = vss::select_components(m_components.get(), m_backend, m_volumes);
+  ComponentSelection selection =
+      vss::select_components(m_components.get(), m_backend, m_volumes, m_options.exclude_writers);
   add_components(m_components.get(), selection.included);
   m_selected = std::move(selection.included);
   m_component_warnings = std::move(selection.warnings);
+  m_exclusion_notes = std::move(selection.notes);
   m_included = describe_components(m_selected);
 }
 
 // Steps 7-8: one set holding every volume, so data spread over volumes is consistent.
 void SnapshotSession::Impl::add_volumes() {
   check("StartSnapshotSet", m_components->StartSnapshotSet(&m_set));
+  m_guard->arm();
   m_set_id = guid_string(m_set);
   for (auto& v : m_volumes) {
     std::wstring wide = win32::widen(v.volume_name);
@@ -193,24 +204,24 @@ void SnapshotSession::Impl::add_volumes() {
   }
 }
 
-// Steps 9-11: from PrepareForBackup on, a failure aborts the backup.
+// Steps 9-11.
 void SnapshotSession::Impl::take_snapshot() {
-  m_guard->arm();
   ComPtr<IVssAsync> async;
   run_step("PrepareForBackup", m_components->PrepareForBackup(async.put()), async);
   m_writers = check_writer_status(m_components.get(), m_options, "PrepareForBackup",
                                   m_retry_writers, m_progress);
   m_progress.info(fmt::format("creating the shadow copy of {} volume(s)", m_volumes.size()));
-  run_step("DoSnapshotSet", m_components->DoSnapshotSet(async.put()), async);
+  // A DoSnapshotSet cancelled too late has made the set: m_created, so it is deleted.
+  run_step("DoSnapshotSet", m_components->DoSnapshotSet(async.put()), async, &m_created);
   m_created = true;
   m_writers = check_writer_status(m_components.get(), m_options, "DoSnapshotSet", m_retry_writers,
                                   m_progress);
 }
 
 void SnapshotSession::Impl::run_step(std::string_view api, HRESULT started,
-                                     ComPtr<IVssAsync>& async) {
+                                     ComPtr<IVssAsync>& async, bool* finished_anyway) {
   try {
-    run_async(api, started, async, m_options);
+    run_async(api, started, async, m_options, finished_anyway);
   } catch (const VssFailure& e) {
     // A cancelled or timed-out operation (no HRESULT) says nothing about the writers.
     if (e.hr() == 0 || e.hr() == static_cast<uint32_t>(VSS_S_ASYNC_CANCELLED)) throw;
@@ -231,29 +242,43 @@ void SnapshotSession::Impl::read_device_paths() {
                        "the snapshot of " + m_volumes[i].source + " has no device path", 0,
                        Retry::no);
     }
+    // Its sector size, when the device does not say, is its volume's (block_source_win32).
+    win32::register_shadow_origin(m_volumes[i].device_path, m_volumes[i].volume_name);
   }
+}
+
+// The backup components document once the set exists (only when a writer takes part):
+// what a writer-aware restore hands back to the writers.
+void SnapshotSession::Impl::save_document() {
+  if (m_selected.empty()) return;
+  BSTR xml = nullptr;
+  check("SaveAsXML", m_components->SaveAsXML(&xml));
+  m_document = bstr_text(xml);
+  ::SysFreeString(xml);
 }
 
 void SnapshotSession::Impl::forget_records(bool keep_persistent) {
   if (!m_recorded) return;
   try {
-    forget_snapshots(m_backend, m_volumes, keep_persistent);
+    forget_snapshots(m_backend, m_volumes, keep_persistent, m_progress);
   } catch (const Error& e) {
     m_progress.warning(fmt::format("could not update the snapshot record: {}", e.what()));
   }
 }
 
-void SnapshotSession::Impl::delete_snapshot_set() {
+// False (with a warning) when the set could not be deleted: its records then stay, so
+// that the next run deletes it as a leftover of this process.
+bool SnapshotSession::Impl::delete_snapshot_set() {
   LONG deleted = 0;
   VSS_ID not_deleted = GUID_NULL;
   HRESULT hr =
       m_components->DeleteSnapshots(m_set, VSS_OBJECT_SNAPSHOT_SET, TRUE, &deleted, &not_deleted);
-  if (FAILED(hr)) {
-    m_progress.warning(
-        fmt::format("VSS DeleteSnapshots: {}; the shadow copy set {} is deleted by the next "
-                    "vssimg run or with vssadmin delete shadows",
-                    cause_of(hr), m_set_id));
-  }
+  if (SUCCEEDED(hr)) return true;
+  m_progress.warning(
+      fmt::format("VSS DeleteSnapshots: {}; the shadow copy set {} is deleted by the next "
+                  "vssimg run or with vssadmin delete shadows",
+                  cause_of(hr), m_set_id));
+  return false;
 }
 
 // Step 14 for a committed backup: the writers learn which components were backed up,
@@ -291,10 +316,13 @@ void SnapshotSession::Impl::complete(bool ok) {
   }
   if (m_guard) m_guard->fire();
   const bool keep = m_options.persistent && ok && m_created && !error;
-  if (m_created && !keep) delete_snapshot_set();
+  const bool deleted = !m_created || keep || delete_snapshot_set();
   m_guard.reset();
   m_components.reset();
-  forget_records(keep);
+  for (const auto& v : m_volumes) {
+    if (!v.device_path.empty()) win32::forget_shadow_origin(v.device_path);
+  }
+  if (deleted) forget_records(keep);
   if (error) throw *error;
 }
 
@@ -361,12 +389,14 @@ std::unique_ptr<SnapshotSession> create_snapshot(const Backend& backend,
     throw Error(ErrorKind::usage, "creating a VSS snapshot", "", "give between 1 and 64 volumes");
   }
   if (backend.preflight) preflight();
+  backend.com->ensure(progress);  // once, before any VSS object; kept across the retries
   delete_leftovers(backend, progress);
   for (unsigned attempt = 0;; ++attempt) {
     const bool retry_writers = attempt < options.retries;
     auto impl = std::make_unique<SnapshotSession::Impl>(backend, options, retry_writers, progress);
     try {
       impl->run(volumes);
+      for (const auto& n : impl->m_exclusion_notes) progress.info(n);
       for (const auto& w : impl->m_component_warnings) progress.warning(w);
       return std::make_unique<SnapshotSession>(std::move(impl));
     } catch (const VssFailure& e) {

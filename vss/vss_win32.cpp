@@ -88,13 +88,18 @@ void preflight() {
 }
 
 Backend system_backend() {
+  // One for the process: destroyed at exit, after every VSS object (CoUninitialize).
+  static const std::shared_ptr<ComProcess> process_com =
+      std::make_shared<ComProcess>(system_com_calls());
   Backend b;
+  b.com = process_com;
   b.create_components = [](IVssBackupComponents** out) { return ::CreateVssBackupComponents(out); };
   b.free_snapshot_properties = [](VSS_SNAPSHOT_PROP* prop) { ::VssFreeSnapshotProperties(prop); };
   b.resolve_volume = default_resolve_volume;
   b.volume_of_path = default_volume_of_path;
   b.sleep = default_sleep;
   b.records_file = default_records_file();
+  b.secure_path = set_protected_dacl;
   return b;
 }
 

@@ -14,6 +14,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -58,8 +59,40 @@ struct PathVolume {
   std::string mount;        // how the user names it: "E:" or "D:\mnt\data"
 };
 
+// The process-wide COM calls, as the wrapper makes them (a seam for tests).
+struct ComCalls {
+  std::function<HRESULT()> initialize;           // CoInitializeEx(nullptr, COINIT_MULTITHREADED)
+  std::function<HRESULT()> initialize_security;  // CoInitializeSecurity (see ComProcess)
+  // IGlobalOptions::Set(COMGLB_EXCEPTION_HANDLING, COMGLB_EXCEPTION_DONOT_HANDLE).
+  std::function<HRESULT()> disable_exception_handling;
+  std::function<void()> uninitialize;  // CoUninitialize
+};
+
+// COM for the whole process, set up once before the first VSS object and kept until the
+// object dies (for the real system: at exit), never per attempt: a CoUninitialize
+// between retries could reset the process security. ensure() runs, on its first
+// successful call only: initialize (S_OK/S_FALSE: uninitialize at the end;
+// RPC_E_CHANGED_MODE: go on without), initialize_security (RPC_E_TOO_LATE: someone in
+// the process already did, an info line), disable_exception_handling (a failure is an
+// info line: it hardens, it is not needed for a snapshot). Other failures throw
+// Error(ErrorKind::vss) and the next ensure() tries again. Thread-safe.
+class ComProcess {
+ public:
+  explicit ComProcess(ComCalls calls);
+  ~ComProcess();
+  ComProcess(const ComProcess&) = delete;
+  ComProcess& operator=(const ComProcess&) = delete;
+  void ensure(ProgressSink& progress);
+
+ private:
+  struct State;
+  std::unique_ptr<State> m_state;
+};
+
 // Where the wrapper gets its COM objects and system services from.
 struct Backend {
+  // COM for the process; shared by every Backend of the same system (or fake).
+  std::shared_ptr<ComProcess> com;
   // CreateVssBackupComponents.
   std::function<HRESULT(IVssBackupComponents**)> create_components;
   // VssFreeSnapshotProperties. A fake must free its own data: Wine's real function
@@ -76,11 +109,14 @@ struct Backend {
   std::function<void(double seconds)> sleep;
   // The record of snapshots vssimg made (leftover cleanup, `snapshot list/delete`).
   std::filesystem::path records_file;
+  // Gives a path (the records folder and file) a protected DACL from an SDDL string
+  // (ConvertStringSecurityDescriptorToSecurityDescriptorW + SetNamedSecurityInfoW).
+  std::function<void(const std::filesystem::path&, const wchar_t* sddl)> secure_path;
   // Refuse WOW64 and non-elevated processes before touching VSS.
   bool preflight = true;
 };
 
-// The real system: vssapi.dll, %ProgramData%\vssimg\snapshots.tsv.
+// The real system: vssapi.dll, COM once per process, %ProgramData%\vssimg\snapshots.tsv.
 Backend system_backend();
 
 std::vector<WriterInfo> list_writers(const Backend& backend, bool with_components,
@@ -92,6 +128,11 @@ std::unique_ptr<SnapshotSession> create_snapshot(const Backend& backend,
 std::vector<SnapshotRecord> list_snapshots(const Backend& backend, ProgressSink& progress);
 SnapshotRecord delete_snapshot(const Backend& backend, const std::string& id,
                                ProgressSink& progress);
+
+// The real process-wide COM calls (vss_com_win32.cpp).
+ComCalls system_com_calls();
+// SetNamedSecurityInfoW(DACL | PROTECTED_DACL) with the DACL of `sddl`; throws Error.
+void set_protected_dacl(const std::filesystem::path& path, const wchar_t* sddl);
 
 // "{12345678-...}" in upper case, as vssadmin prints it.
 std::string guid_string(const GUID& guid);

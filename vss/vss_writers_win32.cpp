@@ -70,16 +70,25 @@ void gather_writer_metadata(IVssBackupComponents* components, const SnapshotOpti
   run_async("GatherWriterMetadata", components->GatherWriterMetadata(async.put()), async, options);
 }
 
-ComponentsByInstance writer_components(IVssBackupComponents* components) {
-  ComponentsByInstance metadata;
+void for_each_writer_metadata(
+    IVssBackupComponents* components,
+    const std::function<void(const VSS_ID&, IVssExamineWriterMetadata*)>& fn) {
   UINT count = 0;
   check("GetWriterMetadataCount", components->GetWriterMetadataCount(&count));
   for (UINT i = 0; i < count; ++i) {
     VSS_ID instance = GUID_NULL;
     ComPtr<IVssExamineWriterMetadata> examine;
     check("GetWriterMetadata", components->GetWriterMetadata(i, &instance, examine.put()));
-    metadata.emplace_back(guid_string(instance), components_of(examine.get()));
+    fn(instance, examine.get());
   }
+}
+
+ComponentsByInstance writer_components(IVssBackupComponents* components) {
+  ComponentsByInstance metadata;
+  for_each_writer_metadata(components,
+                           [&](const VSS_ID& instance, IVssExamineWriterMetadata* examine) {
+                             metadata.emplace_back(guid_string(instance), components_of(examine));
+                           });
   return metadata;
 }
 
@@ -152,16 +161,18 @@ VssFailure with_writer_status(IVssBackupComponents* components, const SnapshotOp
                     fmt::format("{}; failed writers: {}", e.cause(), failed), e.hr(), retry);
 }
 
+// A metadata and status pass only: no snapshot set, so no writer is frozen and none
+// learns of a backup. Component mode (SetBackupState(TRUE, ...)), as vshadow lists
+// writers and as the backup itself runs, so writers report what a backup would see.
 std::vector<WriterInfo> list_writers(const Backend& backend, bool with_components,
                                      ProgressSink& progress) {
-  (void)progress;
   if (backend.preflight) preflight();
   SnapshotOptions options;  // timeouts for the waits
-  ComScope com;
+  backend.com->ensure(progress);
   ComPtr<IVssBackupComponents> components;
   check("CreateVssBackupComponents", backend.create_components(components.put()));
   check("InitializeForBackup", components->InitializeForBackup(nullptr));
-  check("SetBackupState", components->SetBackupState(false, false, VSS_BT_COPY, false));
+  check("SetBackupState", components->SetBackupState(TRUE, FALSE, VSS_BT_COPY, FALSE));
   gather_writer_metadata(components.get(), options);
 
   ComponentsByInstance metadata;

@@ -8,6 +8,7 @@ namespace vssimg {
 
 namespace {
 std::atomic<bool> g_interrupted{false};
+std::atomic<const char*> g_cause{nullptr};
 
 std::string compose(const std::string& operation, const std::string& object,
                     const std::string& cause) {
@@ -45,15 +46,20 @@ void throw_errno(const std::string& operation, const std::string& object, int er
   throw Error(kind, operation, object, errno_text(err));
 }
 
-void request_interrupt() {
+void request_interrupt(const char* cause) {
+  if (cause) g_cause.store(cause);
   g_interrupted.store(true);
 }
 bool interrupt_requested() {
   return g_interrupted.load(std::memory_order_relaxed);
 }
+const char* interrupt_cause() {
+  const char* cause = g_cause.load();
+  return cause ? cause : "interrupted by the user";
+}
 void check_interrupted() {
   if (interrupt_requested()) {
-    throw Error(ErrorKind::interrupted, "stopping", "", "interrupted by the user");
+    throw Error(ErrorKind::interrupted, "stopping", "", interrupt_cause());
   }
 }
 

@@ -48,9 +48,12 @@ std::string errno_text(int err);
                               ErrorKind kind = ErrorKind::failure);
 
 // Set by the signal handler in cli/; long loops call check_interrupted() between units
-// of work so Ctrl+C stops them at a safe point.
-void request_interrupt();
+// of work so Ctrl+C stops them at a safe point. `cause` (a string literal, safe to pass
+// from a signal handler) is what the interrupted work's error says; by default
+// "interrupted by the user".
+void request_interrupt(const char* cause = nullptr);
 bool interrupt_requested();
+const char* interrupt_cause();
 void check_interrupted();
 
 }  // namespace vssimg

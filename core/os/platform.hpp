@@ -42,4 +42,21 @@ bool stderr_is_console();
 // Peak resident set size of this process in bytes (0 if unknown).
 uint64_t peak_rss_bytes();
 
+// What asked this process to stop (request_interrupt, core/base/error.hpp).
+enum class InterruptSignal {
+  none,
+  interrupt,  // Ctrl+C (SIGINT); on Windows also Ctrl+Break, closing the console, logoff
+              // and shutdown: the work stops at a safe point, VSS is aborted, exit 130
+  terminate,  // SIGTERM (POSIX): the same, exit 143, "terminated (SIGTERM)"
+};
+// Installs the handlers that turn those requests into request_interrupt(). POSIX: SIGINT
+// and SIGTERM; a second one ends the process at once (nothing committed is lost).
+// Windows (SetConsoleCtrlHandler): Ctrl+C and Ctrl+Break (a second one: the default
+// handler ends the process); console close, logoff and shutdown, after which Windows
+// ends the process once the handler returns, so the handler holds on until the main
+// thread has aborted VSS and exited (or Windows' own time limit ends it). Logoff in
+// session 0 (a scheduled task as SYSTEM) is another user logging off and is ignored.
+void install_interrupt_handlers();
+InterruptSignal interrupt_signal();
+
 }  // namespace vssimg

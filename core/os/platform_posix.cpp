@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -19,6 +20,35 @@
 #include <thread>
 
 namespace vssimg {
+
+namespace {
+
+std::atomic<int> g_signal{0};
+
+extern "C" void on_stop_signal(int sig) {
+  if (interrupt_requested()) {
+    // The second one: stop now. Nothing committed is lost (commit order).
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+    return;
+  }
+  g_signal.store(sig);
+  request_interrupt(sig == SIGTERM ? "terminated (SIGTERM)" : nullptr);
+}
+
+}  // namespace
+
+void install_interrupt_handlers() {
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+}
+
+InterruptSignal interrupt_signal() {
+  const int sig = g_signal.load();
+  return sig == SIGTERM  ? InterruptSignal::terminate
+         : sig == SIGINT ? InterruptSignal::interrupt
+                         : InterruptSignal::none;
+}
 
 std::vector<uint8_t> random_bytes(size_t n) {
   std::vector<uint8_t> out(n);

@@ -7,6 +7,7 @@
 #include <winioctl.h>
 #include <sddl.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
@@ -161,6 +162,59 @@ TargetInfo inspect_target(const std::filesystem::path& path) {
 bool stderr_is_console() {
   DWORD mode = 0;
   return ::GetConsoleMode(::GetStdHandle(STD_ERROR_HANDLE), &mode) != 0;
+}
+
+namespace {
+
+std::atomic<bool> g_console_stop{false};
+
+const char* console_event_cause(DWORD event) {
+  switch (event) {
+    case CTRL_BREAK_EVENT:
+      return "interrupted by the user (Ctrl+Break)";
+    case CTRL_CLOSE_EVENT:
+      return "interrupted: the console window was closed";
+    case CTRL_LOGOFF_EVENT:
+      return "interrupted: the user is logging off";
+    case CTRL_SHUTDOWN_EVENT:
+      return "interrupted: Windows is shutting down";
+    default:
+      return nullptr;  // Ctrl+C: "interrupted by the user"
+  }
+}
+
+// Runs on a thread of its own that Windows starts for each event.
+BOOL WINAPI on_console_event(DWORD event) {
+  if (event == CTRL_C_EVENT || event == CTRL_BREAK_EVENT) {
+    if (interrupt_requested()) return FALSE;  // the second one: the default handler exits
+    g_console_stop.store(true);
+    request_interrupt(console_event_cause(event));
+    return TRUE;
+  }
+  if (event != CTRL_CLOSE_EVENT && event != CTRL_LOGOFF_EVENT && event != CTRL_SHUTDOWN_EVENT) {
+    return FALSE;
+  }
+  DWORD session = 0;
+  if (event == CTRL_LOGOFF_EVENT && ::ProcessIdToSessionId(::GetCurrentProcessId(), &session) &&
+      session == 0) {
+    return TRUE;  // some user logs off; this (scheduled, SYSTEM) run is not theirs
+  }
+  g_console_stop.store(true);
+  request_interrupt(console_event_cause(event));
+  // Returning lets Windows end the process at once; waiting here gives the main thread
+  // the time Windows allows to abort VSS and exit (the exit ends this thread too).
+  ::Sleep(INFINITE);
+  return TRUE;
+}
+
+}  // namespace
+
+void install_interrupt_handlers() {
+  ::SetConsoleCtrlHandler(on_console_event, TRUE);
+}
+
+InterruptSignal interrupt_signal() {
+  return g_console_stop.load() ? InterruptSignal::interrupt : InterruptSignal::none;
 }
 
 uint64_t peak_rss_bytes() {

@@ -20,7 +20,9 @@
 #include <algorithm>
 #include <cstring>
 #include <cwctype>
+#include <map>
 #include <mutex>
+#include <optional>
 
 namespace vssimg::win32 {
 
@@ -131,8 +133,7 @@ class Win32Source final : public BlockSource {
     uint64_t pos = offset;
     const uint64_t end = offset + len;
     while (pos < end) {
-      uint64_t start = pos / m_sector * m_sector;
-      uint64_t stop = std::min<uint64_t>(start + cap, (end + m_sector - 1) / m_sector * m_sector);
+      const auto [start, stop] = aligned_span(pos, end, m_sector, cap, m_size);
       read_direct(m_bounce.data(), static_cast<size_t>(stop - start), start,
                   static_cast<size_t>(std::min(stop, end) - start));
       uint64_t copy_end = std::min(stop, end);
@@ -161,21 +162,57 @@ bool device_query(HANDLE h, DWORD code, T& out, const void* in = nullptr, DWORD 
          returned >= sizeof(DWORD);
 }
 
-uint32_t sector_size_of(HANDLE h) {
+uint32_t alignment_of(HANDLE h) {
   STORAGE_PROPERTY_QUERY query{};
   query.PropertyId = StorageAccessAlignmentProperty;
   query.QueryType = PropertyStandardQuery;
   STORAGE_ACCESS_ALIGNMENT_DESCRIPTOR align{};
-  if (device_query(h, IOCTL_STORAGE_QUERY_PROPERTY, align, &query, sizeof query) &&
-      align.BytesPerLogicalSector >= 512) {
-    return align.BytesPerLogicalSector;
-  }
+  return device_query(h, IOCTL_STORAGE_QUERY_PROPERTY, align, &query, sizeof query)
+             ? align.BytesPerLogicalSector
+             : 0;
+}
+
+uint32_t geometry_of(HANDLE h) {
   DISK_GEOMETRY geometry{};
-  if (device_query(h, IOCTL_DISK_GET_DRIVE_GEOMETRY, geometry) && geometry.BytesPerSector >= 512) {
-    return geometry.BytesPerSector;
+  return device_query(h, IOCTL_DISK_GET_DRIVE_GEOMETRY, geometry) ? geometry.BytesPerSector : 0;
+}
+
+std::mutex g_origins_mutex;
+std::map<std::string, std::string> g_origins;  // device path (no trailing \) -> volume name
+
+std::string origin_key(const std::string& device) {
+  return narrow(without_trailing_backslash(widen(device)));
+}
+
+// The source volume's answers: the alignment query on its device (opened without access
+// rights, which the query does not need) and GetDiskFreeSpaceW on its root.
+void ask_volume(const std::wstring& volume_name, SectorAnswers& answers) {
+  UniqueHandle h(::CreateFileW(without_trailing_backslash(volume_name).c_str(), 0,
+                               FILE_SHARE_READ | FILE_SHARE_WRITE, nullptr, OPEN_EXISTING, 0,
+                               nullptr));
+  if (h.valid()) answers.volume_alignment = alignment_of(h.get());
+  std::wstring root = volume_name;
+  if (root.empty() || root.back() != L'\\') root += L'\\';
+  DWORD sectors_per_cluster = 0, bytes_per_sector = 0, free_clusters = 0, clusters = 0;
+  if (::GetDiskFreeSpaceW(root.c_str(), &sectors_per_cluster, &bytes_per_sector, &free_clusters,
+                          &clusters)) {
+    answers.volume_free_space = bytes_per_sector;
   }
-  // Unknown: 4096 is a multiple of every sector size in use (512e and 4Kn).
-  return 4096;
+}
+
+uint32_t sector_size_of(HANDLE h, const ResolvedSource& resolved, const std::string& name) {
+  SectorAnswers answers;
+  answers.device_alignment = alignment_of(h);
+  answers.device_geometry = geometry_of(h);
+  if (answers.device_alignment < 512 && answers.device_geometry < 512) {
+    std::optional<std::string> origin = shadow_origin(narrow(resolved.open_path));
+    if (origin) {
+      ask_volume(widen(*origin), answers);
+    } else if (!resolved.volume_name.empty()) {
+      ask_volume(resolved.volume_name, answers);
+    }
+  }
+  return choose_sector_size(answers, name);
 }
 
 // IOCTL_DISK_GET_LENGTH_INFO, else the NTFS volume data (whose sector count leaves out
@@ -216,6 +253,42 @@ bool allow_extended_dasd_overlapped(HANDLE h) {
 }
 
 }  // namespace
+
+uint32_t choose_sector_size(const SectorAnswers& answers, const std::string& name) {
+  for (uint32_t size : {answers.device_alignment, answers.device_geometry, answers.volume_alignment,
+                        answers.volume_free_space}) {
+    if (size >= 512 && (size & (size - 1)) == 0) return size;
+  }
+  throw Error("reading sector size of", name,
+              "neither the device (IOCTL_STORAGE_QUERY_PROPERTY, IOCTL_DISK_GET_DRIVE_GEOMETRY) "
+              "nor its volume (alignment, GetDiskFreeSpaceW) reports one; unbuffered reads "
+              "need the real sector size");
+}
+
+AlignedSpan aligned_span(uint64_t pos, uint64_t end, uint32_t sector, uint64_t cap, uint64_t size) {
+  const auto round_up = [&](uint64_t v) { return (v + sector - 1) / sector * sector; };
+  AlignedSpan span;
+  span.start = pos / sector * sector;
+  span.stop = std::min({span.start + cap, round_up(end), round_up(size)});
+  return span;
+}
+
+void register_shadow_origin(const std::string& device_path, const std::string& volume_name) {
+  std::lock_guard lock(g_origins_mutex);
+  g_origins[origin_key(device_path)] = volume_name;
+}
+
+void forget_shadow_origin(const std::string& device_path) {
+  std::lock_guard lock(g_origins_mutex);
+  g_origins.erase(origin_key(device_path));
+}
+
+std::optional<std::string> shadow_origin(const std::string& device_path) {
+  std::lock_guard lock(g_origins_mutex);
+  auto it = g_origins.find(origin_key(device_path));
+  if (it == g_origins.end()) return std::nullopt;
+  return it->second;
+}
 
 ResolvedSource resolve_source(const std::string& source) {
   ResolvedSource out;
@@ -301,7 +374,8 @@ std::unique_ptr<BlockSource> open_source(const std::string& source, const Source
     DWORD returned = 0;
     extended_dasd = ::DeviceIoControl(handle.get(), FSCTL_ALLOW_EXTENDED_DASD_IO, nullptr, 0,
                                       nullptr, 0, &returned, nullptr);
-    sector = options.force_sector_size ? *options.force_sector_size : sector_size_of(handle.get());
+    sector = options.force_sector_size ? *options.force_sector_size
+                                       : sector_size_of(handle.get(), resolved, source);
     size = device_size_of(handle.get(), source);
   } else {
     BY_HANDLE_FILE_INFORMATION info{};

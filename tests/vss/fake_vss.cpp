@@ -51,7 +51,11 @@ std::string fake_volume_name(const std::string& source) {
 
 class FakeAsync final : public IVssAsync {
  public:
-  FakeAsync(FakeVss& vss, HRESULT status) : m_vss(vss), m_status(status) { ++m_vss.live_async; }
+  // on_finish: when an operation that never finishes is made to finish by Cancel().
+  FakeAsync(FakeVss& vss, HRESULT status, std::function<void()> on_finish)
+      : m_vss(vss), m_status(status), m_on_finish(std::move(on_finish)) {
+    ++m_vss.live_async;
+  }
   ~FakeAsync() { --m_vss.live_async; }
 
   HRESULT STDMETHODCALLTYPE QueryInterface(REFIID, void** out) override {
@@ -66,6 +70,11 @@ class FakeAsync final : public IVssAsync {
   }
   HRESULT STDMETHODCALLTYPE Cancel() override {
     m_vss.calls.push_back("Cancel");
+    if (m_vss.finish_on_cancel && m_status == k_never_finishes) {
+      m_status = S_OK;
+      if (m_on_finish) m_on_finish();
+      return S_OK;
+    }
     m_cancelled = true;
     return S_OK;
   }
@@ -89,6 +98,7 @@ class FakeAsync final : public IVssAsync {
  private:
   FakeVss& m_vss;
   HRESULT m_status;
+  std::function<void()> m_on_finish;
   ULONG m_refs = 1;
   bool m_cancelled = false;
 };
@@ -251,6 +261,7 @@ class FakeComponents final : public IVssBackupComponents {
     ULONG n = --m_refs;
     if (n == 0) {
       VSSIMG_LOG("Release");
+      if (m_context == VSS_CTX_BACKUP) m_vss.sets_alive -= m_sets_alive;  // auto-release
       delete this;
     }
     return n;
@@ -270,6 +281,7 @@ class FakeComponents final : public IVssBackupComponents {
                                            VSSIMG_BC_ARG(SetBackupState, 3)) override {
     m_vss.backup_type = type;
     m_component_mode = select_components;
+    m_vss.component_mode = m_component_mode;
     return simple("SetBackupState");
   }
   HRESULT STDMETHODCALLTYPE InitializeForRestore(BSTR) override {
@@ -305,6 +317,7 @@ class FakeComponents final : public IVssBackupComponents {
     return async("PrepareForBackup", out);
   }
   HRESULT STDMETHODCALLTYPE AbortBackup() override {
+    if (!m_set_started) return bad_state("AbortBackup");
     m_aborted = true;
     return simple("AbortBackup");
   }
@@ -329,13 +342,16 @@ class FakeComponents final : public IVssBackupComponents {
     *failure = w.failure;
     return simple("GetWriterStatus");
   }
-  HRESULT STDMETHODCALLTYPE SetBackupSucceeded(VSS_ID, VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR path,
-                                               LPCWSTR name,
+  HRESULT STDMETHODCALLTYPE SetBackupSucceeded(VSS_ID, VSS_ID writer, VSS_COMPONENT_TYPE,
+                                               LPCWSTR path, LPCWSTR name,
                                                VSSIMG_BC_ARG(SetBackupSucceeded, 5) ok) override {
     if (!m_component_mode || !m_snapshot_done || m_aborted || m_backup_completed) {
       return bad_state("SetBackupSucceeded");
     }
-    if (ok) m_vss.succeeded_components.push_back(component_path(path, name));
+    if (ok) {
+      m_vss.succeeded_components.push_back(component_path(path, name));
+      m_succeeded_writers.push_back(writer);
+    }
     return simple("SetBackupSucceeded");
   }
   HRESULT STDMETHODCALLTYPE SetBackupOptions(VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR, LPCWSTR,
@@ -360,11 +376,23 @@ class FakeComponents final : public IVssBackupComponents {
                                                    LPCWSTR) override {
     VSSIMG_UNEXPECTED("SetPreviousBackupStamp");
   }
-  HRESULT STDMETHODCALLTYPE SaveAsXML(BSTR*) override { VSSIMG_UNEXPECTED("SaveAsXML"); }
+  // A small document naming the backup type and every added component.
+  HRESULT STDMETHODCALLTYPE SaveAsXML(BSTR* out) override {
+    if (!m_snapshot_done || m_aborted) return bad_state("SaveAsXML");
+    std::wstring xml = L"<BACKUP_COMPONENTS backupType=\"" +
+                       std::wstring(m_vss.backup_type == VSS_BT_FULL ? L"FULL" : L"COPY") +
+                       L"\" selectComponents=\"" + (m_component_mode ? L"yes" : L"no") + L"\">";
+    for (const auto& c : m_vss.added_components) xml += L"<COMPONENT name=\"" + c + L"\"/>";
+    xml += L"</BACKUP_COMPONENTS>";
+    *out = ::SysAllocString(xml.c_str());
+    return simple("SaveAsXML");
+  }
   HRESULT STDMETHODCALLTYPE BackupComplete(IVssAsync** out) override {
     if (!m_snapshot_done || m_aborted || m_backup_completed) return bad_state("BackupComplete");
     m_backup_completed = true;
-    return async("BackupComplete", out);
+    HRESULT hr = async("BackupComplete", out);
+    if (SUCCEEDED(hr)) writers_learn_backup_complete();
+    return hr;
   }
   HRESULT STDMETHODCALLTYPE
   AddAlternativeLocationMapping(VSS_ID, VSS_COMPONENT_TYPE, LPCWSTR, LPCWSTR, LPCWSTR, LPCWSTR,
@@ -394,11 +422,14 @@ class FakeComponents final : public IVssBackupComponents {
   HRESULT STDMETHODCALLTYPE PostRestore(IVssAsync**) override { VSSIMG_UNEXPECTED("PostRestore"); }
   HRESULT STDMETHODCALLTYPE SetContext(LONG context) override {
     m_vss.context = context;
+    m_context = context;
     return simple("SetContext");
   }
   HRESULT STDMETHODCALLTYPE StartSnapshotSet(VSS_ID* set) override {
     *set = numbered_guid(0x5E7, ++m_vss_sets);
-    return simple("StartSnapshotSet");
+    HRESULT hr = simple("StartSnapshotSet");
+    m_set_started = SUCCEEDED(hr);
+    return hr;
   }
   HRESULT STDMETHODCALLTYPE AddToSnapshotSet(VSS_PWSZ volume, VSS_ID, VSS_ID* id) override {
     m_vss.added_volumes.emplace_back(volume);
@@ -407,13 +438,17 @@ class FakeComponents final : public IVssBackupComponents {
   }
   HRESULT STDMETHODCALLTYPE DoSnapshotSet(IVssAsync** out) override {
     if (!m_prepared || m_aborted) return bad_state("DoSnapshotSet");
-    HRESULT hr = async("DoSnapshotSet", out);
-    m_snapshot_done = SUCCEEDED(hr) && m_last_async == S_OK;
+    HRESULT hr = async("DoSnapshotSet", out, [this] { snapshot_made(); });
+    if (SUCCEEDED(hr) && m_last_async == S_OK) snapshot_made();
     return hr;
   }
-  HRESULT STDMETHODCALLTYPE DeleteSnapshots(VSS_ID, VSS_OBJECT_TYPE,
+  HRESULT STDMETHODCALLTYPE DeleteSnapshots(VSS_ID, VSS_OBJECT_TYPE type,
                                             VSSIMG_BC_ARG(DeleteSnapshots, 2), LONG* deleted,
                                             VSS_ID* nondeleted) override {
+    if (type == VSS_OBJECT_SNAPSHOT_SET && m_sets_alive > 0) {
+      --m_sets_alive;
+      --m_vss.sets_alive;
+    }
     *deleted = 1;
     *nondeleted = GUID_NULL;
     return simple("DeleteSnapshots");
@@ -464,13 +499,35 @@ class FakeComponents final : public IVssBackupComponents {
     VSSIMG_LOG(method);
     return m_vss.next_result(method);
   }
-  HRESULT async(const char* method, IVssAsync** out) {
+  HRESULT async(const char* method, IVssAsync** out, std::function<void()> on_finish = {}) {
     VSSIMG_LOG(method);
     HRESULT hr = m_vss.next_result(method);
     if (FAILED(hr)) return hr;
     m_last_async = m_vss.next_async(method);
-    *out = new FakeAsync(m_vss, m_last_async);
+    *out = new FakeAsync(m_vss, m_last_async, std::move(on_finish));
     return S_OK;
+  }
+  void snapshot_made() {
+    m_snapshot_done = true;
+    ++m_sets_alive;
+    ++m_vss.sets_alive;
+  }
+  bool succeeded(const FakeWriter& w) const {
+    return std::any_of(m_succeeded_writers.begin(), m_succeeded_writers.end(),
+                       [&](const VSS_ID& id) { return IsEqualGUID(id, w.writer_id); });
+  }
+  // What SQL Server's and Exchange's writers do at BackupComplete, by backup type.
+  void writers_learn_backup_complete() {
+    for (const auto& w : m_vss.writers) {
+      if (!m_component_mode || !succeeded(w)) continue;
+      const std::string name = win32::narrow(w.name);
+      const bool full = m_vss.backup_type == VSS_BT_FULL;
+      if (w.kind == WriterKind::sql) {
+        m_vss.writer_events.push_back(name + (full ? ": differential base set" : ": copy only"));
+      } else if (w.kind == WriterKind::exchange && full) {
+        m_vss.writer_events.push_back(name + ": logs truncated");
+      }
+    }
   }
   HRESULT bad_state(const std::string& method) {
     m_vss.calls.push_back(method + ": bad state");
@@ -490,6 +547,10 @@ class FakeComponents final : public IVssBackupComponents {
   bool m_snapshot_done = false;
   bool m_backup_completed = false;
   bool m_aborted = false;
+  bool m_set_started = false;
+  LONG m_context = VSS_CTX_BACKUP;
+  int m_sets_alive = 0;
+  std::vector<VSS_ID> m_succeeded_writers;
   uint32_t m_vss_sets = 0;
   std::vector<FakeWriter> m_status;
 };
@@ -509,6 +570,19 @@ FakeWriter fake_writer(const std::wstring& name, int number, VSS_WRITER_STATE st
 
 FakeVss::FakeVss() {
   writers.push_back(fake_writer(L"Fake SQL Writer", 1));
+  writers[0].kind = WriterKind::sql;
+  auto logged = [this](const char* name) {
+    return [this, name] {
+      com_calls.push_back(name);
+      return next_result(name);
+    };
+  };
+  vss::ComCalls c;
+  c.initialize = logged("CoInitializeEx");
+  c.initialize_security = logged("CoInitializeSecurity");
+  c.disable_exception_handling = logged("DisableExceptionHandling");
+  c.uninitialize = [this] { com_calls.push_back("CoUninitialize"); };
+  com = std::make_shared<vss::ComProcess>(std::move(c));
 }
 
 HRESULT FakeVss::next_result(const std::string& method) {
@@ -536,7 +610,10 @@ std::vector<FakeWriter> FakeVss::next_writer_status() {
 
 vss::Backend FakeVss::backend(const std::filesystem::path& records_file) {
   vss::Backend b;
+  b.com = com;
   b.create_components = [this](IVssBackupComponents** out) {
+    if (!created_any) com_calls_at_first_create = com_calls.size();
+    created_any = true;
     calls.push_back("Create");
     HRESULT hr = next_result("Create");
     if (FAILED(hr)) return hr;
@@ -562,6 +639,9 @@ vss::Backend FakeVss::backend(const std::filesystem::path& records_file) {
     check_interrupted();
   };
   b.records_file = records_file;
+  b.secure_path = [this](const std::filesystem::path& path, const wchar_t* sddl) {
+    secured.push_back(win32::utf8_path(path) + "|" + win32::narrow(sddl));
+  };
   b.preflight = false;
   return b;
 }

@@ -3,8 +3,9 @@
 // Every call lands in FakeVss::calls, so tests assert the exact VSS call order. It
 // follows Microsoft's state machine where the requester can get it wrong: AddComponent
 // without component mode or after PrepareForBackup, SetBackupSucceeded before a
-// finished DoSnapshotSet, BackupComplete twice, and backup steps after AbortBackup
-// return VSS_E_BAD_STATE (logged as "AddComponent: bad state" etc.).
+// finished DoSnapshotSet, BackupComplete twice, SaveAsXML before the set exists,
+// AbortBackup before StartSnapshotSet, and backup steps after AbortBackup return
+// VSS_E_BAD_STATE (logged as "AddComponent: bad state" etc.).
 #pragma once
 
 #include "vss/vss_win32.hpp"
@@ -13,6 +14,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,8 +33,17 @@ struct FakeComponent {
   std::wstring logical_path = L"Instance";
 };
 
+// How a fake writer reacts to BackupComplete (what the real ones are known to do).
+enum class WriterKind {
+  plain,
+  sql,       // "differential base set" for a FULL component-mode backup whose components it
+             // was told succeeded (SetBackupSucceeded); "copy only" for such a COPY backup
+  exchange,  // "logs truncated" only for such a FULL backup
+};
+
 struct FakeWriter {
   std::wstring name;
+  WriterKind kind = WriterKind::plain;
   GUID writer_id;
   GUID instance_id;
   VSS_WRITER_STATE state = VSS_WS_STABLE;
@@ -61,6 +72,9 @@ class FakeVss {
   std::wstring device_path = L"\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy1";
   // Called on every IVssAsync::Wait slice (tests request Ctrl+C from here).
   std::function<void()> on_wait;
+  // Cancel() of an operation that never finishes makes it finish instead (the cancel
+  // came too late: a DoSnapshotSet's set then exists).
+  bool finish_on_cancel = false;
 
   // Observations.
   std::vector<std::wstring> added_volumes;
@@ -69,14 +83,30 @@ class FakeVss {
   std::vector<std::wstring> succeeded_components;
   LONG context = VSS_CTX_BACKUP;
   int backup_type = -1;
+  bool component_mode = false;  // SetBackupState's selectComponents, last call
   int live_components = 0;
   int live_async = 0;
   int freed_properties = 0;
   std::vector<double> sleeps;
+  // "Fake SQL Writer: differential base set", ... at BackupComplete (WriterKind).
+  std::vector<std::string> writer_events;
+  // Shadow copy sets DoSnapshotSet made that still exist: deleted by DeleteSnapshots or,
+  // for non-persistent ones (VSS_CTX_BACKUP), by releasing their object.
+  int sets_alive = 0;
+  // The process-wide COM calls in order: "CoInitializeEx", "CoInitializeSecurity",
+  // "DisableExceptionHandling", "CoUninitialize" (results: `results` under those names),
+  // and how many of them had been made when the first backup components object was created.
+  std::vector<std::string> com_calls;
+  size_t com_calls_at_first_create = 0;
+  bool created_any = false;
+  // secure_path calls: "<path>|<sddl>".
+  std::vector<std::string> secured;
 
   // A Backend whose components are this fake; volumes resolve to fake GUID names; no
-  // real sleeping; snapshot records in `records_file`.
+  // real sleeping; snapshot records in `records_file`; COM calls logged in com_calls (one
+  // ComProcess per FakeVss, as one per process for the real system).
   vss::Backend backend(const std::filesystem::path& records_file);
+  std::shared_ptr<vss::ComProcess> com;
 
   HRESULT next_result(const std::string& method);
   HRESULT next_async(const std::string& method);

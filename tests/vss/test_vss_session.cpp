@@ -6,6 +6,7 @@
 #include "core/base/error.hpp"
 #include "core/os/file.hpp"
 #include "core/os/platform.hpp"
+#include "vss/vss_records.hpp"
 
 #include "tests/catch.hpp"
 
@@ -312,11 +313,12 @@ TEST_CASE("vss: a persistent snapshot is kept, listed and deleted by prefix", "[
 TEST_CASE("vss: leftovers of a killed run are deleted by the next run", "[vss]") {
   Fixture f;
   {
-    std::string text =
-        "{DEAD0000-0000-0000-0000-000000000001}\t{DEAD0000-0000-0000-0000-000000000002}"
-        "\t4000000000\t1\t0\tC:\t\n"
-        "{00000000-0000-0000-0000-000000000003}\t{00000000-0000-0000-0000-000000000004}"
-        "\t0\t1\t1\tD:\tdev\n";
+    // A killed run (a pid that cannot exist) and a kept snapshot (pid 0).
+    std::string text = vss::encode_records(
+        {{"{DEAD0000-0000-0000-0000-000000000001}", "{DEAD0000-0000-0000-0000-000000000002}",
+          "C:", "", 1, 4000000000, false},
+         {"{00000000-0000-0000-0000-000000000003}", "{00000000-0000-0000-0000-000000000004}",
+          "D:", "dev", 1, 0, true}});
     File out(f.records(), File::Open::create_new);
     out.append(text.data(), text.size());
   }
@@ -461,7 +463,7 @@ TEST_CASE("vss components: the exact call order of a component-mode backup", "[v
       Calls{"GetWriterMetadata", "AddComponent",     "AddComponent",     "AddComponent",
             "StartSnapshotSet",  "AddToSnapshotSet", "AddToSnapshotSet", "PrepareForBackup"} +
       status_pass(2) + Calls{"DoSnapshotSet"} + status_pass(2) +
-      Calls{"GetSnapshotProperties", "GetSnapshotProperties"};
+      Calls{"SaveAsXML", "GetSnapshotProperties", "GetSnapshotProperties"};
   CHECK(f.fake.calls == until_snapshot);
   CHECK(f.fake.succeeded_components.empty());  // not before the points are committed
   session->complete(true);

@@ -1,5 +1,7 @@
-// The HRESULT and writer-state tables (platform-neutral).
+// The HRESULT and writer-state tables and the snapshot record format (platform-neutral).
+#include "core/base/error.hpp"
 #include "vss/vss.hpp"
+#include "vss/vss_records.hpp"
 
 #include "tests/catch.hpp"
 
@@ -47,4 +49,78 @@ TEST_CASE("vss tables: writer states and backup types", "[vss]") {
   CHECK(looks_like_volume("d:\\"));
   CHECK(looks_like_volume("\\\\?\\Volume{0b1c2d3e-0000-0000-0000-000000000000}\\"));
   CHECK_FALSE(looks_like_volume("disk.img"));
+}
+
+// ---- the snapshot record file (vss/vss_records.hpp) ------------------------------------
+
+namespace {
+
+std::vector<SnapshotRecord> two_records() {
+  SnapshotRecord a{"{AAAAAAAA-0000-0000-0000-000000000001}",
+                   "{5E700000-0000-0000-0000-000000000001}",
+                   "C:",
+                   "\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy7",
+                   1764633600,
+                   4242,
+                   false};
+  SnapshotRecord b = a;
+  b.snapshot_id = "{AAAAAAAA-0000-0000-0000-000000000002}";
+  b.volume = "D:\\mnt\\data";
+  b.device_path = "";
+  b.pid = 0;
+  b.persistent = true;
+  return {a, b};
+}
+
+bool same(const SnapshotRecord& x, const SnapshotRecord& y) {
+  return x.snapshot_id == y.snapshot_id && x.set_id == y.set_id && x.volume == y.volume &&
+         x.device_path == y.device_path && x.created_unix == y.created_unix && x.pid == y.pid &&
+         x.persistent == y.persistent;
+}
+
+// The Error decode_records throws for `bytes` (kind damage), as text; "" if it decodes.
+std::string rejection(const std::string& bytes) {
+  try {
+    decode_records(bytes, "snapshots.tsv");
+    return "";
+  } catch (const vssimg::Error& e) {
+    CHECK(e.kind() == vssimg::ErrorKind::damage);
+    return e.what();
+  }
+}
+
+}  // namespace
+
+TEST_CASE("vss records: round trip, magic, version and checksum", "[vss]") {
+  const auto records = two_records();
+  const std::string bytes = encode_records(records);
+  CHECK(bytes.rfind("VSSIMG-SNAPSHOT-RECORDS 2 ", 0) == 0);
+  auto back = decode_records(bytes, "snapshots.tsv");
+  REQUIRE(back.size() == 2);
+  CHECK(same(back[0], records[0]));
+  CHECK(same(back[1], records[1]));
+  CHECK(decode_records(encode_records({}), "x").empty());
+  // A tab or line break in a field cannot change the shape of the file.
+  auto odd = records;
+  odd[0].volume = "C:\tbad\nline";
+  CHECK(decode_records(encode_records(odd), "x")[0].volume == "C: bad line");
+}
+
+TEST_CASE("vss records: a damaged or foreign file is rejected as a whole", "[vss]") {
+  const std::string good = encode_records(two_records());
+  // Every single flipped byte is found (header or body).
+  for (size_t i = 0; i < good.size(); ++i) {
+    std::string bad = good;
+    bad[i] = static_cast<char>(bad[i] ^ 0x01);
+    CHECK_FALSE(rejection(bad).empty());
+  }
+  CHECK(rejection(good.substr(0, good.size() - 1)).find("checksum mismatch") != std::string::npos);
+  CHECK(rejection("").find("no header line") != std::string::npos);
+  // The tab-separated file of earlier builds, and anything else, is foreign.
+  CHECK(rejection("# snapshots created by vssimg: id set pid created persistent volume device\n")
+            .find("not a vssimg snapshot record") != std::string::npos);
+  std::string v3 = good;
+  v3.replace(v3.find(" 2 "), 3, " 3 ");
+  CHECK(rejection(v3).find("record version 3 is not 2") != std::string::npos);
+  CHECK(rejection(good).empty());
 }
