@@ -65,11 +65,10 @@ void report(Context& ctx, const BackupResult& r, const std::string& source) {
                               r.unreadable_offsets.size()));
   }
   if (s.healed_blocks) {
-    ctx.out->text(fmt::format("  healed    {} damaged blocks stored again; whole again: {}",
-                              s.healed_blocks,
-                              r.points_whole_again.empty()
-                                  ? std::string("no earlier point")
-                                  : fmt::format("{}", fmt::join(r.points_whole_again, " "))));
+    ctx.out->text(fmt::format(
+        "  healed    {} damaged blocks stored again; whole again: {}", s.healed_blocks,
+        r.points_whole_again.empty() ? std::string("no earlier point")
+                                     : fmt::format("{}", fmt::join(r.points_whole_again, " "))));
   }
   ctx.summary.add("point", r.point_id)
       .add("parent", r.parent_id)

@@ -108,7 +108,7 @@ class PackSink {
     {
       std::unique_lock lock(m_mutex);
       m_index.add_copy(id, BlockLocation{m_ordinal, e.offset});
-      if (heals) m_unusable.erase(id), m_healed.insert(id);
+      if (heals && m_unusable.erase(id)) m_healed.insert(id);
     }
     m_stats.healed_blocks += heals ? 1 : 0;
     m_stats.new_bytes += raw_len;
@@ -266,12 +266,13 @@ void BackupRun::load_comparison_base() {
   for (const auto& n : damage.notes) m_progress.info(n);
   m_unusable = unusable_blocks(m_index, damage.set, missing_packs(m_store, m_index));
   if (!m_unusable.empty()) {
-    m_progress.info(fmt::format("{} block(s) of the store have no intact copy; those the source "
-                                "still has are stored again",
-                                m_unusable.size()));
+    m_progress.info(
+        fmt::format("{} block(s) of the store have no intact copy; those the source "
+                    "still has are stored again",
+                    m_unusable.size()));
   }
-  m_parent = load_parent(m_store, m_source_label, m_index, m_unusable, m_result.parent_id,
-                         m_progress);
+  m_parent =
+      load_parent(m_store, m_source_label, m_index, m_unusable, m_result.parent_id, m_progress);
 }
 
 // Runs the pipeline to the end of the source. After a failure the packs committed so far

@@ -57,8 +57,7 @@ bool DamageSet::add(const DamageEntry& e) {
   return inserted;
 }
 
-bool DamageSet::add_copy(const BlockId& block, const PackId& pack, uint32_t offset,
-                         int64_t found) {
+bool DamageSet::add_copy(const BlockId& block, const PackId& pack, uint32_t offset, int64_t found) {
   return add(DamageEntry{DamageKind::copy, block, pack, offset, found});
 }
 
@@ -82,9 +81,8 @@ bool DamageSet::has_pack(const PackId& pack) const {
 
 bool DamageSet::copy_bad(const BlockId& block, const PackId& pack, uint32_t offset) const {
   if (m_entries.empty()) return false;
-  return has_pack(pack) ||
-         m_entries.count(Key{static_cast<uint8_t>(DamageKind::copy), block.bytes, pack.bytes,
-                             offset}) != 0;
+  return has_pack(pack) || m_entries.count(Key{static_cast<uint8_t>(DamageKind::copy), block.bytes,
+                                               pack.bytes, offset}) != 0;
 }
 
 bool DamageSet::contains(const DamageEntry& e) const {

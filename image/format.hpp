@@ -199,7 +199,7 @@ static_assert(fields_tile({magic, version, entry_count}, k_size));
 namespace entry {
 inline constexpr Field kind{0, 1};  // 1 copy, 2 pack, 3 segment
 inline constexpr Field reserved{1, 3};
-inline constexpr Field record_offset{4, 4};  // copy: the record's offset in its pack
+inline constexpr Field record_offset{4, 4};   // copy: the record's offset in its pack
 inline constexpr Field object{8, k_id_size};  // copy: block id; pack: pack id; segment: name
 inline constexpr Field pack{24, k_id_size};   // copy: the pack holding it; else zero
 inline constexpr Field found{40, 8};          // Unix seconds when first found (signed)

@@ -123,7 +123,7 @@ void refuse_unkeepable(const CopyChooser& chooser, const BlockIndex& index, cons
     if (chooser.choose(id, loc, damaged)) continue;
     index.find(id, loc);
     refuse("pack " + index.packs()[loc.pack].hex(),
-           "it holds the only copy of block " + id.hex() + " but is missing or unreadable");
+           "it holds the only copy of block " + id.hex() + " and is unreadable or missing");
   }
 }
 
@@ -131,8 +131,8 @@ void refuse_unkeepable(const CopyChooser& chooser, const BlockIndex& index, cons
 // the ordinal of an indexed pack whose table turned out unreadable (the caller marks it
 // and plans again), or nothing.
 std::optional<uint32_t> plan_packs(const Store& store, const BlockIndex& index,
-                                   const CopyChooser& chooser, const LiveSet& live,
-                                   PrunePlan& plan, DamageSet& kept_damage) {
+                                   const CopyChooser& chooser, const LiveSet& live, PrunePlan& plan,
+                                   DamageSet& kept_damage) {
   std::map<PackId, uint32_t> ordinal;
   for (uint32_t i = 0; i < index.packs().size(); ++i) ordinal[index.packs()[i]] = i;
   for (const auto& id : store.packs_on_disk()) {

@@ -9,8 +9,7 @@ CopyChooser::CopyChooser(const BlockIndex& index, const DamageSet& damage,
     : m_index(index), m_damage(damage), m_readable(index.packs().size(), 0) {
   for (size_t p = 0; p < index.packs().size(); ++p) {
     const PackId& id = index.packs()[p];
-    m_readable[p] =
-        std::binary_search(on_disk.begin(), on_disk.end(), id) && !damage.has_pack(id);
+    m_readable[p] = std::binary_search(on_disk.begin(), on_disk.end(), id) && !damage.has_pack(id);
   }
 }
 

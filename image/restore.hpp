@@ -27,11 +27,11 @@ struct RestoreDamage {
 
 struct RestoreStats {
   uint64_t bytes_total = 0;
-  uint64_t bytes_written = 0;     // data blocks written
-  uint64_t bytes_sparse = 0;      // ZERO/FREE blocks left as holes or skipped
-  uint64_t bytes_unreadable = 0;  // UNREADABLE blocks (written as zeros)
-  uint64_t bytes_unbuffered = 0;  // of the written bytes, those written past the page cache
-  uint64_t bytes_damaged = 0;     // of the written bytes, damaged blocks written as zeros
+  uint64_t bytes_written = 0;          // data blocks written
+  uint64_t bytes_sparse = 0;           // ZERO/FREE blocks left as holes or skipped
+  uint64_t bytes_unreadable = 0;       // UNREADABLE blocks (written as zeros)
+  uint64_t bytes_unbuffered = 0;       // of the written bytes, those written past the page cache
+  uint64_t bytes_damaged = 0;          // of the written bytes, damaged blocks written as zeros
   std::vector<RestoreDamage> damaged;  // by offset
   size_t fallbacks = 0;  // blocks read from a further copy after a copy failed its check
   double seconds = 0;

@@ -67,13 +67,11 @@ BadBlocks lost_blocks(const BlockIndex& index, const BlockSet& referenced) {
 // (`read`: per pack ordinal): damage found earlier stays damage until a read finds the
 // copy intact or prune drops it.
 void add_recorded_copies(const BlockIndex& index, const BlockSet& referenced,
-                         const DamageSet& recorded, const std::vector<char>& read,
-                         BadCopies& bad) {
+                         const DamageSet& recorded, const std::vector<char>& read, BadCopies& bad) {
   if (recorded.empty()) return;
   index.for_each_copy([&](const BlockId& id, BlockLocation loc) {
     const PackId& pack = index.packs()[loc.pack];
-    if (read[loc.pack] || !referenced.count(id) || !recorded.copy_bad(id, pack, loc.offset))
-      return;
+    if (read[loc.pack] || !referenced.count(id) || !recorded.copy_bad(id, pack, loc.offset)) return;
     bad.emplace_back(id, BadBlock{pack.hex(),
                                   fmt::format("record at offset {}: found damaged by an earlier "
                                               "check (damage record)",
@@ -207,8 +205,9 @@ void report_store_damage(const std::vector<std::string>& segment_problems,
   }
   for (const auto& p : segment_problems) {
     if (!options.points.empty() || !lost)
-      result.notes.push_back(p + " (no block of the points checked is lost through it; "
-                                 "`vssimg repair index` rebuilds the index)");
+      result.notes.push_back(p +
+                             " (no block of the points checked is lost through it; "
+                             "`vssimg repair index` rebuilds the index)");
     else
       result.damage.push_back(Damage{"", Damage::k_whole_file, "", p});
   }
@@ -216,8 +215,9 @@ void report_store_damage(const std::vector<std::string>& segment_problems,
     if (packs_with_bad.count(d.pack))
       result.damage.push_back(d);
     else
-      result.notes.push_back(d.what + " (every block of the points checked in it has an intact "
-                                      "copy elsewhere; `vssimg prune` drops it)");
+      result.notes.push_back(d.what +
+                             " (every block of the points checked in it has an intact "
+                             "copy elsewhere; `vssimg prune` drops it)");
   }
 }
 

@@ -137,9 +137,9 @@ void PackChecker::check_records(const ObjectReader& pack, Entries& entries,
                            : "record offset beyond the end of the pack";
     ++m_records;
     if (!what.empty()) {
-      bad.emplace_back(e.first, BadBlock{pack_hex,
-                                         fmt::format("record at offset {}: {}", e.second, what),
-                                         e.second});
+      bad.emplace_back(
+          e.first,
+          BadBlock{pack_hex, fmt::format("record at offset {}: {}", e.second, what), e.second});
     }
   }
 }
