@@ -186,4 +186,20 @@ for spec in "${specs[@]}"; do
 done
 [ "$healed_early" -lt "$kills" ] || fail "no kill left the damage in place: the schedule misses the early steps"
 pass "a kill at each of $kills commit steps of a healing backup: not worse ($healed_early already healed), healed next run"
+# 9. heal --from: only the damaged offsets are read; a source that changed there heals nothing.
+fresh_store
+flip "$(ls store/packs/*/*.pack | head -1)" 5000
+expect_exit 12 $VSSIMG $S verify --read-data
+off=$(grep -o "point $p1 at volume offset [0-9]*" out | awk '{print $NF}')
+cp a.img changed.img
+head -c 65536 /dev/urandom | dd of=changed.img bs=64K seek=$((off / 65536)) conv=notrunc status=none
+expect_exit 3 $VSSIMG $S heal --from changed.img "$p1"
+grep -q "volume offset $off: .*changed.img no longer holds the block" err || { cat err; fail "heal: offset not named"; }
+expect_exit 12 $VSSIMG $S verify --read-data
+expect_exit 0 $VSSIMG $S --json heal --from a.img "$p1"
+[ "$(json_field out healed_blocks)" = 1 ] || { cat out; fail "heal: not 1 block healed"; }
+json_field out points_whole_again | grep -q "$p1" || { cat out; fail "heal: $p1 not whole again"; }
+expect_exit 0 $VSSIMG $S verify --read-data
+restores_identical "$WORK/store" "$p1" a.img
+pass "heal --from: heals from the source that still has the block, names the offsets of one that does not"
 echo "$TESTS_RUN passed, 0 failed"
