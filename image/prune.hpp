@@ -133,8 +133,10 @@ struct PruneStats {
 
 // Marks the blocks of every point and plans every pack; changes nothing. The caller
 // holds the store lock exclusively. Throws Error(damage) when the store is not safe to
-// prune (a point or index segment unreadable, a referenced block not in the index, an
-// indexed pack unreadable or missing): `vssimg verify` names the damage.
+// prune (a point or index segment unreadable, a referenced block not in the index, a
+// referenced block with no copy in a pack that is on disk and readable): `vssimg verify`
+// names the damage. Of a block with several copies it keeps one the damage record does
+// not list when there is one (image/prune_copies.hpp).
 PrunePlan plan_prune(const Store& store, const PruneOptions& options);
 
 // The statistics a dry run reports: the plan's counts, with the packs and bytes after
