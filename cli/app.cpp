@@ -114,6 +114,7 @@ void build_app(CLI::App& app, GlobalOptions& global, CommandTable& table) {
   add_repair_command(app, table);
   add_forget_command(app, table);
   add_prune_command(app, table);
+  add_heal_command(app, table);
   add_list_writers_command(app, table);
   add_snapshot_command(app, table);
   add_eventlog_command(app, table);

@@ -10,6 +10,7 @@
 #include "image/lock.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cstdlib>
 
@@ -63,6 +64,12 @@ void report(Context& ctx, const BackupResult& r, const std::string& source) {
     ctx.out->text(fmt::format("  unreadable {} in {} blocks", human_bytes(s.unreadable_bytes),
                               r.unreadable_offsets.size()));
   }
+  if (s.healed_blocks) {
+    ctx.out->text(fmt::format(
+        "  healed    {} damaged blocks stored again; whole again: {}", s.healed_blocks,
+        r.points_whole_again.empty() ? std::string("no earlier point")
+                                     : fmt::format("{}", fmt::join(r.points_whole_again, " "))));
+  }
   ctx.summary.add("point", r.point_id)
       .add("parent", r.parent_id)
       .add("source", source)
@@ -74,6 +81,8 @@ void report(Context& ctx, const BackupResult& r, const std::string& source) {
       .add("new_bytes", s.new_bytes)
       .add("new_stored_bytes", s.new_stored_bytes)
       .add("reused_bytes", reused)
+      .add("healed_blocks", s.healed_blocks)
+      .add_raw("points_whole_again", json_string_array(r.points_whole_again))
       .add("seconds", s.seconds);
   ctx.out->log(fmt::format("backup of {} done: point {}, read {}, new {} ({} stored), {:.1f} s",
                            source, r.point_id, s.bytes_read, s.new_bytes, s.new_stored_bytes,

@@ -14,7 +14,15 @@ struct RestoreCommandOptions {
   std::string source;
   bool force = false;
   bool zero_free = false;
+  bool ignore_damage = false;
 };
+
+// The JSON array of the volume offsets written as zeros.
+std::string offsets_json(const std::vector<RestoreDamage>& damaged) {
+  std::string out = "[";
+  for (const auto& d : damaged) out += (out.size() > 1 ? "," : "") + std::to_string(d.offset);
+  return out + "]";
+}
 
 int run_restore_command(Context& ctx, const RestoreCommandOptions& opts) {
   Store store(ctx.store_path());
@@ -24,6 +32,7 @@ int run_restore_command(Context& ctx, const RestoreCommandOptions& opts) {
   RestoreOptions ro;
   ro.force = opts.force;
   ro.zero_free = opts.zero_free;
+  ro.ignore_damage = opts.ignore_damage;
   ro.threads = ctx.global.threads;
   RestoreStats s = run_restore(store, point, opts.target, ro, ctx.out->progress());
   double rate = s.seconds > 0 ? static_cast<double>(s.bytes_total) / s.seconds : 0;
@@ -31,12 +40,19 @@ int run_restore_command(Context& ctx, const RestoreCommandOptions& opts) {
       "restored point {} to {}: {} ({} written, {} sparse) in {:.1f} s ({}/s)", point.id,
       opts.target, human_bytes(s.bytes_total), human_bytes(s.bytes_written),
       human_bytes(s.bytes_sparse), s.seconds, human_bytes(static_cast<uint64_t>(rate))));
+  if (!s.damaged.empty()) {
+    ctx.out->text(fmt::format("  damaged   {} blocks ({}) written as zeros (--ignore-damage)",
+                              s.damaged.size(), human_bytes(s.bytes_damaged)));
+  }
   ctx.summary.add("point", point.id)
       .add("target", opts.target)
       .add("bytes", s.bytes_total)
       .add("bytes_written", s.bytes_written)
       .add("bytes_sparse", s.bytes_sparse)
       .add("bytes_unreadable", s.bytes_unreadable)
+      .add("bytes_damaged", s.bytes_damaged)
+      .add_raw("damaged_offsets", offsets_json(s.damaged))
+      .add("copies_fallen_back", static_cast<uint64_t>(s.fallbacks))
       .add("seconds", s.seconds);
   ctx.out->log(fmt::format("restore of point {} to {} done: {} bytes in {:.1f} s", point.id,
                            opts.target, s.bytes_total, s.seconds));
@@ -53,6 +69,8 @@ void add_restore_command(CLI::App& app, CommandTable& table) {
   sub->add_flag("--force", opts->force, "Overwrite an existing file or an unmounted device");
   sub->add_flag("--zero-free", opts->zero_free,
                 "On a device, write zeros over blocks the filesystem did not use");
+  sub->add_flag("--ignore-damage", opts->ignore_damage,
+                "Write blocks no copy in the store gives back as zeros, list them, exit 3");
   table.add(sub, [opts](Context& ctx) { return run_restore_command(ctx, *opts); });
 }
 

@@ -42,6 +42,7 @@ void add_restore_command(CLI::App& app, CommandTable& table);
 void add_repair_command(CLI::App& app, CommandTable& table);
 void add_forget_command(CLI::App& app, CommandTable& table);
 void add_prune_command(CLI::App& app, CommandTable& table);
+void add_heal_command(CLI::App& app, CommandTable& table);  // cmd_heal.cpp
 void add_list_writers_command(CLI::App& app, CommandTable& table);  // cmd_list_writers.cpp
 void add_snapshot_command(CLI::App& app, CommandTable& table);      // cmd_snapshot.cpp
 void add_eventlog_command(CLI::App& app, CommandTable& table);      // cmd_eventlog.cpp

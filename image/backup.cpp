@@ -5,6 +5,7 @@
 #include "core/base/error.hpp"
 #include "core/base/pipeline.hpp"
 #include "core/os/platform.hpp"
+#include "image/damage_blocks.hpp"
 #include "image/point_meta.hpp"
 
 #include <fmt/format.h>
@@ -40,10 +41,11 @@ struct Job {
 };
 
 // Loads the newest point of the same source as the comparison base, keeping only the
-// ids the index still has (a damaged index must not make us reference lost blocks).
+// ids the index still has with a usable copy (a damaged index must not make us reference
+// lost blocks; a block with no intact copy must be stored again).
 std::vector<BlockId> load_parent(const Store& store, const std::string& source_label,
-                                 const BlockIndex& index, std::string& parent_id,
-                                 ProgressSink& progress) {
+                                 const BlockIndex& index, const BlockIdSet& unusable,
+                                 std::string& parent_id, ProgressSink& progress) {
   std::vector<BlockId> map;
   std::string id;
   try {
@@ -55,10 +57,10 @@ std::vector<BlockId> load_parent(const Store& store, const std::string& source_l
     Point parent = store.load_point(id);
     size_t missing = 0;
     for (auto& b : parent.map) {
-      if (!b.is_marker() && !index.contains(b)) {
-        b = BlockId::unreadable_marker();  // never equal to a data id
-        ++missing;
-      }
+      if (b.is_marker()) continue;
+      const bool lost = !index.contains(b);
+      if (lost || unusable.count(b)) b = BlockId::unreadable_marker();  // never a data id
+      missing += lost ? 1 : 0;
     }
     if (missing) {
       progress.warning(
@@ -76,19 +78,25 @@ std::vector<BlockId> load_parent(const Store& store, const std::string& source_l
 
 class PackSink {
  public:
+  // `unusable`: indexed blocks with no intact copy; a block of it that is stored again
+  // moves to `healed`.
   PackSink(const Store& store, BlockIndex& index, std::shared_mutex& index_mutex,
-           size_t target_size, BackupStats& stats)
+           BlockIdSet& unusable, BlockIdSet& healed, size_t target_size, BackupStats& stats)
       : m_store(store),
         m_index(index),
+        m_unusable(unusable),
+        m_healed(healed),
         m_mutex(index_mutex),
         m_target(target_size),
         m_stats(stats),
         m_segments(store.storage(), store.config().store_id) {}
 
-  // Stores a block unless the store already has it.
+  // Stores a block unless the store already has a usable copy of it.
   void store(const BlockId& id, Codec codec, const uint8_t* payload, uint32_t stored_len,
              uint32_t raw_len) {
-    if (m_index.contains(id)) {  // only consumers write, one at a time: no lock to read
+    // Only consumers write, one at a time: no lock to read.
+    const bool heals = m_unusable.count(id) != 0;
+    if (!heals && m_index.contains(id)) {
       m_stats.index_reused_bytes += raw_len;
       return;
     }
@@ -99,8 +107,10 @@ class PackSink {
     const PackEntry& e = m_writer->add(id, codec, payload, stored_len, raw_len);
     {
       std::unique_lock lock(m_mutex);
-      m_index.insert(id, BlockLocation{m_ordinal, e.offset});
+      m_index.add_copy(id, BlockLocation{m_ordinal, e.offset});
+      if (heals && m_unusable.erase(id)) m_healed.insert(id);
     }
+    m_stats.healed_blocks += heals ? 1 : 0;
     m_stats.new_bytes += raw_len;
     m_stats.new_stored_bytes += stored_len;
     ++m_stats.new_blocks;
@@ -133,6 +143,8 @@ class PackSink {
 
   const Store& m_store;
   BlockIndex& m_index;
+  BlockIdSet& m_unusable;
+  BlockIdSet& m_healed;
   std::shared_mutex& m_mutex;
   size_t m_target;
   BackupStats& m_stats;
@@ -189,6 +201,8 @@ class BackupRun {
   BackupResult m_result;
   BlockIndex m_index;
   std::shared_mutex m_index_mutex;  // workers look up, the consumer inserts
+  BlockIdSet m_unusable;            // indexed, no intact copy (guarded by m_index_mutex)
+  BlockIdSet m_healed;              // of those, stored again by this backup
   std::vector<BlockId> m_parent;    // the parent point's map; empty without a parent
   Point m_point;
   PackSink m_sink;
@@ -218,7 +232,8 @@ BackupRun::BackupRun(const Store& store, BlockSource& source, const BackupOption
       m_shape(backup_shape(m_threads, m_bs)),
       m_per_batch(static_cast<uint32_t>(m_shape.units_per_job)),
       m_hasher(store.hasher()),
-      m_sink(store, m_index, m_index_mutex, options.pack_target_size, m_result.stats) {}
+      m_sink(store, m_index, m_index_mutex, m_unusable, m_healed, options.pack_target_size,
+             m_result.stats) {}
 
 BackupResult BackupRun::run() {
   if (m_source.alignment() > m_bs || m_bs % m_source.alignment() != 0) {
@@ -237,6 +252,7 @@ BackupResult BackupRun::run() {
   std::vector<BlockId>().swap(m_parent);
   m_index = BlockIndex();
   commit_point();
+  m_result.points_whole_again = points_whole_again(m_store, m_healed, m_unusable, m_point.id);
   return std::move(m_result);
 }
 
@@ -246,7 +262,17 @@ void BackupRun::load_comparison_base() {
   for (const auto& p : index_problems) {
     m_progress.warning(p + " (skipped; its blocks are stored again)");
   }
-  m_parent = load_parent(m_store, m_source_label, m_index, m_result.parent_id, m_progress);
+  DamageRecord damage = load_damage(m_store.storage());
+  for (const auto& n : damage.notes) m_progress.info(n);
+  m_unusable = unusable_blocks(m_index, damage.set, missing_packs(m_store, m_index));
+  if (!m_unusable.empty()) {
+    m_progress.info(
+        fmt::format("{} block(s) of the store have no intact copy; those the source "
+                    "still has are stored again",
+                    m_unusable.size()));
+  }
+  m_parent =
+      load_parent(m_store, m_source_label, m_index, m_unusable, m_result.parent_id, m_progress);
 }
 
 // Runs the pipeline to the end of the source. After a failure the packs committed so far
@@ -374,7 +400,7 @@ void BackupRun::process_block(Job& job, uint32_t i) {
   if (b < m_parent.size() && m_parent[b] == id) return;
   {
     std::shared_lock lock(m_index_mutex);
-    if (m_index.contains(id)) return;
+    if (m_index.contains(id) && !m_unusable.count(id)) return;
   }
   uint8_t* out = job.packed.data() + size_t{i} * m_bound;
   size_t n = lz4_compress(block, job.len[i], out, m_bound);

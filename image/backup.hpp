@@ -38,6 +38,7 @@ struct BackupStats {
   uint64_t new_bytes = 0;            // raw bytes of blocks added to the store
   uint64_t new_stored_bytes = 0;     // after compression
   uint64_t new_blocks = 0;
+  uint64_t healed_blocks = 0;  // of new_blocks: indexed before, but no intact copy was left
   uint64_t packs_written = 0;
   double seconds = 0;
 };
@@ -47,6 +48,9 @@ struct BackupResult {
   std::string parent_id;
   BackupStats stats;
   std::vector<uint64_t> unreadable_offsets;
+  // Earlier points that the healed blocks made whole (none of their blocks is left without
+  // an intact copy, as far as the damage record knows).
+  std::vector<std::string> points_whole_again;
 };
 
 // Runs a backup. The caller holds the store lock (shared) and the writer lock.

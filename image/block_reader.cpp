@@ -2,8 +2,11 @@
 
 #include "core/base/bytes.hpp"
 #include "core/base/error.hpp"
+#include "core/os/platform.hpp"
 
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace vssimg {
 
@@ -11,8 +14,8 @@ namespace {
 constexpr size_t k_max_open_packs = 128;
 }
 
-BlockReader::BlockReader(const Store& store, const BlockIndex& index)
-    : m_store(store), m_index(index) {}
+BlockReader::BlockReader(const Store& store, const BlockIndex& index, const DamageSet* known)
+    : m_store(store), m_index(index), m_known(known) {}
 
 std::shared_ptr<const ObjectReader> BlockReader::open_pack(uint32_t ordinal) {
   std::lock_guard lock(m_mutex);
@@ -40,29 +43,98 @@ std::shared_ptr<const ObjectReader> BlockReader::open_pack(uint32_t ordinal) {
   return file;
 }
 
-uint32_t BlockReader::read(const BlockId& id, uint8_t* out, std::vector<uint8_t>& scratch,
-                           uint32_t* stored_len) {
-  BlockLocation loc;
-  if (!m_index.find(id, loc)) {
-    throw Error(ErrorKind::damage, "reading", "block " + id.hex(), "not in the index (lost)");
+std::vector<BlockLocation> BlockReader::order_copies(const BlockId& id) const {
+  std::vector<BlockLocation> copies = m_index.copies(id);
+  if (copies.size() > 1 && m_known && !m_known->empty()) {
+    std::stable_partition(copies.begin(), copies.end(), [&](const BlockLocation& c) {
+      return !m_known->copy_bad(id, m_index.packs()[c.pack], c.offset);
+    });
   }
+  return copies;
+}
+
+std::string BlockReader::read_copy(const BlockId& id, BlockLocation loc, uint8_t* out,
+                                   std::vector<uint8_t>& scratch, uint32_t& raw_len,
+                                   uint32_t* stored_len) {
   auto file = open_pack(loc.pack);
   const uint32_t bs = m_store.block_size();
   scratch.resize(k_record_header_size + bs);
   size_t got = file->read_at(scratch.data(), scratch.size(), loc.offset);
-  uint32_t raw_len = 0;
   std::string problem = check_record(scratch.data(), got, id, m_store.hasher(), out, bs, raw_len);
-  if (!problem.empty()) {
-    throw Error(ErrorKind::damage, "reading",
-                fmt::format("pack {} at offset {}", m_index.packs()[loc.pack].hex(), loc.offset),
-                problem);
-  }
-  if (stored_len) {
+  if (problem.empty() && stored_len) {
     PackEntry entry;
     parse_record_header(scratch.data(), got, entry);  // check_record accepted it
     *stored_len = entry.stored_len;
   }
-  return raw_len;
+  return problem;
+}
+
+void BlockReader::note_bad_copy(const BlockId& id, BlockLocation loc, bool whole_pack,
+                                bool fell_back, const std::string& what) {
+  const PackId& pack = m_index.packs()[loc.pack];
+  std::lock_guard lock(m_mutex);
+  if (m_known && m_known->copy_bad(id, pack, loc.offset)) return;
+  if (whole_pack)
+    m_found.add_pack(pack, now_unix());
+  else
+    m_found.add_copy(id, pack, loc.offset, now_unix());
+  if (!fell_back) return;
+  if (m_fallbacks++ == 0) m_first_fallback = what;
+}
+
+uint32_t BlockReader::read(const BlockId& id, uint8_t* out, std::vector<uint8_t>& scratch,
+                           uint32_t* stored_len) {
+  const std::vector<BlockLocation> copies = order_copies(id);
+  if (copies.empty()) {
+    throw Error(ErrorKind::damage, "reading", "block " + id.hex(), "not in the index (lost)");
+  }
+  struct Failure {
+    BlockLocation loc;
+    bool whole_pack;  // the pack itself could not be opened
+    Error error;
+  };
+  std::vector<Failure> failed;  // in the order tried
+  for (const BlockLocation loc : copies) {
+    uint32_t raw_len = 0;
+    std::string problem;
+    try {
+      problem = read_copy(id, loc, out, scratch, raw_len, stored_len);
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::newer_format) throw;
+      failed.push_back(Failure{loc, true, e});
+      continue;
+    }
+    if (problem.empty()) {
+      for (const auto& f : failed) note_bad_copy(id, f.loc, f.whole_pack, true, f.error.what());
+      return raw_len;
+    }
+    failed.push_back(Failure{
+        loc, false,
+        Error(ErrorKind::damage, "reading",
+              fmt::format("pack {} at offset {}", m_index.packs()[loc.pack].hex(), loc.offset),
+              problem)});
+  }
+  for (const auto& f : failed) note_bad_copy(id, f.loc, f.whole_pack, false, f.error.what());
+  const Error& first = failed.front().error;
+  if (failed.size() == 1) throw first;
+  throw Error(ErrorKind::damage, first.operation(), first.object(),
+              fmt::format("{} (and {} other cop{} of the block, damaged too)", first.cause(),
+                          failed.size() - 1, failed.size() == 2 ? "y" : "ies"));
+}
+
+DamageSet BlockReader::found_damage() const {
+  std::lock_guard lock(m_mutex);
+  return m_found;
+}
+
+size_t BlockReader::fallbacks() const {
+  std::lock_guard lock(m_mutex);
+  return m_fallbacks;
+}
+
+std::string BlockReader::first_fallback() const {
+  std::lock_guard lock(m_mutex);
+  return m_first_fallback;
 }
 
 }  // namespace vssimg

@@ -1,8 +1,10 @@
 // Reads blocks back from packs through the index, checking every one: the record
 // checksum, the id in the record, decompression to the recorded length and the keyed
-// hash of the result. Thread-safe.
+// hash of the result. When a block has several copies (a healed block) and one fails its
+// check, the next one is read. Thread-safe.
 #pragma once
 
+#include "image/damage.hpp"
 #include "image/index.hpp"
 #include "image/storage.hpp"
 #include "image/store.hpp"
@@ -17,21 +19,42 @@ namespace vssimg {
 
 class BlockReader {
  public:
-  BlockReader(const Store& store, const BlockIndex& index);
+  // `known` (may be null, else outlives the reader): the store's damage record; the copies
+  // it lists are tried after the others.
+  BlockReader(const Store& store, const BlockIndex& index, const DamageSet* known = nullptr);
 
-  // Decodes block `id` into `out` (capacity >= block size); returns its length.
-  // `scratch` is the caller's reusable read buffer. Throws Error(damage) naming the
-  // pack and offset when the block is missing or damaged. `stored_len`, if given, gets
-  // the size of the record's payload in the pack.
+  // Decodes block `id` into `out` (capacity >= block size) from the first of its copies
+  // that passes every check; returns its length. `scratch` is the caller's reusable read
+  // buffer. Throws Error(damage) naming the pack and offset of the first copy when the
+  // block is missing or every copy is damaged. `stored_len`, if given, gets the size of
+  // the record's payload in the pack.
   uint32_t read(const BlockId& id, uint8_t* out, std::vector<uint8_t>& scratch,
                 uint32_t* stored_len = nullptr);
 
+  // The copies (and packs) that failed their check here and were not known to be bad.
+  DamageSet found_damage() const;
+  // How many reads took a further copy after a copy not known to be bad failed, and what
+  // was wrong with the first of those ("" for none).
+  size_t fallbacks() const;
+  std::string first_fallback() const;
+
  private:
   std::shared_ptr<const ObjectReader> open_pack(uint32_t ordinal);
+  // Reads one copy; returns what is wrong with it ("" when it is good).
+  std::string read_copy(const BlockId& id, BlockLocation loc, uint8_t* out,
+                        std::vector<uint8_t>& scratch, uint32_t& raw_len, uint32_t* stored_len);
+  // The copies of `id` in the order to try them: those `known` lists last.
+  std::vector<BlockLocation> order_copies(const BlockId& id) const;
+  void note_bad_copy(const BlockId& id, BlockLocation loc, bool whole_pack, bool fell_back,
+                     const std::string& what);
 
   const Store& m_store;
   const BlockIndex& m_index;
-  std::mutex m_mutex;
+  const DamageSet* m_known;
+  mutable std::mutex m_mutex;  // guards the open packs and what was found
+  DamageSet m_found;
+  size_t m_fallbacks = 0;
+  std::string m_first_fallback;
   std::list<uint32_t> m_lru;
   std::unordered_map<uint32_t,
                      std::pair<std::shared_ptr<const ObjectReader>, std::list<uint32_t>::iterator>>

@@ -17,6 +17,8 @@ const char* kind_name(FormatKind kind) {
       return "index segment";
     case FormatKind::point:
       return "point";
+    case FormatKind::damage:
+      return "damage record";
   }
   return "file";
 }

@@ -183,8 +183,40 @@ static_assert(fields_tile({checksum, magic}, k_size));
 }  // namespace trailer
 }  // namespace point_layout
 
+// Damage records (docs/format.md, "Damage record"): header, entries, trailer.
+namespace damage_layout {
+inline constexpr char k_magic[8] = {'V', 'S', 'S', 'I', 'M', 'G', 'D', 'M'};
+inline constexpr char k_end_magic[8] = {'V', 'D', 'M', 'G', 'E', 'N', 'D', '\0'};
+
+namespace header {
+inline constexpr Field magic{0, 8};
+inline constexpr Field version{8, 4};
+inline constexpr Field entry_count{12, 4};
+inline constexpr size_t k_size = 16;
+static_assert(fields_tile({magic, version, entry_count}, k_size));
+}  // namespace header
+
+namespace entry {
+inline constexpr Field kind{0, 1};  // 1 copy, 2 pack, 3 segment
+inline constexpr Field reserved{1, 3};
+inline constexpr Field record_offset{4, 4};   // copy: the record's offset in its pack
+inline constexpr Field object{8, k_id_size};  // copy: block id; pack: pack id; segment: name
+inline constexpr Field pack{24, k_id_size};   // copy: the pack holding it; else zero
+inline constexpr Field found{40, 8};          // Unix seconds when first found (signed)
+inline constexpr size_t k_size = 48;
+static_assert(fields_tile({kind, reserved, record_offset, object, pack, found}, k_size));
+}  // namespace entry
+
+namespace trailer {
+inline constexpr Field checksum{0, 8};  // XXH3-64 of all preceding bytes
+inline constexpr Field magic{8, 8};
+inline constexpr size_t k_size = 16;
+static_assert(fields_tile({checksum, magic}, k_size));
+}  // namespace trailer
+}  // namespace damage_layout
+
 // The file kinds that carry a format version.
-enum class FormatKind { store, pack, index_segment, point };
+enum class FormatKind { store, pack, index_segment, point, damage };
 
 // The one version check of every reader. Throws Error(newer_format) naming both versions
 // when `version` is newer than k_format_version; older versions (all valid ones are 1 in

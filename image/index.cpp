@@ -74,6 +74,31 @@ bool BlockIndex::insert(const BlockId& id, BlockLocation loc) {
   }
 }
 
+void BlockIndex::add_copy(const BlockId& id, BlockLocation loc) {
+  BlockLocation first;
+  if (!find(id, first)) {
+    insert(id, loc);
+    return;
+  }
+  if (first.pack == loc.pack && first.offset == loc.offset) return;
+  auto [from, to] = m_extra.equal_range(id);
+  for (auto it = from; it != to; ++it) {
+    if (it->second.pack == loc.pack && it->second.offset == loc.offset) return;
+  }
+  m_extra.emplace(id, loc);
+}
+
+std::vector<BlockLocation> BlockIndex::copies(const BlockId& id) const {
+  std::vector<BlockLocation> out;
+  BlockLocation first;
+  if (!find(id, first)) return out;
+  out.push_back(first);
+  if (m_extra.empty()) return out;
+  auto [from, to] = m_extra.equal_range(id);
+  for (auto it = from; it != to; ++it) out.push_back(it->second);
+  return out;
+}
+
 void BlockIndex::grow(size_t capacity) {
   std::vector<Slot> old;
   old.swap(m_slots);

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace vssimg {
@@ -22,7 +23,9 @@ struct BlockLocation {
 };
 
 // id -> location, an open-addressing table of 24-byte slots, 68-85% full while growing
-// (28-35 bytes per block, 32 on average; docs/format.md "In memory").
+// (28-35 bytes per block, 32 on average; docs/format.md "In memory"). A block stored more
+// than once (healed after damage, or by an interrupted backup) has further copies in a
+// side table; the first copy added stays the first.
 // Not thread-safe; callers that share it across threads lock around it.
 class BlockIndex {
  public:
@@ -37,14 +40,30 @@ class BlockIndex {
   }
   // Inserts unless present; returns false (and keeps the old location) if present.
   bool insert(const BlockId& id, BlockLocation loc);
+  // Adds a copy of `id`: the first copy when it is new, else a further one (a location
+  // already known is not added twice).
+  void add_copy(const BlockId& id, BlockLocation loc);
+  // Every copy of `id`, the first one first; empty when unknown.
+  std::vector<BlockLocation> copies(const BlockId& id) const;
+  // How many copies beyond the first the index knows, over all blocks.
+  size_t extra_copies() const { return m_extra.size(); }
   size_t size() const { return m_count; }
-  size_t memory_bytes() const { return m_slots.capacity() * sizeof(Slot); }
+  size_t memory_bytes() const {
+    return m_slots.capacity() * sizeof(Slot) + m_extra.size() * (sizeof(BlockId) + 32);
+  }
 
+  // The first copy of every block.
   template <class F>
   void for_each(F&& f) const {
     for (const auto& s : m_slots) {
       if (!s.id.is_zero()) f(s.id, BlockLocation{s.pack, s.offset});
     }
+  }
+  // Every copy of every block: the first copies, then the further ones.
+  template <class F>
+  void for_each_copy(F&& f) const {
+    for_each(f);
+    for (const auto& [id, loc] : m_extra) f(id, loc);
   }
 
  private:
@@ -61,6 +80,7 @@ class BlockIndex {
   size_t m_count = 0;
   std::vector<PackId> m_packs;
   std::map<PackId, uint32_t> m_pack_ordinals;
+  std::unordered_multimap<BlockId, BlockLocation, BlockIdHash> m_extra;
 };
 
 struct SegmentEntry {

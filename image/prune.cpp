@@ -3,6 +3,7 @@
 #include "core/base/error.hpp"
 #include "core/os/platform.hpp"
 #include "core/os/test_seams.hpp"
+#include "image/prune_copies.hpp"
 
 #include <fmt/format.h>
 
@@ -10,6 +11,7 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <unordered_set>
 #include <utility>
@@ -86,42 +88,51 @@ BlockIndex load_complete_index(const Store& store, const LiveSet& live) {
 }
 
 // Plans an indexed pack from its own table: a record is live when a point refers to its
-// block and the index chose this copy (duplicates from interrupted backups are dead).
-PackPlan plan_pack(const Store& store, const BlockIndex& index, uint32_t ordinal,
-                   const LiveSet& live, const PackId& id, uint64_t size) {
+// block and the chooser keeps this copy (duplicates from interrupted backups and damaged
+// copies with an intact twin are dead). Kept copies the damage record lists go to
+// `kept_damage`. Throws Error(damage) when the table cannot be read.
+PackPlan plan_pack(const Store& store, const CopyChooser& chooser, uint32_t ordinal,
+                   const LiveSet& live, const PackId& id, uint64_t size, DamageSet& kept_damage) {
   PackPlan plan;
   plan.id = id;
   plan.size = size;
+  if (!chooser.readable(ordinal)) return plan;  // nothing in it is kept: removed
   auto pack = store.storage().open(pack_object(id));
   for (const auto& e : read_pack_table(*pack, store.config().store_id, pack_display_name(id))) {
     BlockLocation loc;
-    if (live.count(e.id) && index.find(e.id, loc) && loc.pack == ordinal &&
-        loc.offset == e.offset) {
-      plan.live.push_back(e);
-      plan.live_bytes += record_bytes(e);
+    bool damaged = false;
+    if (!live.count(e.id) || !chooser.choose(e.id, loc, damaged) || loc.pack != ordinal ||
+        loc.offset != e.offset) {
+      continue;
     }
+    plan.live.push_back(e);
+    plan.live_bytes += record_bytes(e);
+    if (damaged) kept_damage.add_copy(e.id, id, e.offset, 0);
+    plan.holds_damage = plan.holds_damage || damaged;
   }
   std::sort(plan.live.begin(), plan.live.end(),
             [](const PackEntry& a, const PackEntry& b) { return a.offset < b.offset; });
   return plan;
 }
 
-// Indexed packs missing from disk: their live blocks would be lost.
-void refuse_missing_packs(const PrunePlan& plan, const BlockIndex& index, const LiveSet& live) {
-  std::set<PackId> on_disk;
-  for (const auto& p : plan.packs) on_disk.insert(p.id);
+// A live block with no copy in a readable pack would be lost.
+void refuse_unkeepable(const CopyChooser& chooser, const BlockIndex& index, const LiveSet& live) {
   for (const auto& id : live) {
     BlockLocation loc;
+    bool damaged = false;
+    if (chooser.choose(id, loc, damaged)) continue;
     index.find(id, loc);
-    const PackId& pack = index.packs()[loc.pack];
-    if (!on_disk.count(pack)) {
-      refuse("pack " + pack.hex(), "the index names it but it is missing");
-    }
+    refuse("pack " + index.packs()[loc.pack].hex(),
+           "it holds the only copy of block " + id.hex() + " and is unreadable or missing");
   }
 }
 
-// Reads every pack on disk into `plan` (indexed ones with their live records).
-void plan_packs(const Store& store, const BlockIndex& index, const LiveSet& live, PrunePlan& plan) {
+// Reads every pack on disk into `plan` (indexed ones with their live records). Returns
+// the ordinal of an indexed pack whose table turned out unreadable (the caller marks it
+// and plans again), or nothing.
+std::optional<uint32_t> plan_packs(const Store& store, const BlockIndex& index,
+                                   const CopyChooser& chooser, const LiveSet& live, PrunePlan& plan,
+                                   DamageSet& kept_damage) {
   std::map<PackId, uint32_t> ordinal;
   for (uint32_t i = 0; i < index.packs().size(); ++i) ordinal[index.packs()[i]] = i;
   for (const auto& id : store.packs_on_disk()) {
@@ -134,8 +145,37 @@ void plan_packs(const Store& store, const BlockIndex& index, const LiveSet& live
       plan.unindexed_bytes += size;
       continue;
     }
-    plan.packs.push_back(plan_pack(store, index, it->second, live, id, size));
+    try {
+      plan.packs.push_back(plan_pack(store, chooser, it->second, live, id, size, kept_damage));
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::damage) throw;
+      return it->second;
+    }
     check_interrupted();
+  }
+  return std::nullopt;
+}
+
+// Plans every pack, again each time a pack's table turns out unreadable (its blocks must
+// then be kept from other copies); then the damage record's entries that still apply.
+void plan_all_packs(const Store& store, const BlockIndex& index, const LiveSet& live,
+                    PrunePlan& plan) {
+  plan.damage = load_damage(store.storage());
+  CopyChooser chooser(index, plan.damage.set, store.packs_on_disk());
+  DamageSet kept_damage;
+  for (;;) {
+    PrunePlan attempt = plan;
+    kept_damage = DamageSet();
+    auto unreadable = plan_packs(store, index, chooser, live, attempt, kept_damage);
+    if (!unreadable) {
+      plan = std::move(attempt);
+      break;
+    }
+    chooser.mark_unreadable(*unreadable);
+  }
+  refuse_unkeepable(chooser, index, live);
+  for (const auto& e : plan.damage.set.entries()) {
+    if (kept_damage.contains(e)) plan.damage_after.add(e);
   }
 }
 
@@ -320,6 +360,7 @@ uint64_t dead_bytes(const PackPlan& pack) {
 
 PackAction decide_pack(const PackPlan& pack, const PruneOptions& options) {
   if (pack.live.empty()) return PackAction::remove;
+  if (pack.holds_damage) return PackAction::keep;
   uint64_t dead = dead_bytes(pack);
   if (dead > 0 &&
       static_cast<double>(dead) >= options.repack_threshold * static_cast<double>(pack.size)) {
@@ -337,7 +378,7 @@ void decide_packs(std::vector<PackPlan>& packs, const PruneOptions& options) {
     if (p.action == PackAction::remove) continue;
     pack_bytes += p.size;
     unused += dead_bytes(p);
-    if (dead_bytes(p) > 0) partial.push_back(&p);
+    if (dead_bytes(p) > 0 && !p.holds_damage) partial.push_back(&p);
   }
   std::sort(partial.begin(), partial.end(),
             [](const PackPlan* a, const PackPlan* b) { return frees_more_per_byte(*a, *b); });
@@ -401,8 +442,7 @@ PrunePlan plan_prune(const Store& store, const PruneOptions& options) {
   plan.old_segments = store.segments();
   for (const auto& name : plan.old_segments)
     plan.bytes_before += size_or_zero(store, segment_object(name));
-  plan_packs(store, index, live, plan);
-  refuse_missing_packs(plan, index, live);
+  plan_all_packs(store, index, live, plan);
   decide_packs(plan.packs, options);
   plan.seconds = monotonic_seconds() - started;
   return plan;
@@ -431,6 +471,9 @@ PruneStats execute_prune(const Store& store, const PrunePlan& plan, ProgressSink
   crash_point("packs");
   write_new_index(store, std::move(packs), stats);
   delete_old(store, plan, stats);
+  // Last: until here the old entries still describe copies that exist.
+  replace_damage(store.storage(), plan.damage, plan.damage_after, true);
+  stats.damage_forgotten = plan.damage.set.size() - plan.damage_after.size();
   stats.tmp_files_removed += store.clean_tmp();
   measure_after(store, stats);
   stats.seconds = plan.seconds + (monotonic_seconds() - started);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "core/base/progress.hpp"
+#include "image/damage.hpp"
 #include "image/pack.hpp"
 #include "image/store.hpp"
 
@@ -56,14 +57,16 @@ struct PackPlan {
   uint64_t size = 0;            // of the pack file
   std::vector<PackEntry> live;  // records to keep, by offset
   uint64_t live_bytes = 0;      // of `live` records, with their table entries
+  bool holds_damage = false;    // a live record has no intact copy: kept, never repacked
   PackAction action = PackAction::keep;
 };
 
 // Bytes of `pack` no live record needs (dead records and their table entries).
 uint64_t dead_bytes(const PackPlan& pack);
 
-// The fate of one pack by itself: remove when nothing is live, repack when the dead
-// bytes reach `options.repack_threshold` of its size, else keep.
+// The fate of one pack by itself: remove when nothing is live, keep when it holds a
+// damaged live record, repack when the dead bytes reach `options.repack_threshold` of its
+// size, else keep.
 PackAction decide_pack(const PackPlan& pack, const PruneOptions& options);
 
 // The repacking policy: sets the action of every pack. Packs with nothing live are
@@ -85,6 +88,8 @@ struct PrunePlan {
   uint64_t pack_bytes_before = 0;         // packs alone (indexed or not)
   uint64_t unindexed_bytes = 0;           // of the `unindexed` packs
   size_t pack_target_size = 0;            // of the packs repacking writes
+  DamageRecord damage;                    // the store's damage record at planning
+  DamageSet damage_after;                 // its entries that still apply after the prune
   double seconds = 0;                     // spent planning
 
   size_t count(PackAction action) const;
@@ -122,13 +127,16 @@ struct PruneStats {
   uint64_t unused_before = 0;      // of pack_bytes_before no live record needs
   uint64_t unused_after = 0;       // of pack_bytes_after no live record needs
   size_t tmp_files_removed = 0;
+  size_t damage_forgotten = 0;  // damage record entries dropped (their copies are gone)
   double seconds = 0;
 };
 
 // Marks the blocks of every point and plans every pack; changes nothing. The caller
 // holds the store lock exclusively. Throws Error(damage) when the store is not safe to
-// prune (a point or index segment unreadable, a referenced block not in the index, an
-// indexed pack unreadable or missing): `vssimg verify` names the damage.
+// prune (a point or index segment unreadable, a referenced block not in the index, a
+// referenced block with no copy in a pack that is on disk and readable): `vssimg verify`
+// names the damage. Of a block with several copies it keeps one the damage record does
+// not list when there is one (image/prune_copies.hpp).
 PrunePlan plan_prune(const Store& store, const PruneOptions& options);
 
 // The statistics a dry run reports: the plan's counts, with the packs and bytes after

@@ -5,6 +5,7 @@
 #include "core/base/pipeline.hpp"
 #include "core/os/platform.hpp"
 #include "image/block_reader.hpp"
+#include "image/damage.hpp"
 #include "image/restore_target.hpp"
 
 #include <fmt/format.h>
@@ -43,18 +44,22 @@ struct Job {
 // one writing decompresses its next block instead and writes its pending blocks later.
 class RestoreRun {
  public:
-  RestoreRun(const Store& store, const Point& point, const BlockIndex& index, RestoreTarget& target,
-             const RestoreOptions& options)
+  RestoreRun(const Store& store, const Point& point, const BlockIndex& index,
+             const DamageSet& known, RestoreTarget& target, const RestoreOptions& options)
       : m_point(point),
-        m_reader(store, index),
+        m_reader(store, index, &known),
         m_target(target),
         m_zero_free(options.zero_free),
+        m_ignore_damage(options.ignore_damage),
         m_bs(store.block_size()),
         m_size(point.source_size()),
         m_nblocks(point.map.size()) {}
 
   // Runs the pipeline on `threads` workers; fills the byte counts of `stats`.
   void run(unsigned threads, RestoreStats& stats, ProgressSink& progress);
+  const BlockReader& reader() const { return m_reader; }
+  // The blocks written as zeros (ignore_damage), by offset.
+  std::vector<RestoreDamage> damaged();
 
  private:
   uint32_t block_len(uint64_t b) const {
@@ -81,6 +86,7 @@ class RestoreRun {
   BlockReader m_reader;
   RestoreTarget& m_target;
   const bool m_zero_free;
+  const bool m_ignore_damage;
   const uint32_t m_bs;
   const uint64_t m_size;
   const uint64_t m_nblocks;
@@ -89,7 +95,16 @@ class RestoreRun {
   uint64_t m_done = 0;     // consumer: bytes counted, in volume order
   uint64_t m_flushed = 0;  // consumer: bytes handed to start_writeback
   std::mutex m_write_mutex;
+  std::mutex m_damage_mutex;  // guards m_damaged
+  std::vector<RestoreDamage> m_damaged;
 };
+
+std::vector<RestoreDamage> RestoreRun::damaged() {
+  std::lock_guard lock(m_damage_mutex);
+  std::sort(m_damaged.begin(), m_damaged.end(),
+            [](const RestoreDamage& a, const RestoreDamage& b) { return a.offset < b.offset; });
+  return m_damaged;
+}
 
 void RestoreRun::run(unsigned threads, RestoreStats& stats, ProgressSink& progress) {
   const PipelineShape shape =
@@ -131,6 +146,12 @@ void RestoreRun::decode(Job& job, uint32_t i) {
     }
   } catch (const Error& e) {
     if (e.kind() == ErrorKind::newer_format) throw;  // a pack of a newer format (exit 10)
+    if (m_ignore_damage) {
+      std::fill(dst, dst + block_len(b), uint8_t{0});
+      std::lock_guard lock(m_damage_mutex);
+      m_damaged.push_back(RestoreDamage{b * m_bs, e.what()});
+      return;
+    }
     throw Error(ErrorKind::damage, "restoring",
                 fmt::format("point {} at volume offset {}", m_point.id, b * m_bs), e.what());
   }
@@ -204,6 +225,33 @@ void RestoreRun::consume(Job& job, RestoreStats& stats, ProgressSink& progress) 
 
 }  // namespace
 
+namespace {
+// Adds what the reader found to the store's damage record; a failure to record is a note.
+void record_found(const Store& store, const BlockReader& reader, ProgressSink& progress) {
+  const DamageSet found = reader.found_damage();
+  if (found.empty()) return;
+  try {
+    record_damage(store.storage(), found);
+  } catch (const Error& e) {
+    progress.info(fmt::format("could not record the damage found: {}", e.what()));
+  }
+}
+
+// What a finished restore says about damage: copies it stepped over, blocks it zeroed.
+void report_damage(const RestoreRun& run, RestoreStats& stats, ProgressSink& progress) {
+  stats.fallbacks = run.reader().fallbacks();
+  if (stats.fallbacks) {
+    progress.warning(fmt::format(
+        "{} block(s) were read from a second copy because the first is damaged (first: {}); "
+        "the restored data is intact; run vssimg verify --read-data, then vssimg prune",
+        stats.fallbacks, run.reader().first_fallback()));
+  }
+  for (const auto& d : stats.damaged) {
+    progress.warning(fmt::format("volume offset {}: {}; written as zeros", d.offset, d.what));
+  }
+}
+}  // namespace
+
 RestoreStats run_restore(const Store& store, const Point& point,
                          const std::filesystem::path& target, const RestoreOptions& options,
                          ProgressSink& progress) {
@@ -217,15 +265,28 @@ RestoreStats run_restore(const Store& store, const Point& point,
   std::vector<std::string> problems;
   BlockIndex index = store.load_index(&problems);
   for (const auto& p : problems) progress.warning(p);
+  const DamageRecord known = load_damage(store.storage());
 
   RestoreTarget out(target, size, options.force);  // removed again unless finished
   RestoreStats stats;
   stats.bytes_total = size;
   const unsigned threads = options.threads ? options.threads : hardware_threads();
-  RestoreRun(store, point, index, out, options).run(threads, stats, progress);
-  check_interrupted();
+  RestoreRun run(store, point, index, known.set, out, options);
+  try {
+    run.run(threads, stats, progress);
+    check_interrupted();
+  } catch (...) {
+    record_found(store, run.reader(), progress);
+    throw;
+  }
   out.finish(size);
   progress.end();
+  record_found(store, run.reader(), progress);
+  stats.damaged = run.damaged();
+  for (const auto& d : stats.damaged) {
+    stats.bytes_damaged += std::min<uint64_t>(bs, size - d.offset);
+  }
+  report_damage(run, stats, progress);
   if (stats.bytes_unreadable) {
     progress.warning(
         fmt::format("{} bytes were unreadable at backup time and were restored as zeros",

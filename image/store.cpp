@@ -142,7 +142,8 @@ std::vector<PackId> Store::packs_on_disk() const {
   return out;
 }
 
-BlockIndex Store::load_index(std::vector<std::string>* problems) const {
+BlockIndex Store::load_index(std::vector<std::string>* problems,
+                             std::vector<std::string>* damaged) const {
   BlockIndex index;
   const auto names = segments();
   uint64_t estimate = 0;
@@ -155,10 +156,11 @@ BlockIndex Store::load_index(std::vector<std::string>* problems) const {
       std::vector<uint32_t> ordinals;
       for (const auto& pack : seg.packs) ordinals.push_back(index.add_pack(pack));
       for (const auto& e : seg.entries)
-        index.insert(e.id, BlockLocation{ordinals[e.pack], e.offset});
+        index.add_copy(e.id, BlockLocation{ordinals[e.pack], e.offset});
     } catch (const Error& e) {
       if (!problems || e.kind() == ErrorKind::newer_format) throw;
       problems->push_back(e.what());
+      if (damaged) damaged->push_back(name);
     }
   }
   return index;

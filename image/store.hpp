@@ -51,8 +51,10 @@ class Store {
   // Loads every index segment into one table. Damaged segments are reported in
   // `problems` and skipped (their blocks will be stored again by the next backup); a
   // segment of a newer format is refused (Error(newer_format)), as is any damage when
-  // `problems` is null.
-  BlockIndex load_index(std::vector<std::string>* problems) const;
+  // `problems` is null. Every copy of a block the segments name is kept (BlockIndex::
+  // copies); the names of the damaged segments go to `damaged` (if given).
+  BlockIndex load_index(std::vector<std::string>* problems,
+                        std::vector<std::string>* damaged = nullptr) const;
 
   // Deletes leftovers of interrupted writers (Storage::clean_leftovers). Only under the
   // writer lock.

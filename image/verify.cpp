@@ -2,6 +2,7 @@
 
 #include "core/base/error.hpp"
 #include "core/os/platform.hpp"
+#include "image/damage.hpp"
 #include "image/verify_packs.hpp"
 #include "image/verify_plan.hpp"
 
@@ -62,11 +63,69 @@ BadBlocks lost_blocks(const BlockIndex& index, const BlockSet& referenced) {
   return bad;
 }
 
+// The copies of referenced blocks that the damage record lists and this run did not read
+// (`read`: per pack ordinal): damage found earlier stays damage until a read finds the
+// copy intact or prune drops it.
+void add_recorded_copies(const BlockIndex& index, const BlockSet& referenced,
+                         const DamageSet& recorded, const std::vector<char>& read, BadCopies& bad) {
+  if (recorded.empty()) return;
+  index.for_each_copy([&](const BlockId& id, BlockLocation loc) {
+    const PackId& pack = index.packs()[loc.pack];
+    if (read[loc.pack] || !referenced.count(id) || !recorded.copy_bad(id, pack, loc.offset)) return;
+    bad.emplace_back(id, BadBlock{pack.hex(),
+                                  fmt::format("record at offset {}: found damaged by an earlier "
+                                              "check (damage record)",
+                                              loc.offset),
+                                  loc.offset, recorded.has_pack(pack)});
+  });
+}
+
+// The blocks whose every copy is damaged; a block with an intact copy left is a note.
+void judge_copies(const BlockIndex& index, const BadCopies& copies, BadBlocks& bad,
+                  std::vector<std::string>& notes) {
+  std::unordered_map<BlockId, std::set<std::pair<std::string, uint32_t>>, BlockIdHash> seen;
+  for (const auto& [id, b] : copies) seen[id].emplace(b.pack, b.offset);
+  BlockSet intact_left;
+  const BadBlock* example = nullptr;
+  for (const auto& [id, b] : copies) {
+    if (seen[id].size() >= index.copies(id).size()) {
+      bad.emplace(id, b);  // the first copy found names the damage
+    } else if (intact_left.insert(id).second && !example) {
+      example = &b;
+    }
+  }
+  if (const size_t healed = intact_left.size()) {
+    notes.push_back(fmt::format(
+        "{} block(s) have a damaged copy and an intact one, which is used (e.g. pack {}: {}); "
+        "`vssimg prune` removes the damaged copies",
+        healed, example->pack, example->what));
+  }
+}
+
+// What this run found, for the store's damage record (bad copies, unreadable packs and
+// segments); what was read from the record already is not added again.
+DamageSet found_damage(const BadCopies& copies, const std::vector<std::string>& segments) {
+  DamageSet found;
+  const int64_t now = now_unix();
+  for (const auto& [id, b] : copies) {
+    PackId pack;
+    if (!PackId::parse(b.pack, pack)) continue;
+    if (b.whole_pack)
+      found.add_pack(pack, now);
+    else
+      found.add_copy(id, pack, b.offset, now);
+  }
+  for (const auto& name : segments) found.add_segment(name, now);
+  return found;
+}
+
 // Runs the pack checker under the read plan and adds its findings to `result` and
-// `bad`; remembers in verify.state what --read-data read.
-void check_packs(const Store& store, const BlockIndex& index, const ChosenPoints& chosen,
-                 const VerifyOptions& options, VerifyResult& result, BadBlocks& bad,
-                 ProgressSink& progress) {
+// `bad`; remembers in verify.state what --read-data read. Returns, per pack ordinal,
+// whether its data was read.
+std::vector<char> check_packs(const Store& store, const BlockIndex& index,
+                              const ChosenPoints& chosen, const VerifyOptions& options,
+                              VerifyResult& result, BadCopies& bad,
+                              std::vector<Damage>& pack_damage, ProgressSink& progress) {
   const bool remember = options.read_data && options.remember;
   PackReadTimes state;
   if (remember) state = load_verify_state(store, result.notes);
@@ -76,8 +135,8 @@ void check_packs(const Store& store, const BlockIndex& index, const ChosenPoints
   PackCheckResult checked =
       PackChecker(store, index, chosen.referenced, options.read_data, scoped, plan)
           .run(threads, progress);
-  result.damage.insert(result.damage.end(), checked.pack_damage.begin(), checked.pack_damage.end());
-  bad.merge(checked.bad);
+  pack_damage = checked.pack_damage;
+  bad.insert(bad.end(), checked.bad.begin(), checked.bad.end());
   result.packs_checked = checked.packs_checked;
   result.bytes_read = checked.bytes_read;
   result.records_read = checked.records_read;
@@ -86,11 +145,12 @@ void check_packs(const Store& store, const BlockIndex& index, const ChosenPoints
     result.packs_read = plan.read_count();
     result.time_limit_reached = plan.deadline != 0 && result.packs_read < result.packs_selected;
   }
-  // A damaged store is left exactly as it was found (the state is advisory).
-  if (remember && result.damage.empty()) {
+  // After damage the order stays (the state is advisory; the damage record says more).
+  if (remember && checked.pack_damage.empty() && checked.bad.empty()) {
     save_verify_state(store, updated_verify_state(index.packs(), plan, state, now_unix()),
                       result.notes);
   }
+  return plan.read;
 }
 
 // Packs on disk that no index segment names: left by an interrupted backup.
@@ -131,25 +191,68 @@ void attribute_damage(const std::vector<Point>& points, const BadBlocks& bad,
   }
 }
 
+// Damaged segments and unreadable packs are damage when a block of the points checked is
+// lost or damaged through them; when every such block has an intact copy elsewhere (a
+// healed store) they are notes: they cost space until prune or repair index.
+void report_store_damage(const std::vector<std::string>& segment_problems,
+                         const std::vector<Damage>& pack_damage, const BadBlocks& bad,
+                         const VerifyOptions& options, VerifyResult& result) {
+  std::set<std::string> packs_with_bad;
+  bool lost = false;
+  for (const auto& [id, b] : bad) {
+    packs_with_bad.insert(b.pack);
+    lost = lost || b.pack.empty();
+  }
+  for (const auto& p : segment_problems) {
+    if (!options.points.empty() || !lost)
+      result.notes.push_back(p +
+                             " (no block of the points checked is lost through it; "
+                             "`vssimg repair index` rebuilds the index)");
+    else
+      result.damage.push_back(Damage{"", Damage::k_whole_file, "", p});
+  }
+  for (const auto& d : pack_damage) {
+    if (packs_with_bad.count(d.pack))
+      result.damage.push_back(d);
+    else
+      result.notes.push_back(d.what +
+                             " (every block of the points checked in it has an intact "
+                             "copy elsewhere; `vssimg prune` drops it)");
+  }
+}
+
+// Adds what this run found to the store's damage record; a failure is a note (the record
+// is advisory: the next verify finds the damage again).
+void save_damage(const Store& store, const DamageSet& found, std::vector<std::string>& notes) {
+  if (found.empty()) return;
+  try {
+    record_damage(store.storage(), found);
+  } catch (const Error& e) {
+    notes.push_back(fmt::format("could not record the damage found: {}", e.what()));
+  }
+}
+
 }  // namespace
 
 VerifyResult run_verify(const Store& store, const VerifyOptions& options, ProgressSink& progress) {
   VerifyResult result;
-  std::vector<std::string> problems;
-  BlockIndex index = store.load_index(&problems);
-  // With points selected, a damaged segment matters only through blocks those points
-  // lose ("not in the index", reported per offset).
-  for (const auto& p : problems) {
-    if (!options.points.empty())
-      result.notes.push_back(p);
-    else
-      result.damage.push_back(Damage{"", Damage::k_whole_file, "", p});
-  }
+  std::vector<std::string> problems, damaged_segments;
+  BlockIndex index = store.load_index(&problems, &damaged_segments);
   const ChosenPoints chosen = load_points(store, point_ids(store, options), result);
+  DamageRecord record = load_damage(store.storage());
+  result.notes.insert(result.notes.end(), record.notes.begin(), record.notes.end());
+  BadCopies copies;
+  std::vector<Damage> pack_damage;
+  const auto read =
+      check_packs(store, index, chosen, options, result, copies, pack_damage, progress);
+  const DamageSet found = found_damage(copies, damaged_segments);
+  add_recorded_copies(index, chosen.referenced, record.set, read, copies);
   BadBlocks bad = lost_blocks(index, chosen.referenced);
-  check_packs(store, index, chosen, options, result, bad, progress);
+  judge_copies(index, copies, bad, result.notes);
+  report_store_damage(problems, pack_damage, bad, options, result);
   note_unindexed_packs(store, index, result.notes);
   attribute_damage(chosen.points, bad, result);
+  save_damage(store, found, result.notes);
   return result;
 }
 

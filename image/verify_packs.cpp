@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <map>
+#include <set>
 #include <thread>
 
 namespace vssimg {
@@ -24,7 +24,7 @@ PackChecker::PackChecker(const Store& store, const BlockIndex& index, const Bloc
       m_scoped(scoped),
       m_plan(plan),
       m_by_pack(index.packs().size()) {
-  index.for_each([&](const BlockId& id, BlockLocation loc) {
+  index.for_each_copy([&](const BlockId& id, BlockLocation loc) {
     m_by_pack[loc.pack].emplace_back(id, loc.offset);
   });
 }
@@ -59,7 +59,7 @@ void PackChecker::work(ProgressSink& progress) {
       m_result.pack_damage.push_back(
           Damage{"", Damage::k_whole_file, m_index.packs()[p].hex(), problem});
     }
-    for (auto& [id, b] : bad) m_result.bad.emplace(id, b);
+    m_result.bad.insert(m_result.bad.end(), bad.begin(), bad.end());
     progress.update(++m_packs_done);
   }
 }
@@ -87,7 +87,8 @@ PackChecker::BadList PackChecker::check_pack(size_t p, std::string& problem,
       if (!m_newer) m_newer = std::make_unique<Error>(e);
     }
     problem = e.what();
-    for (const auto& entry : entries) bad.emplace_back(entry.first, BadBlock{pack_hex, e.cause()});
+    for (const auto& entry : entries)
+      bad.emplace_back(entry.first, BadBlock{pack_hex, e.cause(), entry.second, true});
   }
   return bad;
 }
@@ -95,12 +96,12 @@ PackChecker::BadList PackChecker::check_pack(size_t p, std::string& problem,
 void PackChecker::check_table(const ObjectReader& pack, const Entries& entries,
                               const std::string& pack_hex, BadList& bad) const {
   auto table = read_pack_table(pack, m_store.config().store_id, "pack " + pack_hex + ".pack");
-  std::map<BlockId, uint32_t> table_offsets;
-  for (const auto& t : table) table_offsets[t.id] = t.offset;
+  std::set<std::pair<BlockId, uint32_t>> in_table;
+  for (const auto& t : table) in_table.emplace(t.id, t.offset);
   for (const auto& e : entries) {
-    auto it = table_offsets.find(e.first);
-    if (it == table_offsets.end() || it->second != e.second) {
-      bad.emplace_back(e.first, BadBlock{pack_hex, "index entry does not match the pack table"});
+    if (!in_table.count(e)) {
+      bad.emplace_back(e.first,
+                       BadBlock{pack_hex, "index entry does not match the pack table", e.second});
     }
   }
 }
@@ -136,8 +137,9 @@ void PackChecker::check_records(const ObjectReader& pack, Entries& entries,
                            : "record offset beyond the end of the pack";
     ++m_records;
     if (!what.empty()) {
-      bad.emplace_back(e.first,
-                       BadBlock{pack_hex, fmt::format("record at offset {}: {}", e.second, what)});
+      bad.emplace_back(
+          e.first,
+          BadBlock{pack_hex, fmt::format("record at offset {}: {}", e.second, what), e.second});
     }
   }
 }

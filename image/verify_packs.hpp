@@ -1,6 +1,7 @@
 // The pack checker of verify: every pack the index refers to is present, its table
 // intact and agreeing with the index; with --read-data, the records of the referenced
-// blocks in the packs the read plan selects decode and re-hash to their ids.
+// blocks in the packs the read plan selects decode and re-hash to their ids. Every copy
+// of a block the index knows is checked where it is.
 #pragma once
 
 #include "core/base/error.hpp"
@@ -25,16 +26,21 @@ namespace vssimg {
 
 using BlockSet = std::unordered_set<BlockId, BlockIdHash>;
 
-// What is wrong with one damaged block, and the pack it is in (empty if none).
+// What is wrong with one damaged copy of a block, and where it is (pack empty if none).
 struct BadBlock {
   std::string pack;
   std::string what;
+  uint32_t offset = 0;      // of the record in the pack
+  bool whole_pack = false;  // the pack itself cannot be opened or its table read
 };
+// The damaged blocks (every copy damaged), with what is wrong with the first copy.
 using BadBlocks = std::unordered_map<BlockId, BadBlock, BlockIdHash>;
+// Damaged copies, in the order found.
+using BadCopies = std::vector<std::pair<BlockId, BadBlock>>;
 
 struct PackCheckResult {
   std::vector<Damage> pack_damage;  // one whole-file record per pack that cannot be read
-  BadBlocks bad;                    // the blocks of damaged packs and records
+  BadCopies bad;                    // the copies in damaged packs and records
   size_t packs_checked = 0;
   uint64_t records_read = 0;
   uint64_t bytes_read = 0;
@@ -56,7 +62,7 @@ class PackChecker {
 
  private:
   using Entries = std::vector<std::pair<BlockId, uint32_t>>;  // id, record offset
-  using BadList = std::vector<std::pair<BlockId, BadBlock>>;  // in the order found
+  using BadList = BadCopies;
 
   void work(ProgressSink& progress);
   bool holds_referenced(const Entries& entries) const;

@@ -50,6 +50,8 @@ def fingerprint(store):
         for f in files:
             if f == "verify.state":  # advisory: which packs verify read last (docs/format.md)
                 continue
+            if f.startswith("damage-") and f.endswith(".state"):  # the damage record: added to
+                continue                                           # by verify and restore
             p = os.path.join(root, f)
             out[p] = hashlib.sha1(open(p, "rb").read()).hexdigest()
     return out
