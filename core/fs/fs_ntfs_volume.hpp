@@ -22,6 +22,7 @@ class Volume {
   void load_mft();
 
   const Geometry& geometry() const { return m_g; }
+  VolumeReader& reader() { return m_volume; }
   const std::vector<Run>& mft_runs() const { return m_mft_runs; }
 
   // MFT record `number` with its fixups applied; load_mft first.
