@@ -137,7 +137,10 @@ int run_ls(Context& ctx, const LsOptions& opts) {
     std::set<uint64_t> seen;
     list_into(ctx, opts, tree, *start, prefix, 0, seen, counts);
   } else {
-    print_entry(ctx, opts, prefix, *start);
+    // The name as the volume spells it (the lookup ignored case).
+    std::vector<std::string> shown = where.components;
+    if (!shown.empty()) shown.back() = start->name;
+    print_entry(ctx, opts, join_components(shown), *start);
     counts.entries = 1;
   }
   const PointSourceStats stats = opened.stats();

@@ -39,6 +39,11 @@ class NtfsTree final : public FileTree {
 
   void open() {
     m_volume.load_mft();
+    // A large $MFT lists its own $DATA in extension records: take all of it.
+    MftFile mft = load_file(m_volume, k_record_mft);
+    std::optional<Stream> mft_data = find_stream(mft, k_attr_data, "", cluster_size());
+    if (!mft_data || mft_data->resident) throw FsRejected("$MFT: no non-resident $DATA");
+    m_volume.set_mft_runs(std::move(mft_data->runs), mft_data->data_size);
     std::vector<uint8_t> table;
     MftFile upcase = load_file(m_volume, k_record_upcase);
     std::optional<Stream> data = find_stream(upcase, k_attr_data, "", cluster_size());

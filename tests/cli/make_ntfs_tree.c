@@ -9,6 +9,10 @@
  *   link PATH NEWPATH     a second name for a file
  *   stream PATH NAME SRC  a named data stream
  *   symlink PATH TARGET   a symbolic link reparse point to TARGET (an absolute path)
+ *   interleave P1 P2 SRC  two files, both holding SRC, written 4 KiB to one then 4 KiB
+ *                         to the other: each gets a run per 4 KiB (fragmented)
+ *   rm PATH               deletes a file (to leave holes in the free space: the
+ *                         next large file is fragmented)
  *   encrypt PATH          sets FILE_ATTRIBUTE_ENCRYPTED (no EFS data: enough for readers
  *                         that must refuse it)
  * Usage: make_ntfs_tree IMAGE < COMMANDS */
@@ -29,6 +33,7 @@
 #include <ntfs-3g/unistr.h>
 #include <ntfs-3g/volume.h>
 
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +147,33 @@ static void run(char *cmd, char *a, char *b, char *c) {
     memcpy(buf + 20 + 2 * ls, up, 2 * (size_t)lp);
     if (ntfs_set_ntfs_reparse_data(ni, buf, 8 + data_len, 0)) die("setting reparse data of", a);
     ntfs_inode_close(ni);
+  } else if (!strcmp(cmd, "interleave")) {
+    ntfs_inode *n1 = create(a, S_IFREG), *n2 = create(b, S_IFREG);
+    ntfs_attr *a1 = ntfs_attr_open(n1, AT_DATA, AT_UNNAMED, 0);
+    ntfs_attr *a2 = ntfs_attr_open(n2, AT_DATA, AT_UNNAMED, 0);
+    FILE *f = fopen(c, "rb");
+    if (!a1 || !a2 || !f) die("interleaving", a);
+    static char buf[4096];
+    size_t n;
+    for (s64 pos = 0; (n = fread(buf, 1, sizeof buf, f)) > 0; pos += (s64)n) {
+      if (ntfs_attr_pwrite(a1, pos, (s64)n, buf) != (s64)n ||
+          ntfs_attr_pwrite(a2, pos, (s64)n, buf) != (s64)n)
+        die("writing", a);
+    }
+    fclose(f);
+    ntfs_attr_close(a1);
+    ntfs_attr_close(a2);
+    ntfs_inode_close(n1);
+    ntfs_inode_close(n2);
+  } else if (!strcmp(cmd, "rm")) {
+    char *leaf;
+    ntfs_inode *dir = open_parent(a, &leaf);
+    ntfs_inode *ni = ntfs_pathname_to_inode(vol, NULL, a);
+    ntfschar *uname = NULL;
+    int len = ntfs_mbstoucs(leaf, &uname);
+    if (!ni || ntfs_delete(vol, a, ni, dir, uname, (u8)len)) die("deleting", a);
+    ntfs_inode_close(dir);
+    free(uname);
   } else if (!strcmp(cmd, "encrypt")) {
     ntfs_inode *ni = ntfs_pathname_to_inode(vol, NULL, a);
     if (!ni) die("opening", a);
@@ -158,6 +190,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: make_ntfs_tree IMAGE < COMMANDS\n");
     return 2;
   }
+  setlocale(LC_ALL, "");  /* names are UTF-8 when LANG says so */
   vol = ntfs_mount(argv[1], NTFS_MNT_NONE);
   if (!vol) die("mounting", argv[1]);
   NVolSetCompression(vol);
