@@ -46,6 +46,8 @@ void add_heal_command(CLI::App& app, CommandTable& table);  // cmd_heal.cpp
 void add_list_writers_command(CLI::App& app, CommandTable& table);  // cmd_list_writers.cpp
 void add_snapshot_command(CLI::App& app, CommandTable& table);      // cmd_snapshot.cpp
 void add_eventlog_command(CLI::App& app, CommandTable& table);      // cmd_eventlog.cpp
+void add_ls_command(CLI::App& app, CommandTable& table);            // cmd_ls.cpp
+void add_extract_command(CLI::App& app, CommandTable& table);       // cmd_extract.cpp
 
 // Entry point used by main(): parses, runs, maps errors to exit codes.
 int run_cli(int argc, char** argv);

@@ -150,6 +150,14 @@ void Volume::load_mft() {
   throw FsRejected("$MFT record 0: no unnamed $DATA attribute");
 }
 
+void Volume::set_mft_runs(std::vector<Run> runs, uint64_t data_size) {
+  if (runs.empty() || runs[0].sparse || runs[0].lcn != m_g.mft_lcn)
+    throw FsRejected("$MFT $DATA: first run does not start at the boot sector's $MFT cluster");
+  const Run& last = runs.back();
+  m_mft_bytes = std::min(data_size, (last.vcn + last.length) * m_g.cluster_size);
+  m_mft_runs = std::move(runs);
+}
+
 std::vector<uint8_t> Volume::read_record(uint64_t number) {
   std::string what = fmt::format("MFT record {}", number);
   if (number >= m_mft_bytes / m_g.record_size) throw FsRejected(what + ": beyond the end of $MFT");

@@ -21,7 +21,12 @@ class Volume {
   // first $DATA segment, which is all later record lookups need.
   void load_mft();
 
+  // Replaces the runlist load_mft took with the whole of $MFT's $DATA, when it spans
+  // several records (an $ATTRIBUTE_LIST in record 0). The first run must not change.
+  void set_mft_runs(std::vector<Run> runs, uint64_t data_size);
+
   const Geometry& geometry() const { return m_g; }
+  VolumeReader& reader() { return m_volume; }
   const std::vector<Run>& mft_runs() const { return m_mft_runs; }
 
   // MFT record `number` with its fixups applied; load_mft first.
