@@ -127,6 +127,7 @@ void build_app(CLI::App& app, GlobalOptions& global, CommandTable& table) {
   add_list_writers_command(app, table);
   add_snapshot_command(app, table);
   add_eventlog_command(app, table);
+  add_mount_command(app, table);
 }
 
 // A command line CLI11 refused: the message on stderr, the log file if one was named, and
