@@ -96,7 +96,8 @@ void compare_dir(FileTree& tree, const TreeEntry& dir, const fs::path& host) {
     CHECK(e.link_count == st.st_nlink);
     // mke2fs -d copies whole seconds (nanoseconds: the test of the extra fields below).
     CHECK(e.modified_ns / 1'000'000'000 == st.st_mtim.tv_sec);
-    CHECK(e.accessed_ns / 1'000'000'000 == st.st_atim.tv_sec);
+    CHECK(e.accessed_ns != 0);  // the host's atime moves when this test reads the file
+    CHECK(e.changed_ns != 0);
     if (d.is_symlink()) {
       CHECK(e.type == EntryType::symlink);
       CHECK(e.link_target == fs::read_symlink(d.path()).string());
