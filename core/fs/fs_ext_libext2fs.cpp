@@ -1,13 +1,12 @@
-// ext2/3/4 allocation map through libext2fs (the library e2fsck and partclone use).
-// libext2fs reads through an io_manager written here over the BlockSource instead of
-// opening source.name() itself: it then reads exactly the bytes the backup reads (one
-// snapshot, one handle, the source's alignment), works for any BlockSource (fuzzing
-// uses an in-memory one), and an out-of-range read becomes a rejection, not a crash.
+// ext2/3/4 allocation map through libext2fs (the library e2fsck and partclone use), and
+// the io_manager over a BlockSource that every libext2fs reader here uses
+// (fs_ext_libext2fs.hpp).
+#include "core/fs/fs_ext_libext2fs.hpp"
+
 #include "core/base/bytes.hpp"
 #include "core/base/error.hpp"
-#include "core/fs/fs_volume.hpp"
 
-#include <ext2fs/ext2fs.h>
+#include <et/com_err.h>
 #include <fmt/format.h>
 
 #include <cstdlib>
@@ -20,11 +19,7 @@ namespace vssimg {
 
 namespace {
 
-struct ChannelState {
-  VolumeReader* volume = nullptr;
-  std::exception_ptr io_error;  // an I/O error of the source, rethrown after libext2fs returns
-  std::vector<uint8_t> buf;
-};
+using ChannelState = ExtChannelState;
 
 // libext2fs opens channels by name; the reader to use is handed over here for the
 // duration of one ext2fs_open2 call (each open creates its own channel state).
@@ -111,39 +106,6 @@ errcode_t source_open(const char* name, int flags, io_channel* channel) {
   return 0;
 }
 
-struct FsCloser {
-  void operator()(struct_ext2_filsys* fs) const { ext2fs_close_free(&fs); }
-};
-using FsHandle = std::unique_ptr<struct_ext2_filsys, FsCloser>;
-
-std::string ext_error(errcode_t code) {
-  // error_message() knows libext2fs's codes only once their com_err table is added.
-  static std::once_flag once;
-  std::call_once(once, [] { initialize_ext2_error_table(); });
-  const char* text = error_message(code);
-  return text ? text : fmt::format("error {}", code);
-}
-
-// Cheap checks before libext2fs sees the superblock: the geometry must fit the source,
-// so no later block number or bitmap size can be absurd.
-void precheck_superblock(VolumeReader& volume) {
-  std::vector<uint8_t> sb = volume.read(1024, 1024, "ext superblock");
-  const uint8_t* s = sb.data();
-  uint32_t log_block = get_u32(s + 24);
-  if (log_block > 6)
-    throw FsRejected(fmt::format("superblock: block size 2^(10+{}) too large", log_block));
-  uint64_t bs = uint64_t{1024} << log_block;
-  uint32_t incompat = get_u32(s + 0x60);
-  uint64_t blocks = get_u32(s + 4);
-  if (incompat & 0x80) blocks |= uint64_t{get_u32(s + 0x150)} << 32;  // INCOMPAT_64BIT
-  if (blocks == 0 || blocks > volume.size() / bs) {
-    throw FsRejected(fmt::format("superblock: {} blocks of {} bytes do not fit the {}-byte volume",
-                                 blocks, bs, volume.size()));
-  }
-  if (get_u32(s + 32) == 0 || get_u32(s + 40) == 0)
-    throw FsRejected("superblock: zero blocks or inodes per group");
-}
-
 // After a libext2fs call: an I/O error of the source (kept by the channel) propagates
 // as it was; a libext2fs error code is a rejection, `doing` saying of what.
 void throw_if_failed(errcode_t err, const ChannelState& state, const char* doing) {
@@ -151,17 +113,9 @@ void throw_if_failed(errcode_t err, const ChannelState& state, const char* doing
   if (err) throw FsRejected(fmt::format("{}: {}", doing, ext_error(err)));
 }
 
-// Opens the filesystem read-only through `state`'s channel; `state` must outlive the
-// handle.
-FsHandle open_filesystem(VolumeReader& volume, ChannelState& state) {
-  state.volume = &volume;
-  ext2_filsys raw = nullptr;
-  t_opening = &state;
-  errcode_t err =
-      ext2fs_open2(volume.source().name().c_str(), nullptr, EXT2_FLAG_64BITS | EXT2_FLAG_SKIP_MMP,
-                   0, 0, &g_source_manager, &raw);
-  t_opening = nullptr;
-  FsHandle fs(raw);
+ExtFsHandle open_filesystem(VolumeReader& volume, ChannelState& state) {
+  ExtFsHandle fs;
+  errcode_t err = open_ext_filesystem(volume, state, fs);
   throw_if_failed(err, state, "opening with libext2fs");
   return fs;
 }
@@ -251,18 +205,58 @@ void check_free_counts(ext2_filsys fs, uint64_t used_clusters) {
   }
 }
 
-// "ext2", "ext3" or "ext4" by the features in use.
+}  // namespace
+
+std::string ext_error(errcode_t code) {
+  // error_message() knows libext2fs's codes only once their com_err table is added.
+  static std::once_flag once;
+  std::call_once(once, [] { initialize_ext2_error_table(); });
+  const char* text = error_message(code);
+  return text ? text : fmt::format("error {}", code);
+}
+
+void precheck_ext_superblock(VolumeReader& volume) {
+  std::vector<uint8_t> sb = volume.read(1024, 1024, "ext superblock");
+  const uint8_t* s = sb.data();
+  uint32_t log_block = get_u32(s + 24);
+  if (log_block > 6)
+    throw FsRejected(fmt::format("superblock: block size 2^(10+{}) too large", log_block));
+  uint64_t bs = uint64_t{1024} << log_block;
+  uint32_t incompat = get_u32(s + 0x60);
+  uint64_t blocks = get_u32(s + 4);
+  if (incompat & 0x80) blocks |= uint64_t{get_u32(s + 0x150)} << 32;  // INCOMPAT_64BIT
+  if (blocks == 0 || blocks > volume.size() / bs) {
+    throw FsRejected(fmt::format("superblock: {} blocks of {} bytes do not fit the {}-byte volume",
+                                 blocks, bs, volume.size()));
+  }
+  if (get_u32(s + 32) == 0 || get_u32(s + 40) == 0)
+    throw FsRejected("superblock: zero blocks or inodes per group");
+}
+
+errcode_t open_ext_filesystem(VolumeReader& volume, ExtChannelState& state, ExtFsHandle& fs) {
+  static std::once_flag once;
+  // com_err's default hook writes to stderr (libext2fs reports some bitmap misuse so).
+  std::call_once(once, [] { set_com_err_hook([](const char*, long, const char*, va_list) {}); });
+  state.volume = &volume;
+  ext2_filsys raw = nullptr;
+  t_opening = &state;
+  errcode_t err =
+      ext2fs_open2(volume.source().name().c_str(), nullptr, EXT2_FLAG_64BITS | EXT2_FLAG_SKIP_MMP,
+                   0, 0, &g_source_manager, &raw);
+  t_opening = nullptr;
+  fs.reset(raw);
+  return err;
+}
+
 std::string ext_variant(ext2_super_block* sb) {
   if (ext2fs_has_feature_extents(sb) || ext2fs_has_feature_flex_bg(sb)) return "ext4";
   return ext2fs_has_feature_journal(sb) ? "ext3" : "ext2";
 }
 
-}  // namespace
-
 FsScan scan_ext(VolumeReader& volume) {
-  precheck_superblock(volume);
+  precheck_ext_superblock(volume);
   ChannelState state;
-  FsHandle fs = open_filesystem(volume, state);
+  ExtFsHandle fs = open_filesystem(volume, state);
   check_clean(fs->super);
   check_group_descriptors(fs.get(), state);
   throw_if_failed(ext2fs_read_block_bitmap(fs.get()), state, "reading block bitmap");
