@@ -14,9 +14,8 @@ namespace vssimg::cli {
 namespace {
 
 SetPoint back_up_one(Context& ctx, const Store& store, const SnapshotSource& s,
-                     const BackupSetOptions& options, const SourceOpener& open) {
+                     BlockSource& source, const BackupSetOptions& options) {
   const size_t warnings_before = ctx.out->warning_count();
-  auto source = open(s);
   BackupOptions bo;
   bo.snapshot = s.outcome;
   // Used blocks only: the filesystem's allocation bitmap decides what is read. Its notes
@@ -25,7 +24,7 @@ SetPoint back_up_one(Context& ctx, const Store& store, const SnapshotSource& s,
   if (options.all_blocks) {
     ctx.out->info("--all-blocks: reading every block of " + s.given);
   } else {
-    alloc = choose_allocation(*source, {.windows_volume = s.volume,
+    alloc = choose_allocation(source, {.windows_volume = s.volume,
                                         .include_pagefile = options.include_pagefile});
     for (const auto& note : alloc.notes) ctx.out->info(note);
     if (alloc.map) bo.allocation = &*alloc.map;
@@ -43,7 +42,7 @@ SetPoint back_up_one(Context& ctx, const Store& store, const SnapshotSource& s,
   SetPoint p;
   p.source = bo.source_label;
   p.consistency = s.outcome.consistency;
-  p.result = run_backup(store, *source, bo, ctx.out->progress());
+  p.result = run_backup(store, source, bo, ctx.out->progress());
   p.warnings = ctx.out->warning_count() - warnings_before;
   return p;
 }
@@ -58,8 +57,13 @@ void run_backup_set(Context& ctx, const Store& store, BackupSnapshots& snapshots
                     const BackupSetOptions& options, const SourceOpener& open,
                     const std::function<void(const SetPoint&)>& committed,
                     std::vector<SetPoint>& done) {
-  for (const auto& s : snapshots.sources()) {
-    done.push_back(back_up_one(ctx, store, s, options, open));
+  // Every source is opened first, so that a missing one fails the run before any point.
+  const auto& sources = snapshots.sources();
+  std::vector<std::unique_ptr<BlockSource>> opened;
+  for (const auto& s : sources) opened.push_back(open(s));
+  for (size_t i = 0; i < sources.size(); ++i) {
+    done.push_back(back_up_one(ctx, store, sources[i], *opened[i], options));
+    opened[i].reset();
     committed(done.back());
   }
   snapshots.complete();  // only now: every point of the set is committed

@@ -19,6 +19,7 @@ TYPES = {
     "number": (int, float),
     "boolean": bool,
     "array of strings": list,
+    "array of objects": list,
 }
 
 
