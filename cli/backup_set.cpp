@@ -13,8 +13,8 @@ namespace vssimg::cli {
 
 namespace {
 
-SetPoint back_up_one(Context& ctx, const Store& store, const SnapshotSource& s,
-                     BlockSource& source, const BackupSetOptions& options) {
+SetPoint back_up_one(Context& ctx, const Store& store, const SnapshotSource& s, BlockSource& source,
+                     const BackupSetOptions& options) {
   const size_t warnings_before = ctx.out->warning_count();
   BackupOptions bo;
   bo.snapshot = s.outcome;
@@ -24,8 +24,8 @@ SetPoint back_up_one(Context& ctx, const Store& store, const SnapshotSource& s,
   if (options.all_blocks) {
     ctx.out->info("--all-blocks: reading every block of " + s.given);
   } else {
-    alloc = choose_allocation(source, {.windows_volume = s.volume,
-                                        .include_pagefile = options.include_pagefile});
+    alloc = choose_allocation(
+        source, {.windows_volume = s.volume, .include_pagefile = options.include_pagefile});
     for (const auto& note : alloc.notes) ctx.out->info(note);
     if (alloc.map) bo.allocation = &*alloc.map;
     bo.excluded_bytes = alloc.excluded_bytes;

@@ -41,8 +41,8 @@ SourceOpener default_source_opener();  // open_block_source(read_path)
 // BackupComplete). The caller holds the store lock and the writer lock.
 //
 // Every source is opened before the first is read: one that cannot be opened fails the
-// run before any point. A source that fails later ends the run: its error is thrown, `done` holds the points
-// committed before it (they stay in the store), later sources are not read, and
+// run before any point. A source that fails later ends the run: its error is thrown, `done` holds
+// the points committed before it (they stay in the store), later sources are not read, and
 // complete() is not called, so destroying `snapshots` aborts the VSS backup
 // (AbortBackup) and no writer is told that it succeeded.
 void run_backup_set(Context& ctx, const Store& store, BackupSnapshots& snapshots,

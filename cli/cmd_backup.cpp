@@ -29,8 +29,8 @@ ForgetCounts apply_keep_after_backup(Context& ctx, const Store& store,
     return apply_policy(ctx, store, policy, source, false);
   } catch (const Error& e) {
     if (e.kind() == ErrorKind::interrupted) throw;
-    ctx.out->warning(fmt::format("retention not applied to {} after the backup: {}", source,
-                                 e.what()));
+    ctx.out->warning(
+        fmt::format("retention not applied to {} after the backup: {}", source, e.what()));
   }
   return {};
 }
@@ -43,10 +43,10 @@ void apply_keep(Context& ctx, const Store& store, const RetentionPolicy& policy,
   bool applied = false;
   for (const auto& p : points) {
     if (set_warnings || p.warnings) {
-      ctx.out->warning(fmt::format(
-          "retention not applied to {}: the backup had warnings; check them, then run "
-          "vssimg forget",
-          p.source));
+      ctx.out->warning(
+          fmt::format("retention not applied to {}: the backup had warnings; check them, then run "
+                      "vssimg forget",
+                      p.source));
       continue;
     }
     ForgetCounts c = apply_keep_after_backup(ctx, store, policy, p.source);

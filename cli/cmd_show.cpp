@@ -71,7 +71,8 @@ void print_vss(Context& ctx, const PointMeta& m, JsonObject& rec) {
     ctx.out->text(fmt::format("snapshot set {}", m.get(k_vss_snapshot_set_id)));
     rec.add("snapshot_set", m.get(k_vss_snapshot_set_id));
   }
-  if (m.has(k_vss_backup_type)) ctx.out->text(fmt::format("backup type  {}", m.get(k_vss_backup_type)));
+  if (m.has(k_vss_backup_type))
+    ctx.out->text(fmt::format("backup type  {}", m.get(k_vss_backup_type)));
   if (auto writers = recorded_writers(m)) {
     ctx.out->text(fmt::format("writers      {}", writers->size()));
     for (const auto& w : *writers) {
@@ -89,9 +90,38 @@ void print_vss(Context& ctx, const PointMeta& m, JsonObject& rec) {
     rec.add_raw("components", components_json(*components));
   }
   if (auto document = recorded_components_document(m)) {
-    ctx.out->text(fmt::format("document     {} bytes of backup components document (for a "
-                              "writer-aware restore)",
-                              document->size()));
+    ctx.out->text(
+        fmt::format("document     {} bytes of backup components document (for a "
+                    "writer-aware restore)",
+                    document->size()));
+  }
+}
+
+// The VSS part (print_vss) and every metadata key: other vss.* keys as `key value` lines,
+// and every key a JSON field.
+void add_vss_and_keys(Context& ctx, const Point& p, JsonObject& rec) {
+  const auto& m = p.meta;
+  try {
+    print_vss(ctx, m, rec);
+  } catch (const Error& e) {
+    ctx.out->warning(fmt::format("point {}: {}", p.id, e.what()));
+  }
+  const bool structured = m.has(point_key::k_vss_writer_states);
+  for (const auto& [k, v] : m.values()) {
+    if (is_vss_key(k) && !is_structured_vss_key(k) &&
+        !(structured && k == point_key::k_vss_writers)) {
+      ctx.out->text(fmt::format("{:<12} {}", k, v));
+    }
+    if (k == point_key::k_id) continue;
+    // Numbers as JSON numbers, as in `list` (docs/json.md); other keys as strings.
+    if (is_integer_key(k))
+      rec.add(k, m.get_int(k));
+    else if (k == point_key::k_duration_seconds)
+      rec.add(k, std::atof(v.c_str()));
+    else if (k == point_key::k_consistency)
+      rec.add(k, consistency_name(v));
+    else
+      rec.add(k, v);
   }
 }
 
@@ -135,28 +165,7 @@ int run_show(Context& ctx, const ShowOptions& opts) {
       .add("zero_blocks", counts[1])
       .add("free_blocks", counts[2])
       .add("unreadable_blocks", counts[3]);
-  try {
-    print_vss(ctx, m, rec);
-  } catch (const Error& e) {
-    ctx.out->warning(fmt::format("point {}: {}", p.id, e.what()));
-  }
-  const bool structured = m.has(point_key::k_vss_writer_states);
-  for (const auto& [k, v] : m.values()) {
-    if (is_vss_key(k) && !is_structured_vss_key(k) &&
-        !(structured && k == point_key::k_vss_writers)) {
-      ctx.out->text(fmt::format("{:<12} {}", k, v));
-    }
-    if (k == point_key::k_id) continue;
-    // Numbers as JSON numbers, as in `list` (docs/json.md); other keys as strings.
-    if (is_integer_key(k))
-      rec.add(k, m.get_int(k));
-    else if (k == point_key::k_duration_seconds)
-      rec.add(k, std::atof(v.c_str()));
-    else if (k == point_key::k_consistency)
-      rec.add(k, consistency_name(v));
-    else
-      rec.add(k, v);
-  }
+  add_vss_and_keys(ctx, p, rec);
   ctx.out->record(rec);
   ctx.summary.add("point", p.id);
   return k_exit_ok;

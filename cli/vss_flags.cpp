@@ -35,9 +35,10 @@ void add_vss_flags(CLI::App* sub, VssFlags& flags) {
             return ok ? std::string() : "needs seconds from 0 to 86400, not " + value;
           },
           "SECONDS"));
-  sub->add_option("--vss-timeout", flags.timeout_seconds,
-                  fmt::format("Seconds each VSS step may take before it is cancelled (default {:g})",
-                              defaults.timeout_seconds))
+  sub->add_option(
+         "--vss-timeout", flags.timeout_seconds,
+         fmt::format("Seconds each VSS step may take before it is cancelled (default {:g})",
+                     defaults.timeout_seconds))
       ->check(CLI::PositiveNumber);
   sub->add_option("--exclude-writer", flags.exclude_writers,
                   "Leave this VSS writer out of the backup (its name, writer id or instance id; "

@@ -15,8 +15,8 @@
 namespace vssimg::cli {
 
 struct VssFlags {
-  std::string backup_type = "copy";  // --backup-type copy|full
-  unsigned retries = vss::SnapshotOptions{}.retries;                       // --vss-retries
+  std::string backup_type = "copy";                   // --backup-type copy|full
+  unsigned retries = vss::SnapshotOptions{}.retries;  // --vss-retries
   double retry_wait_seconds = vss::SnapshotOptions{}.retry_delay_seconds;  // --vss-retry-wait
   double timeout_seconds = vss::SnapshotOptions{}.timeout_seconds;         // --vss-timeout
   std::vector<std::string> exclude_writers;  // --exclude-writer NAME|ID, repeatable

@@ -149,8 +149,8 @@ bool unescape_field(std::string_view text, std::string& out) {
 }
 
 // The rows of list `key`, each with exactly `fields` fields; nullopt when absent.
-std::optional<std::vector<std::vector<std::string>>> rows_of(const PointMeta& meta,
-                                                             const char* key, size_t fields) {
+std::optional<std::vector<std::vector<std::string>>> rows_of(const PointMeta& meta, const char* key,
+                                                             size_t fields) {
   if (!meta.has(key)) return std::nullopt;
   auto rows = decode_meta_list(meta.get(key));
   if (!rows) bad_value(key, "not a list (bad %XX escape)");
@@ -208,8 +208,7 @@ std::string encode_base64(std::string_view bytes) {
     uint32_t v = 0;
     for (size_t k = 0; k < 3; ++k)
       v = (v << 8) | (k < n ? static_cast<unsigned char>(bytes[i + k]) : 0u);
-    for (size_t k = 0; k < 4; ++k)
-      out += k <= n ? k_base64[(v >> (18 - 6 * k)) & 63] : '=';
+    for (size_t k = 0; k < 4; ++k) out += k <= n ? k_base64[(v >> (18 - 6 * k)) & 63] : '=';
   }
   return out;
 }

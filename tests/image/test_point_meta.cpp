@@ -225,9 +225,13 @@ TEST_CASE("point meta: lists in a value round-trip any field, and bad escapes ar
 
 TEST_CASE("point meta: base64 is RFC 4648's, and only canonical text decodes") {
   // RFC 4648, section 10.
-  const std::pair<const char*, const char*> vectors[] = {
-      {"", ""},         {"f", "Zg=="},        {"fo", "Zm8="},         {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  const std::pair<const char*, const char*> vectors[] = {{"", ""},
+                                                         {"f", "Zg=="},
+                                                         {"fo", "Zm8="},
+                                                         {"foo", "Zm9v"},
+                                                         {"foob", "Zm9vYg=="},
+                                                         {"fooba", "Zm9vYmE="},
+                                                         {"foobar", "Zm9vYmFy"}};
   for (const auto& [plain, coded] : vectors) {
     CHECK(encode_base64(plain) == coded);
     CHECK(decode_base64(coded) == std::string(plain));
@@ -235,8 +239,8 @@ TEST_CASE("point meta: base64 is RFC 4648's, and only canonical text decodes") {
   std::string all;
   for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
   CHECK(decode_base64(encode_base64(all)) == all);
-  for (const char* bad : {"Zg=", "Zg", "Z===", "Zh==", "Zm9=", "Zm9v\n", "Zm 9", "=Zm9", "Zg==Zg==",
-                          "Zm8*"}) {
+  for (const char* bad :
+       {"Zg=", "Zg", "Z===", "Zh==", "Zm9=", "Zm9v\n", "Zm 9", "=Zm9", "Zg==Zg==", "Zm8*"}) {
     CAPTURE(bad);
     CHECK_FALSE(decode_base64(bad).has_value());
   }

@@ -155,8 +155,8 @@ TEST_CASE("vss multi-volume: D: alone leaves the database out; a failing second 
     CHECK(f.ctx.out->warning_count() == 1);  // "add E: to the backup": exit 3
     Store store(f.dir / "store");
     std::vector<cli::SetPoint> points;
-    cli::run_backup_set(f.ctx, store, snapshots, {}, f.opener(), [](const cli::SetPoint&) {},
-                        points);
+    cli::run_backup_set(
+        f.ctx, store, snapshots, {}, f.opener(), [](const cli::SetPoint&) {}, points);
     REQUIRE(points.size() == 1);
     Point point = store.load_point(points[0].result.point_id);
     CHECK(recorded_components(point.meta)->empty());
@@ -167,14 +167,15 @@ TEST_CASE("vss multi-volume: D: alone leaves the database out; a failing second 
     std::vector<cli::SetPoint> points;
     {
       cli::BackupSnapshots snapshots(f.ctx, {"D:", "E:"}, cli::BackupVssFlags{}, f.factory());
-      auto opener = [open = f.opener()](
-                        const cli::SnapshotSource& s) -> std::unique_ptr<BlockSource> {
+      auto opener = [open =
+                         f.opener()](const cli::SnapshotSource& s) -> std::unique_ptr<BlockSource> {
         if (s.given == "E:") return std::make_unique<FailingSource>();
         return open(s);
       };
-      CHECK_THROWS_WITH(cli::run_backup_set(f.ctx, store, snapshots, {}, opener,
-                                            [](const cli::SetPoint&) {}, points),
-                        Catch::Contains("the device is gone"));
+      CHECK_THROWS_WITH(
+          cli::run_backup_set(
+              f.ctx, store, snapshots, {}, opener, [](const cli::SetPoint&) {}, points),
+          Catch::Contains("the device is gone"));
       CHECK(test::count_calls(f.fake.calls, "AbortBackup") == 0);  // not yet: still alive
     }
     CHECK(test::count_calls(f.fake.calls, "AbortBackup") == 1);
