@@ -121,7 +121,8 @@ void summarize(Context& ctx, const std::vector<SetPoint>& points, size_t sources
                const std::string& set_id, double started) {
   ctx.summary.add("points", static_cast<uint64_t>(points.size()));
   if (!set_id.empty()) ctx.summary.add("snapshot_set", set_id);
-  if (sources == 1 && points.size() == 1) {
+  if (points.empty()) return;  // failed before the first commit: nothing to count
+  if (sources == 1) {
     add_point_fields(ctx.summary, points.front());
     return;
   }
