@@ -1,56 +1,76 @@
+#include "cli/backup_set.hpp"
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
-#include "cli/parse.hpp"
-#include "core/os/test_seams.hpp"
 #include "cli/retention_cli.hpp"
 #include "cli/vss_flags.hpp"
-#include "core/source/block_source.hpp"
-#include "core/fs/alloc_choice.hpp"
 #include "image/backup.hpp"
+#include "core/os/platform.hpp"
 #include "image/lock.hpp"
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
-
-#include <cstdlib>
 
 namespace vssimg::cli {
 
 namespace {
 
 struct BackupCommandOptions {
-  std::string source;
-  std::string label;
-  bool all_blocks = false;
-  bool include_pagefile = false;  // --include-pagefile: keep pagefile/swapfile/hiberfil clusters
-  bool ignore_bad_sectors = false;
-  KeepFlags keep;      // --keep-*: retention for this source after a successful backup
+  std::vector<std::string> sources;
+  BackupSetOptions set;
+  KeepFlags keep;      // --keep-*: retention per source after a successful backup
   BackupVssFlags vss;  // VSS: cli/vss_flags.hpp
 };
 
 // --keep-*: forget this source's points by the policy, right after the backup. The point
 // is already committed, so a failure here is a warning (exit 3), never a failed backup.
-void apply_keep_after_backup(Context& ctx, const Store& store, const RetentionPolicy& policy,
-                             const std::string& source) {
+ForgetCounts apply_keep_after_backup(Context& ctx, const Store& store,
+                                     const RetentionPolicy& policy, const std::string& source) {
   try {
     StoreLock lock(store.storage(), LockMode::exclusive, false, "forget (backup --keep)");
-    ForgetCounts c = apply_policy(ctx, store, policy, source, false);
-    ctx.summary.add("policy", policy.describe())
-        .add("kept", static_cast<uint64_t>(c.kept))
-        .add("removed", static_cast<uint64_t>(c.removed));
+    return apply_policy(ctx, store, policy, source, false);
   } catch (const Error& e) {
     if (e.kind() == ErrorKind::interrupted) throw;
-    ctx.out->warning("retention not applied after the backup: " + std::string(e.what()));
+    ctx.out->warning(
+        fmt::format("retention not applied to {} after the backup: {}", source, e.what()));
   }
+  return {};
 }
 
-void report(Context& ctx, const BackupResult& r, const std::string& source) {
+// The retention of every source whose backup had no warning (a degraded point must not
+// push healthy older ones out of the policy); warnings of the snapshot set count for all.
+void apply_keep(Context& ctx, const Store& store, const RetentionPolicy& policy,
+                const std::vector<SetPoint>& points, size_t set_warnings) {
+  ForgetCounts total;
+  bool applied = false;
+  for (const auto& p : points) {
+    if (set_warnings || p.warnings) {
+      ctx.out->warning(
+          fmt::format("retention not applied to {}: the backup had warnings; check them, then run "
+                      "vssimg forget",
+                      p.source));
+      continue;
+    }
+    ForgetCounts c = apply_keep_after_backup(ctx, store, policy, p.source);
+    total.kept += c.kept;
+    total.removed += c.removed;
+    applied = true;
+  }
+  if (!applied) return;
+  ctx.summary.add("policy", policy.describe())
+      .add("kept", static_cast<uint64_t>(total.kept))
+      .add("removed", static_cast<uint64_t>(total.removed));
+}
+
+uint64_t reused_bytes(const BackupStats& s) {
+  return s.parent_reused_bytes + s.index_reused_bytes;
+}
+
+void print_point(Context& ctx, const SetPoint& p) {
+  const BackupResult& r = p.result;
   const BackupStats& s = r.stats;
   double rate = s.seconds > 0 ? static_cast<double>(s.bytes_read) / s.seconds : 0;
-  uint64_t reused = s.parent_reused_bytes + s.index_reused_bytes;
   ctx.out->text(fmt::format("point {} created{}", r.point_id,
                             r.parent_id.empty() ? "" : " (compared with " + r.parent_id + ")"));
-  ctx.out->text(fmt::format("  source    {} ({})", source, human_bytes(s.source_size)));
+  ctx.out->text(fmt::format("  source    {} ({})", p.source, human_bytes(s.source_size)));
   ctx.out->text(fmt::format("  read      {} in {:.1f} s ({}/s); skipped {} free, {} zero",
                             human_bytes(s.bytes_read), s.seconds,
                             human_bytes(static_cast<uint64_t>(rate)),
@@ -58,7 +78,7 @@ void report(Context& ctx, const BackupResult& r, const std::string& source) {
   ctx.out->text(fmt::format("  new       {} ({} stored, {} blocks)", human_bytes(s.new_bytes),
                             human_bytes(s.new_stored_bytes), s.new_blocks));
   ctx.out->text(fmt::format("  reused    {} (unchanged since parent {}, elsewhere in store {})",
-                            human_bytes(reused), human_bytes(s.parent_reused_bytes),
+                            human_bytes(reused_bytes(s)), human_bytes(s.parent_reused_bytes),
                             human_bytes(s.index_reused_bytes)));
   if (s.unreadable_bytes) {
     ctx.out->text(fmt::format("  unreadable {} in {} blocks", human_bytes(s.unreadable_bytes),
@@ -70,9 +90,14 @@ void report(Context& ctx, const BackupResult& r, const std::string& source) {
         r.points_whole_again.empty() ? std::string("no earlier point")
                                      : fmt::format("{}", fmt::join(r.points_whole_again, " "))));
   }
-  ctx.summary.add("point", r.point_id)
-      .add("parent", r.parent_id)
-      .add("source", source)
+}
+
+// The fields of one point: a `backup_point` record, and the summary of a one-source run.
+JsonObject& add_point_fields(JsonObject& o, const SetPoint& p) {
+  const BackupStats& s = p.result.stats;
+  return o.add("point", p.result.point_id)
+      .add("parent", p.result.parent_id)
+      .add("source", p.source)
       .add("source_size", s.source_size)
       .add("bytes_read", s.bytes_read)
       .add("free_skipped_bytes", s.free_skipped_bytes)
@@ -80,60 +105,92 @@ void report(Context& ctx, const BackupResult& r, const std::string& source) {
       .add("unreadable_bytes", s.unreadable_bytes)
       .add("new_bytes", s.new_bytes)
       .add("new_stored_bytes", s.new_stored_bytes)
-      .add("reused_bytes", reused)
+      .add("reused_bytes", reused_bytes(s))
       .add("healed_blocks", s.healed_blocks)
-      .add_raw("points_whole_again", json_string_array(r.points_whole_again))
+      .add_raw("points_whole_again", json_string_array(p.result.points_whole_again))
       .add("seconds", s.seconds);
+}
+
+void report_point(Context& ctx, const SetPoint& p, const std::string& set_id) {
+  print_point(ctx, p);
+  JsonObject rec("backup_point");
+  add_point_fields(rec, p).add("consistency", std::string(to_string(p.consistency)));
+  if (!set_id.empty()) rec.add("snapshot_set", set_id);
+  ctx.out->record(rec);
+  const BackupStats& s = p.result.stats;
   ctx.out->log(fmt::format("backup of {} done: point {}, read {}, new {} ({} stored), {:.1f} s",
-                           source, r.point_id, s.bytes_read, s.new_bytes, s.new_stored_bytes,
-                           s.seconds));
+                           p.source, p.result.point_id, s.bytes_read, s.new_bytes,
+                           s.new_stored_bytes, s.seconds));
+}
+
+// One source: the point's fields, as before several sources were possible. Several: the
+// totals over the points written (those of a run that failed part way, too).
+void summarize(Context& ctx, const std::vector<SetPoint>& points, size_t sources,
+               const std::string& set_id, double started) {
+  ctx.summary.add("points", static_cast<uint64_t>(points.size()));
+  if (!set_id.empty()) ctx.summary.add("snapshot_set", set_id);
+  if (points.empty()) return;  // failed before the first commit: nothing to count
+  if (sources == 1) {
+    add_point_fields(ctx.summary, points.front());
+    return;
+  }
+  BackupStats t;
+  uint64_t reused = 0;
+  for (const auto& p : points) {
+    const BackupStats& s = p.result.stats;
+    t.source_size += s.source_size;
+    t.bytes_read += s.bytes_read;
+    t.free_skipped_bytes += s.free_skipped_bytes;
+    t.zero_bytes += s.zero_bytes;
+    t.unreadable_bytes += s.unreadable_bytes;
+    t.new_bytes += s.new_bytes;
+    t.new_stored_bytes += s.new_stored_bytes;
+    reused += reused_bytes(s);
+  }
+  ctx.summary.add("source_size", t.source_size)
+      .add("bytes_read", t.bytes_read)
+      .add("free_skipped_bytes", t.free_skipped_bytes)
+      .add("zero_bytes", t.zero_bytes)
+      .add("unreadable_bytes", t.unreadable_bytes)
+      .add("new_bytes", t.new_bytes)
+      .add("new_stored_bytes", t.new_stored_bytes)
+      .add("reused_bytes", reused)
+      .add("seconds", monotonic_seconds() - started);  // the run's, snapshot included
 }
 
 int run_backup_command(Context& ctx, const BackupCommandOptions& opts) {
+  const double started = monotonic_seconds();
   const RetentionPolicy keep_policy = policy_from_flags(opts.keep);
+  check_distinct_sources(opts.sources);
+  std::string names;
+  for (const auto& s : opts.sources) names += (names.empty() ? "" : " ") + s;
   Store store(ctx.store_path());
   auto lock =
-      std::make_unique<StoreLock>(store.storage(), LockMode::shared, true, "backup " + opts.source);
-  ctx.out->log(
-      fmt::format("backup of {} into {} started", opts.source, store.storage().location()));
-  // VSS (Windows volumes): the snapshot exists while `snapshot` lives; its device is read.
-  BackupSnapshot snapshot(ctx, opts.source, opts.vss);
-  auto source = open_block_source(snapshot.read_path());
-
-  BackupOptions bo;
-  bo.snapshot = snapshot.outcome();
-  // Used blocks only: the filesystem's allocation bitmap decides what is read. Its notes
-  // go through info: falling back to another reader still images everything in use.
-  AllocationChoice alloc;
-  if (opts.all_blocks) {
-    ctx.out->info("--all-blocks: reading every block of " + opts.source);
-  } else {
-    alloc = choose_allocation(*source, {.windows_volume = snapshot.is_volume(),
-                                        .include_pagefile = opts.include_pagefile});
-    for (const auto& note : alloc.notes) ctx.out->info(note);
-    if (alloc.map) bo.allocation = &*alloc.map;
-    bo.excluded_bytes = alloc.excluded_bytes;
+      std::make_unique<StoreLock>(store.storage(), LockMode::shared, true, "backup " + names);
+  ctx.out->log(fmt::format("backup of {} into {} started", names, store.storage().location()));
+  // VSS (Windows volumes): one snapshot set for all of them while `snapshots` lives.
+  BackupSnapshots snapshots(ctx, opts.sources, opts.vss, system_snapshot_factory());
+  const std::string set_id = snapshots.set_id();
+  std::vector<SetPoint> points;
+  try {
+    run_backup_set(
+        ctx, store, snapshots, opts.set, default_source_opener(),
+        [&](const SetPoint& p) { report_point(ctx, p, set_id); }, points);
+  } catch (const Error&) {
+    summarize(ctx, points, opts.sources.size(), set_id, started);
+    if (!points.empty() && points.size() < opts.sources.size()) {
+      ctx.out->info(fmt::format("{} of {} points were committed before the failure; they stay",
+                                points.size(), opts.sources.size()));
+    }
+    throw;
   }
-  // Recorded absolute, so `latest --source` and the parent shortcut find it from any
-  // working directory.
-  bo.source_label = normalize_source(opts.source);
-  bo.label = opts.label;
-  bo.threads = ctx.global.threads;
-  bo.ignore_bad_sectors = opts.ignore_bad_sectors;
-  // Test-only: small packs so that kill and fault tests cross many pack commits.
-  if (const char* t = test_seams::pack_size())
-    bo.pack_target_size = parse_size(t, "VSSIMG_TEST_PACK_SIZE");
-  BackupResult result = run_backup(store, *source, bo, ctx.out->progress());
-  snapshot.complete();  // BackupComplete only once the point is committed
-  report(ctx, result, bo.source_label);
+  // Warnings no single source had (the snapshot set's, BackupComplete's) concern them all.
+  size_t source_warnings = 0;
+  for (const auto& p : points) source_warnings += p.warnings;
+  const size_t run_warnings = ctx.out->warning_count() - source_warnings;
+  summarize(ctx, points, opts.sources.size(), set_id, started);
   lock.reset();
-  if (!keep_policy.empty() && ctx.out->warning_count()) {
-    // A degraded point must not push healthy older ones out of the policy.
-    ctx.out->warning(
-        "retention not applied: the backup had warnings; check them, then run vssimg forget");
-  } else if (!keep_policy.empty()) {
-    apply_keep_after_backup(ctx, store, keep_policy, bo.source_label);
-  }
+  if (!keep_policy.empty()) apply_keep(ctx, store, keep_policy, points, run_warnings);
   return exit_code_for_warnings(ctx.out->warning_count());
 }
 
@@ -142,18 +199,20 @@ int run_backup_command(Context& ctx, const BackupCommandOptions& opts) {
 void add_backup_command(CLI::App& app, CommandTable& table) {
   auto opts = std::make_shared<BackupCommandOptions>();
   auto* sub = app.add_subcommand(
-      "backup", "Back up a volume, block device or image file as a recovery point");
-  sub->add_option(
-         "source", opts->source,
-         "Block device or image file (on Windows also C:, a mount folder or \\\\?\\Volume{GUID}\\)")
+      "backup",
+      "Back up volumes, block devices or image files, a recovery point each (the volumes in "
+      "one VSS snapshot set)");
+  sub->add_option("source", opts->sources,
+                  "Block devices or image files (on Windows also C:, a mount folder or "
+                  "\\\\?\\Volume{GUID}\\); several are backed up in the order given")
       ->required();
-  sub->add_option("--label", opts->label, "A label stored with the point");
-  sub->add_flag("--all-blocks", opts->all_blocks,
+  sub->add_option("--label", opts->set.label, "A label stored with every point of the run");
+  sub->add_flag("--all-blocks", opts->set.all_blocks,
                 "Read every block, also those the filesystem does not use");
   sub->add_flag(
-      "--include-pagefile", opts->include_pagefile,
+      "--include-pagefile", opts->set.include_pagefile,
       "Windows volumes: also image the clusters of pagefile.sys, swapfile.sys and hiberfil.sys");
-  sub->add_flag("--ignore-bad-sectors", opts->ignore_bad_sectors,
+  sub->add_flag("--ignore-bad-sectors", opts->set.ignore_bad_sectors,
                 "Record unreadable blocks in the point (exit 3) instead of failing");
   add_keep_flags(sub, opts->keep);
   add_backup_vss_flags(sub, opts->vss);

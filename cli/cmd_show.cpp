@@ -16,6 +16,115 @@ struct ShowOptions {
   std::string source;
 };
 
+bool is_vss_key(const std::string& key) {
+  return key.rfind(point_key::k_vss_prefix, 0) == 0;
+}
+
+// The keys show prints in their own form (print_vss), not as `key value`.
+bool is_structured_vss_key(const std::string& key) {
+  using namespace point_key;
+  return key == k_vss_writer_states || key == k_vss_components ||
+         key == k_vss_components_document || key == k_vss_snapshot_set_id ||
+         key == k_vss_backup_type;
+}
+
+std::string writers_json(const std::vector<SnapshotOutcome::Writer>& writers) {
+  std::string json = "[";
+  for (const auto& w : writers) {
+    if (json.size() > 1) json += ',';
+    json += JsonObject("writer")
+                .add("name", w.name)
+                .add("writer_id", w.writer_id)
+                .add("instance_id", w.instance_id)
+                .add("state", w.state)
+                .add("state_name", w.state_name)
+                .add("error", fmt::format("0x{:08X}", w.error))
+                .add("error_name", w.error_name)
+                .add("ok", w.failure.empty())
+                .str();
+  }
+  return json + "]";
+}
+
+std::string components_json(const std::vector<SnapshotOutcome::Component>& components) {
+  std::string json = "[";
+  for (const auto& c : components) {
+    if (json.size() > 1) json += ',';
+    json += JsonObject("component")
+                .add("writer", c.writer_name)
+                .add("writer_id", c.writer_id)
+                .add("instance_id", c.instance_id)
+                .add("logical_path", c.logical_path)
+                .add("name", c.name)
+                .add("component_type", c.type)
+                .str();
+  }
+  return json + "]";
+}
+
+// The snapshot set, backup type, writers with their states and the components of a VSS
+// point (text and the structured JSON fields). Points of earlier builds have only
+// vss.writers, which the caller prints as it is.
+void print_vss(Context& ctx, const PointMeta& m, JsonObject& rec) {
+  using namespace point_key;
+  if (m.has(k_vss_snapshot_set_id)) {
+    ctx.out->text(fmt::format("snapshot set {}", m.get(k_vss_snapshot_set_id)));
+    rec.add("snapshot_set", m.get(k_vss_snapshot_set_id));
+  }
+  if (m.has(k_vss_backup_type))
+    ctx.out->text(fmt::format("backup type  {}", m.get(k_vss_backup_type)));
+  if (auto writers = recorded_writers(m)) {
+    ctx.out->text(fmt::format("writers      {}", writers->size()));
+    for (const auto& w : *writers) {
+      ctx.out->text(fmt::format("  {:<32} [{}] {}, {}{}", w.name, w.state, w.state_name,
+                                w.error_name, w.failure.empty() ? "" : ": crash-consistent"));
+    }
+    rec.add_raw("writers", writers_json(*writers));
+  }
+  if (auto components = recorded_components(m)) {
+    ctx.out->text(fmt::format("components   {}", components->size()));
+    for (const auto& c : *components) {
+      ctx.out->text(fmt::format("  {:<32} {}{}{} ({})", c.writer_name, c.logical_path,
+                                c.logical_path.empty() ? "" : "\\", c.name, c.type));
+    }
+    rec.add_raw("components", components_json(*components));
+  }
+  if (auto document = recorded_components_document(m)) {
+    ctx.out->text(
+        fmt::format("document     {} bytes of backup components document (for a "
+                    "writer-aware restore)",
+                    document->size()));
+  }
+}
+
+// The VSS part (print_vss) and every metadata key: other vss.* keys as `key value` lines,
+// and every key a JSON field.
+void add_vss_and_keys(Context& ctx, const Point& p, JsonObject& rec) {
+  const auto& m = p.meta;
+  try {
+    print_vss(ctx, m, rec);
+  } catch (const Error& e) {
+    ctx.out->warning(fmt::format("point {}: {}", p.id, e.what()));
+  }
+  const bool structured = m.has(point_key::k_vss_writer_states);
+  for (const auto& [k, v] : m.values()) {
+    if (is_vss_key(k) && !is_structured_vss_key(k) &&
+        !(structured && k == point_key::k_vss_writers)) {
+      ctx.out->text(fmt::format("{:<12} {}", k, v));
+    }
+    if (k == point_key::k_id) continue;
+    // Numbers as JSON numbers, as in `list` (docs/json.md); other keys as strings.
+    if (is_integer_key(k))
+      rec.add(k, m.get_int(k));
+    else if (k == point_key::k_duration_seconds)
+      rec.add(k, std::atof(v.c_str()));
+    else if (k == point_key::k_consistency)
+      rec.add(k, consistency_name(v));
+    else
+      rec.add(k, v);
+  }
+}
+
 int run_show(Context& ctx, const ShowOptions& opts) {
   Store store(ctx.store_path());
   StoreLock lock(store.storage(), LockMode::shared, false, "show");
@@ -56,19 +165,7 @@ int run_show(Context& ctx, const ShowOptions& opts) {
       .add("zero_blocks", counts[1])
       .add("free_blocks", counts[2])
       .add("unreadable_blocks", counts[3]);
-  for (const auto& [k, v] : m.values()) {
-    if (k.rfind(point_key::k_vss_prefix, 0) == 0) ctx.out->text(fmt::format("{:<12} {}", k, v));
-    if (k == point_key::k_id) continue;
-    // Numbers as JSON numbers, as in `list` (docs/json.md); other keys as strings.
-    if (is_integer_key(k))
-      rec.add(k, m.get_int(k));
-    else if (k == point_key::k_duration_seconds)
-      rec.add(k, std::atof(v.c_str()));
-    else if (k == point_key::k_consistency)
-      rec.add(k, consistency_name(v));
-    else
-      rec.add(k, v);
-  }
+  add_vss_and_keys(ctx, p, rec);
   ctx.out->record(rec);
   ctx.summary.add("point", p.id);
   return k_exit_ok;

@@ -5,29 +5,59 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cstdlib>
 
 namespace vssimg::cli {
 
 void add_vss_flags(CLI::App* sub, VssFlags& flags) {
+  const vss::SnapshotOptions defaults;
   sub->add_option("--backup-type", flags.backup_type,
                   "VSS backup type: copy (default; writers keep their logs) or full (Exchange/SQL "
                   "truncate logs after the backup)")
       ->check(CLI::IsMember({"copy", "full"}));
   sub->add_option(
       "--vss-retries", flags.retries,
-      "Retries when another snapshot is in progress, the provider is busy or a writer asks "
-      "for it (default 3)");
-  sub->add_option("--vss-timeout", flags.timeout_seconds,
-                  "Seconds each VSS step may take before it is cancelled (default 600)")
+      fmt::format("Retries when another snapshot is in progress, the provider is busy or a "
+                  "writer asks for it (default {})",
+                  defaults.retries));
+  sub->add_option("--vss-retry-wait", flags.retry_wait_seconds,
+                  fmt::format("Seconds before the first VSS retry; the wait doubles for each "
+                              "further one (default {:g})",
+                              defaults.retry_delay_seconds))
+      ->check(CLI::Validator(
+          [](std::string& value) {
+            char* end = nullptr;
+            const double seconds = std::strtod(value.c_str(), &end);
+            // A day at most: the wait doubles per retry, and NaN or inf are no wait.
+            const bool ok = !value.empty() && *end == '\0' && seconds >= 0 && seconds <= 86400;
+            return ok ? std::string() : "needs seconds from 0 to 86400, not " + value;
+          },
+          "SECONDS"));
+  sub->add_option(
+         "--vss-timeout", flags.timeout_seconds,
+         fmt::format("Seconds each VSS step may take before it is cancelled (default {:g})",
+                     defaults.timeout_seconds))
       ->check(CLI::PositiveNumber);
+  sub->add_option("--exclude-writer", flags.exclude_writers,
+                  "Leave this VSS writer out of the backup (its name, writer id or instance id; "
+                  "repeatable)")
+      ->allow_extra_args(false)
+      ->check(CLI::Validator(
+          [](std::string& value) {
+            return value.empty() ? std::string("needs a writer name or id") : std::string();
+          },
+          "NAME|ID"));
 }
 
 vss::SnapshotOptions snapshot_options(const VssFlags& flags) {
   vss::SnapshotOptions o;
   o.backup_type = *vss::parse_backup_type(flags.backup_type);
   o.retries = flags.retries;
+  o.retry_delay_seconds = flags.retry_wait_seconds;
   o.timeout_seconds = flags.timeout_seconds;
+  o.exclude_writers = flags.exclude_writers;
   return o;
 }
 
@@ -54,63 +84,129 @@ std::string volume_label(const std::string& source) {
   return source;
 }
 
-BackupSnapshot::BackupSnapshot(Context& ctx, const std::string& source, const BackupVssFlags& flags)
-    : m_ctx(ctx), m_flags(flags), m_volume(vss::looks_like_volume(source)), m_read_path(source) {
-  std::string mode = flags.snapshot.empty() ? (m_volume ? "always" : "never") : flags.snapshot;
-  if (!m_volume && mode != "never") {
-    if (mode == "always") {
+SnapshotFactory system_snapshot_factory() {
+  return [](const std::vector<std::string>& volumes, const vss::SnapshotOptions& options,
+            ProgressSink& progress) { return vss::create_snapshot(volumes, options, progress); };
+}
+
+SnapshotOutcome snapshot_outcome(const vss::SnapshotSession& session, size_t index) {
+  SnapshotOutcome o;
+  o.consistency = session.crash_consistent() ? Consistency::crash : Consistency::application;
+  const auto& v = session.volumes().at(index);
+  o.from_snapshot = true;
+  o.snapshot_id = v.snapshot_id;
+  o.snapshot_set_id = session.set_id();
+  o.volume = v.volume_name;
+  o.device = v.device_path;
+  o.backup_type = std::string(vss::to_string(session.backup_type()));
+  for (const auto& w : session.writers()) {
+    SnapshotOutcome::Writer r;
+    r.name = w.name;
+    r.failure = w.failed ? fmt::format("[{}] {}, {}", w.state, w.state_name, w.error_name) : "";
+    r.writer_id = w.writer_id;
+    r.instance_id = w.instance_id;
+    r.state = w.state;
+    r.state_name = w.state_name;
+    r.error = w.error;
+    r.error_name = w.error_name;
+    o.writers.push_back(std::move(r));
+  }
+  // Every point of the set records all of them: the components were judged against the
+  // whole set, and a restore of any one point needs the whole document.
+  for (const auto& c : session.components()) {
+    o.components.push_back(
+        {c.writer_name, c.writer_id, c.instance_id, c.type, c.logical_path, c.name});
+  }
+  o.components_document = session.components_document();
+  return o;
+}
+
+BackupSnapshots::BackupSnapshots(Context& ctx, const std::vector<std::string>& sources,
+                                 const BackupVssFlags& flags, SnapshotFactory factory)
+    : m_ctx(ctx), m_flags(flags) {
+  std::vector<std::string> volumes;
+  const std::string mode = flags.snapshot.empty() ? "always" : flags.snapshot;
+  for (const auto& given : sources) {
+    SnapshotSource s;
+    s.given = given;
+    s.volume = vss::looks_like_volume(given);
+    s.read_path = given;
+    s.outcome.consistency = Consistency::image;
+    if (!s.volume && flags.snapshot == "always") {
       throw Error(
-          ErrorKind::usage, "backing up", source,
+          ErrorKind::usage, "backing up", given,
           "--snapshot=always needs a volume (C:, a mount folder or \\\\?\\Volume{GUID}\\); this is "
           "a file or device");
     }
-    mode = "never";  // auto: nothing to snapshot
-  }
-  if (mode == "never") {
-    if (m_volume) {
-      m_consistency = Consistency::crash;
+    if (s.volume && mode == "never") {
+      s.outcome.consistency = Consistency::crash;
       m_ctx.out->info(
           fmt::format("--snapshot=never: reading the live volume {}; files being written may be "
                       "inconsistent in the image",
-                      source));
+                      given));
+    } else if (s.volume) {
+      volumes.push_back(given);
     }
-    return;
+    m_sources.push_back(std::move(s));
   }
-  if (!flags.pre_snapshot.empty()) {
-    m_ctx.out->info("running --pre-snapshot: " + flags.pre_snapshot);
-    m_post_pending = !flags.post_snapshot.empty();
-    int rc = run_shell_command(flags.pre_snapshot);
+  if (!volumes.empty()) take_snapshot(volumes, mode, factory);
+}
+
+// One set for all volumes; --snapshot=auto falls back to reading all of them live.
+void BackupSnapshots::take_snapshot(const std::vector<std::string>& volumes,
+                                    const std::string& mode, const SnapshotFactory& factory) {
+  if (!m_flags.pre_snapshot.empty()) {
+    m_ctx.out->info("running --pre-snapshot: " + m_flags.pre_snapshot);
+    m_post_pending = !m_flags.post_snapshot.empty();
+    int rc = run_shell_command(m_flags.pre_snapshot);
     if (rc != 0) {
       run_post_command();
-      throw Error(ErrorKind::failure, "running --pre-snapshot", flags.pre_snapshot,
+      throw Error(ErrorKind::failure, "running --pre-snapshot", m_flags.pre_snapshot,
                   fmt::format("exited with code {}; no snapshot was made", rc));
     }
   }
-  m_post_pending = !flags.post_snapshot.empty();
+  m_post_pending = !m_flags.post_snapshot.empty();
   try {
-    m_session = vss::create_snapshot({source}, snapshot_options(flags), m_ctx.out->progress());
+    m_session = factory(volumes, snapshot_options(m_flags), m_ctx.out->progress());
   } catch (const Error& e) {
     run_post_command();
-    if (mode == "auto" && e.kind() != ErrorKind::interrupted) {
-      m_consistency = Consistency::crash;
-      m_ctx.out->warning(
-          fmt::format("{}; --snapshot=auto: backing up the live volume {} instead (not "
-                      "consistent: files being written may be damaged in the image)",
-                      e.what(), source));
-      return;
+    if (mode != "auto" || e.kind() == ErrorKind::interrupted) throw;
+    std::string names;
+    for (auto& s : m_sources) {
+      if (!s.volume || s.outcome.consistency == Consistency::crash) continue;
+      s.outcome.consistency = Consistency::crash;
+      names += (names.empty() ? "" : ", ") + s.given;
     }
-    throw;
+    m_ctx.out->warning(
+        fmt::format("{}; --snapshot=auto: backing up the live volume{} {} instead (not "
+                    "consistent: files being written may be damaged in the image)",
+                    e.what(), volumes.size() > 1 ? "s" : "", names));
+    return;
   }
   run_post_command();
-  m_read_path = m_session->volumes().front().device_path;
-  m_consistency = m_session->crash_consistent() ? Consistency::crash : Consistency::application;
-  m_ctx.out->info(fmt::format("reading the shadow copy {} of {} (snapshot {})", m_read_path, source,
-                              m_session->volumes().front().snapshot_id));
+  const auto& shadows = m_session->volumes();
+  for (auto& s : m_sources) {
+    if (!s.volume || s.outcome.consistency == Consistency::crash) continue;
+    auto it = std::find_if(shadows.begin(), shadows.end(),
+                           [&](const vss::SnapshotVolume& v) { return v.source == s.given; });
+    if (it == shadows.end()) {
+      throw Error(ErrorKind::vss, "reading the snapshot set", s.given,
+                  "VSS returned no shadow copy for this volume");
+    }
+    s.outcome = snapshot_outcome(*m_session, static_cast<size_t>(it - shadows.begin()));
+    s.read_path = it->device_path;
+    m_ctx.out->info(fmt::format("reading the shadow copy {} of {} (snapshot {}, set {})",
+                                s.read_path, s.given, it->snapshot_id, m_session->set_id()));
+  }
 }
 
-BackupSnapshot::~BackupSnapshot() = default;  // the session aborts unless complete() ran
+BackupSnapshots::~BackupSnapshots() = default;  // the session aborts unless complete() ran
 
-void BackupSnapshot::run_post_command() {
+std::string BackupSnapshots::set_id() const {
+  return m_session ? m_session->set_id() : std::string();
+}
+
+void BackupSnapshots::run_post_command() {
   if (!m_post_pending) return;
   m_post_pending = false;
   m_ctx.out->info("running --post-snapshot: " + m_flags.post_snapshot);
@@ -124,31 +220,13 @@ void BackupSnapshot::run_post_command() {
   }
 }
 
-SnapshotOutcome BackupSnapshot::outcome() const {
-  SnapshotOutcome o;
-  o.consistency = m_consistency;
-  if (!m_session) return o;
-  const auto& v = m_session->volumes().front();
-  o.from_snapshot = true;
-  o.snapshot_id = v.snapshot_id;
-  o.snapshot_set_id = m_session->set_id();
-  o.volume = v.volume_name;
-  o.device = v.device_path;
-  o.backup_type = std::string(vss::to_string(m_session->backup_type()));
-  for (const auto& w : m_session->writers()) {
-    o.writers.push_back(
-        {w.name, w.failed ? fmt::format("[{}] {}, {}", w.state, w.state_name, w.error_name) : ""});
-  }
-  return o;
-}
-
-void BackupSnapshot::complete() {
+void BackupSnapshots::complete() {
   if (!m_session) return;
   try {
     m_session->complete(true);
   } catch (const Error& e) {
     m_ctx.out->warning(fmt::format(
-        "{}; the point is written, but writers were not told the backup "
+        "{}; the points are written, but writers were not told the backup "
         "succeeded{}",
         e.what(),
         m_session->backup_type() == vss::BackupType::full ? " (logs not truncated)" : ""));

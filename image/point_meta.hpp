@@ -42,6 +42,12 @@ inline constexpr char k_vss_volume[] = "vss.volume";
 inline constexpr char k_vss_device[] = "vss.device";
 inline constexpr char k_vss_backup_type[] = "vss.backup_type";
 inline constexpr char k_vss_writers[] = "vss.writers";
+// Lists (encode_meta_list): every writer with its ids and state; the writer components
+// added to the backup. Both absent in points of earlier builds.
+inline constexpr char k_vss_writer_states[] = "vss.writer_states";
+inline constexpr char k_vss_components[] = "vss.components";
+// The backup components document (SaveAsXML, UTF-8) in base64; absent when VSS gave none.
+inline constexpr char k_vss_components_document[] = "vss.components_document";
 }  // namespace point_key
 
 // The keys of docs/format.md's table whose values are integers. excluded_bytes is not
@@ -68,6 +74,21 @@ struct SnapshotOutcome {
   struct Writer {
     std::string name;
     std::string failure;  // empty: the writer prepared its data
+    std::string writer_id;
+    std::string instance_id;
+    int state = 0;
+    std::string state_name;
+    uint32_t error = 0;
+    std::string error_name;
+  };
+  // A writer component added to the backup (component mode).
+  struct Component {
+    std::string writer_name;
+    std::string writer_id;
+    std::string instance_id;
+    std::string type;  // "database" | "filegroup"
+    std::string logical_path;
+    std::string name;
   };
   Consistency consistency = Consistency::image;
   bool from_snapshot = false;  // false: the fields below are empty and not recorded
@@ -77,6 +98,8 @@ struct SnapshotOutcome {
   std::string device;  // the snapshot device that was read
   std::string backup_type;
   std::vector<Writer> writers;
+  std::vector<Component> components;
+  std::string components_document;  // UTF-8 XML; empty: none
 };
 
 // Everything a backup records about its point.
@@ -102,5 +125,23 @@ struct PointFacts {
 
 // The point's metadata: each key of docs/format.md from its one field of `facts`.
 PointMeta encode_point_meta(const PointFacts& facts);
+
+// A list in one metadata value (docs/format.md, "Lists in metadata"): one line per row,
+// fields separated by a tab; `%`, tab, newline and carriage return inside a field as %XX.
+std::string encode_meta_list(const std::vector<std::vector<std::string>>& rows);
+// The rows of a list; nullopt when `text` is not one (a bad %XX escape).
+std::optional<std::vector<std::vector<std::string>>> decode_meta_list(std::string_view text);
+
+// Base64 (RFC 4648, standard alphabet, padded, no line breaks).
+std::string encode_base64(std::string_view bytes);
+// nullopt for anything that is not canonical base64 of that kind.
+std::optional<std::string> decode_base64(std::string_view text);
+
+// What a point recorded about its VSS writers and components. Readers of old points
+// (keys absent) get nullopt; a value that does not decode throws Error(damage) naming
+// the point's key.
+std::optional<std::vector<SnapshotOutcome::Writer>> recorded_writers(const PointMeta& meta);
+std::optional<std::vector<SnapshotOutcome::Component>> recorded_components(const PointMeta& meta);
+std::optional<std::string> recorded_components_document(const PointMeta& meta);
 
 }  // namespace vssimg

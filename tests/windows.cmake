@@ -6,6 +6,7 @@ target_sources(vssimg_tests PRIVATE
   vss/test_vss_session.cpp
   vss/test_vss_backup.cpp
   vss/test_vss_requester.cpp
+  vss/test_vss_multivolume.cpp
 )
 target_link_libraries(vssimg_tests PRIVATE vssimg_vss)
 # Catch2 v2 would define wmain for UNICODE builds; MinGW links main.

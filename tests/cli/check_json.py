@@ -20,6 +20,7 @@ TYPES = {
     "boolean": bool,
     "array of strings": list,
     "array of integers": list,
+    "array of objects": list,
 }
 
 

@@ -1,7 +1,9 @@
 // libFuzzer target: point files (image/point.cpp decode_point, decode_point_info and the
-// metadata decoder), with a round trip of what decodes.
+// metadata decoder; image/point_meta.cpp's lists and base64 of the vss.* keys), with a
+// round trip of what decodes.
 #include "core/base/error.hpp"
 #include "image/point.hpp"
+#include "image/point_meta.hpp"
 
 #include <string>
 
@@ -12,6 +14,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     PointInfo info = decode_point_info(data, size, id);
     if (valid_point_id(info.meta.get("id"))) id = info.meta.get("id");
+    for (const auto& [key, value] : info.meta.values()) {
+      if (auto rows = decode_meta_list(value)) {
+        if (decode_meta_list(encode_meta_list(*rows)) != rows) __builtin_trap();
+      }
+      if (auto bytes = decode_base64(value)) {
+        if (encode_base64(*bytes) != value) __builtin_trap();
+      }
+    }
+    try {
+      (void)recorded_writers(info.meta);
+      (void)recorded_components(info.meta);
+      (void)recorded_components_document(info.meta);
+    } catch (const Error&) {
+    }
   } catch (const Error&) {
   }
   try {
