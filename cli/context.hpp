@@ -45,6 +45,7 @@ void add_prune_command(CLI::App& app, CommandTable& table);
 void add_list_writers_command(CLI::App& app, CommandTable& table);  // cmd_list_writers.cpp
 void add_snapshot_command(CLI::App& app, CommandTable& table);      // cmd_snapshot.cpp
 void add_eventlog_command(CLI::App& app, CommandTable& table);      // cmd_eventlog.cpp
+void add_export_command(CLI::App& app, CommandTable& table);        // cmd_export.cpp
 
 // Entry point used by main(): parses, runs, maps errors to exit codes.
 int run_cli(int argc, char** argv);
