@@ -22,12 +22,19 @@ constexpr size_t k_job_bytes = 4u << 20;           // a job holds this much at m
 constexpr size_t k_buffer_budget = 96u << 20;      // all jobs' buffers together
 constexpr uint64_t k_writeback_bytes = 64u << 20;  // start writing back every 64 MiB
 
-class FileSink : public ExportSink {
+class FileSink : public PositionedSink {
  public:
   FileSink(const std::filesystem::path& path, bool force) : m_target(path, 0, force) {}
   void write(const uint8_t* data, size_t len) override {
-    m_target.write(data, len, m_pos);
+    write_at(data, len, m_pos);
     m_pos += len;
+    written_up_to(m_pos);
+  }
+  void write_at(const uint8_t* data, size_t len, uint64_t offset) override {
+    m_target.write(data, len, offset);
+  }
+  void written_up_to(uint64_t end) override {
+    m_pos = std::max(m_pos, end);
     if (m_pos - m_flushed >= k_writeback_bytes) {
       m_target.start_writeback(m_flushed, m_pos - m_flushed);
       m_flushed = m_pos;
@@ -37,7 +44,7 @@ class FileSink : public ExportSink {
 
  private:
   RestoreTarget m_target;
-  uint64_t m_pos = 0;
+  uint64_t m_pos = 0;  // everything before it is written
   uint64_t m_flushed = 0;
 };
 
@@ -58,8 +65,9 @@ void overlay(uint8_t* dst, uint64_t start, uint64_t end, const std::vector<uint8
 }
 
 // One export of a point into a sink, on the ordered pipeline: workers fill jobs of
-// consecutive present payload blocks (GPT tables, decoded blocks, zeros), and the job
-// next in file order is appended to the sink.
+// consecutive present payload blocks (GPT tables, decoded blocks, zeros) and, into a
+// positioned sink (a file), write them at their offsets; for a sequential sink (a pipe)
+// the job next in file order is appended by whichever worker consumes it.
 class ExportRun {
  public:
   ExportRun(const Store& store, const BlockIndex& index, const Point& point,
@@ -68,6 +76,7 @@ class ExportRun {
         m_reader(store, index),
         m_layout(layout),
         m_sink(sink),
+        m_positioned(dynamic_cast<PositionedSink*>(&sink)),
         m_bs(layout.geometry.block_size),
         m_primary(encode_gpt_primary(layout.disk)),
         m_backup(encode_gpt_backup(layout.disk)) {}
@@ -84,6 +93,7 @@ class ExportRun {
   BlockReader m_reader;
   const ExportLayout& m_layout;
   ExportSink& m_sink;
+  PositionedSink* const m_positioned;  // null: append in order
   const uint32_t m_bs;
   const std::vector<uint8_t> m_primary;
   const std::vector<uint8_t> m_backup;
@@ -105,11 +115,16 @@ void ExportRun::run(unsigned threads, ExportStats& stats, ProgressSink& progress
       threads, [&](Job& job) { return produce(job); },
       [&](Job& job) {
         for (uint32_t k = 0; k < job.count; ++k) fill(job, k);
+        if (m_positioned) {
+          m_positioned->write_at(job.data.data(), size_t{job.count} * m_bs,
+                                 m_layout.file_offset(job.first));
+        }
       },
       [&](Job& job) {
-        m_sink.write(job.data.data(), size_t{job.count} * m_bs);
+        if (!m_positioned) m_sink.write(job.data.data(), size_t{job.count} * m_bs);
         stats.bytes_unreadable += job.unreadable;
         done += uint64_t{job.count} * m_bs;
+        if (m_positioned) m_positioned->written_up_to(done);
         progress.update(done);
       });
 }

@@ -28,6 +28,16 @@ class ExportSink {
   virtual void finish() = 0;
 };
 
+// A sink that also takes writes at any offset, from several threads at once for distinct
+// ranges (a file): the workers then write their own blocks where the layout puts them,
+// as restore's workers do, and the file still gets every byte once.
+class PositionedSink : public ExportSink {
+ public:
+  virtual void write_at(const uint8_t* data, size_t len, uint64_t offset) = 0;
+  // Everything before `end` is written (called in order): a hint for early writeback.
+  virtual void written_up_to(uint64_t end) = 0;
+};
+
 // A file sink: refuses a directory, a device, and an existing file without `force`
 // (Error(usage)); removes the file it wrote unless finish() returned, so that a failed
 // export leaves no VHDX that looks complete. Writes past the page cache where the

@@ -3,7 +3,8 @@
 # qemu-img convert, sgdisk -v, vhdiinfo) and compared with restore; `-` to a pipe; an
 # existing target (exit 2), a damaged store (exit 12, no file left), a point whose end
 # is a hole, and an ext4 volume over 2 TiB (sparse).
-source "$(dirname "$0")/lib.sh" "$1"
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh" "$1"
 for tool in qemu-img sgdisk vhdiinfo mkntfs ntfscp mkfs.ext4; do
   command -v "$tool" >/dev/null || fail "$tool is missing (scripts/deps installs it)"
 done
@@ -54,7 +55,8 @@ ntfscp -f ntfs.img big.bin big.bin >/dev/null 2>&1 || fail "ntfscp failed"
 expect_exit 0 $VSSIMG $S backup ntfs.img
 expect_exit 0 $VSSIMG $S restore latest ntfs.restored
 expect_exit 0 $VSSIMG --json $S export latest ntfs.vhdx
-python3 "$(dirname "$0")/check_json.py" out >/dev/null 2>&1 || true
+python3 "$HERE/check_json.py" "$HERE/../../docs/json.md" export 0 out ||
+  fail "export's JSON output does not match docs/json.md"
 grep -q '"partition_type":"basic-data"' out || { cat out; fail "NTFS point not a Basic Data partition"; }
 grep -q '"type":"summary"' out || fail "no summary record"
 check_vhdx ntfs.vhdx ntfs.restored "Microsoft basic data"
