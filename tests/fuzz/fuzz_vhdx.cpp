@@ -72,7 +72,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const uint8_t flags = data[0];
   const uint64_t file_size =
-      (flags & 4) ? base().file_size - (uint64_t{flags >> 3} << 16) : base().file_size;
+      (flags & 4) ? base().file_size - (static_cast<uint64_t>(flags >> 3) << 16) : base().file_size;
   PatchedFile file(file_size);
   for (size_t off = 1; off + 5 <= size;) {
     const uint64_t at = get_u32(data + off) % (base().head.size() + (1u << 20));
