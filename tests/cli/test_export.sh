@@ -113,5 +113,6 @@ for p in store/packs/*/*.pack; do
 done
 expect_exit 12 $VSSIMG $S export latest damaged.vhdx
 [ ! -e damaged.vhdx ] || fail "a damaged export left damaged.vhdx behind"
-pass "damage: exit 12, no partial file"
+expect_exit 12 sh -c '"$1" --store "$2" export latest - >piped.vhdx' _ "$VSSIMG" "$WORK/store"
+pass "damage: exit 12, no partial file (and exit 12 through a pipe)"
 echo "$TESTS_RUN passed, 0 failed"
