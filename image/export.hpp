@@ -14,7 +14,7 @@
 
 namespace vssimg {
 
-// The VHDX payload block size export uses unless told otherwise (docs/benchmarks.md:
+// The VHDX payload block size export uses unless told otherwise (docs/export.md:
 // the smallest of 1, 2 and 32 MiB wastes the least space and is as fast).
 inline constexpr uint32_t k_export_block_size = 1u << 20;
 
