@@ -111,6 +111,7 @@ void build_app(CLI::App& app, GlobalOptions& global, CommandTable& table) {
   add_show_command(app, table);
   add_verify_command(app, table);
   add_restore_command(app, table);
+  add_export_command(app, table);
   add_repair_command(app, table);
   add_forget_command(app, table);
   add_prune_command(app, table);
