@@ -4,6 +4,8 @@
 #include "cli/vss_flags.hpp"
 #include "core/base/error.hpp"
 #include "core/os/platform.hpp"
+#include "core/os/path.hpp"
+#include "core/os/process.hpp"
 #include "vss/vss.hpp"
 
 #include <fmt/format.h>
@@ -18,14 +20,14 @@ std::filesystem::path Context::store_path() const {
     throw Error(ErrorKind::usage, "finding store", "",
                 "no store given; use --store PATH or set VSSIMG_STORE");
   }
-  return std::filesystem::path(global.store);
+  return path_from_utf8(global.store);
 }
 
 std::string normalize_source(const std::string& source) {
   if (vss::looks_like_volume(source)) return volume_label(source);  // "c:\" -> "C:", never a folder
   std::error_code ec;
-  if (source.empty() || !std::filesystem::exists(source, ec)) return source;
-  return std::filesystem::absolute(source, ec).lexically_normal().string();
+  if (source.empty() || !std::filesystem::exists(path_from_utf8(source), ec)) return source;
+  return path_to_utf8(std::filesystem::absolute(path_from_utf8(source), ec).lexically_normal());
 }
 
 namespace {
@@ -91,8 +93,9 @@ void build_app(CLI::App& app, GlobalOptions& global, CommandTable& table) {
   app.require_subcommand(1);
   app.fallthrough();
   app.footer(exit_code_table());
-  app.add_option("--store", global.store, "Store path (local or UNC); or set VSSIMG_STORE")
-      ->envname("VSSIMG_STORE");
+  // Read here rather than through CLI11's envname, which gets it in the ANSI code page.
+  global.store = utf8_environment_variable("VSSIMG_STORE").value_or("");
+  app.add_option("--store", global.store, "Store path (local or UNC); or set VSSIMG_STORE");
   app.add_flag("--json", global.json, "Results as JSON Lines on stdout (see docs/json.md)");
   app.add_option("--progress", global.progress,
                  "Progress on stderr: auto (only on a console), always, never")

@@ -1,6 +1,7 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/parse.hpp"
+#include "core/os/path.hpp"
 #include "image/store.hpp"
 
 #include <fmt/format.h>
@@ -14,18 +15,19 @@ struct InitOptions {
 
 int run_init(Context& ctx, const InitOptions& opts) {
   auto path = ctx.store_path();
+  const std::string name = path_to_utf8(path);
   uint64_t bs =
       opts.block_size.empty() ? k_default_block_size : parse_size(opts.block_size, "--block-size");
   if (!valid_block_size(bs)) {
-    throw Error(ErrorKind::usage, "creating store", path.string(),
+    throw Error(ErrorKind::usage, "creating store", name,
                 fmt::format("block size {} is not a power of two from 64K to 4M", bs));
   }
   Store::create(path, static_cast<uint32_t>(bs));
   Store store(path);
-  ctx.out->text(fmt::format("created store {} (block size {})", path.string(), human_bytes(bs)));
-  ctx.out->log(fmt::format("init: created store {} (block size {})", path.string(), bs));
-  ctx.out->record(JsonObject("status").add("store", path.string()).add("block_size", bs));
-  ctx.summary.add("store", path.string()).add("block_size", bs);
+  ctx.out->text(fmt::format("created store {} (block size {})", name, human_bytes(bs)));
+  ctx.out->log(fmt::format("init: created store {} (block size {})", name, bs));
+  ctx.out->record(JsonObject("status").add("store", name).add("block_size", bs));
+  ctx.summary.add("store", name).add("block_size", bs);
   return k_exit_ok;
 }
 }  // namespace

@@ -1,5 +1,6 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
+#include "core/os/path.hpp"
 #include "image/lock.hpp"
 #include "image/restore.hpp"
 
@@ -34,7 +35,7 @@ int run_restore_command(Context& ctx, const RestoreCommandOptions& opts) {
   ro.zero_free = opts.zero_free;
   ro.ignore_damage = opts.ignore_damage;
   ro.threads = ctx.global.threads;
-  RestoreStats s = run_restore(store, point, opts.target, ro, ctx.out->progress());
+  RestoreStats s = run_restore(store, point, path_from_utf8(opts.target), ro, ctx.out->progress());
   double rate = s.seconds > 0 ? static_cast<double>(s.bytes_total) / s.seconds : 0;
   ctx.out->text(fmt::format(
       "restored point {} to {}: {} ({} written, {} sparse) in {:.1f} s ({}/s)", point.id,

@@ -1,5 +1,7 @@
 #include "cli/output.hpp"
 
+#include "core/os/file.hpp"
+#include "core/os/path.hpp"
 #include "core/os/platform.hpp"
 
 #include <fmt/chrono.h>
@@ -91,7 +93,7 @@ class Output::Progress final : public ProgressSink {
 
 Output::Output(const GlobalOptions& options) : m_options(options) {
   if (!m_options.log_file.empty()) {
-    m_log = std::fopen(m_options.log_file.c_str(), "a");
+    m_log = open_stdio_file(path_from_utf8(m_options.log_file), "a");
     if (!m_log) {
       std::fprintf(stderr, "vssimg: warning: opening log file %s: cannot append; not logging\n",
                    m_options.log_file.c_str());

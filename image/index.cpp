@@ -9,6 +9,10 @@
 #include <algorithm>
 #include <cstring>
 
+#ifdef _MSC_VER
+#include <intrin.h>
+#endif
+
 namespace vssimg {
 
 namespace {
@@ -37,10 +41,18 @@ uint32_t BlockIndex::add_pack(const PackId& pack) {
   return it->second;
 }
 
+size_t slot_for_prefix(uint64_t prefix, size_t slots) {
+  const auto n = static_cast<uint64_t>(slots);
+#ifdef _MSC_VER
+  return static_cast<size_t>(__umulh(prefix, n));  // MSVC has no 128-bit integer type
+#else
+  return static_cast<size_t>((static_cast<unsigned __int128>(prefix) * n) >> 64);
+#endif
+}
+
 size_t BlockIndex::slot_of(const BlockId& id) const {
   // Ids are uniform: map the 64-bit prefix onto [0, capacity) without a modulo.
-  return static_cast<size_t>((static_cast<unsigned __int128>(id.prefix64()) * m_slots.size()) >>
-                             64);
+  return slot_for_prefix(id.prefix64(), m_slots.size());
 }
 
 bool BlockIndex::find(const BlockId& id, BlockLocation& out) const {

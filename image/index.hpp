@@ -22,6 +22,10 @@ struct BlockLocation {
   uint32_t offset = 0;  // record offset in the pack
 };
 
+// floor(prefix * slots / 2^64): the home slot of an id whose 64-bit prefix is `prefix` in
+// a table of `slots` slots, the same on every compiler (MSVC: __umulh, others: __int128).
+size_t slot_for_prefix(uint64_t prefix, size_t slots);
+
 // id -> location, an open-addressing table of 24-byte slots, 68-85% full while growing
 // (28-35 bytes per block, 32 on average; docs/format.md "In memory"). A block stored more
 // than once (healed after damage, or by an interrupted backup) has further copies in a

@@ -1,6 +1,7 @@
 #include "image/restore_target.hpp"
 
 #include "core/base/error.hpp"
+#include "core/os/path.hpp"
 #include "core/os/platform.hpp"
 
 #include <fmt/format.h>
@@ -32,7 +33,7 @@ void check_device(const std::string& name, const TargetInfo& info, uint64_t size
 
 RestoreTarget::RestoreTarget(const std::filesystem::path& path, uint64_t size, bool force)
     : m_path(path) {
-  const std::string name = path.string();
+  const std::string name = path_to_utf8(path);
   const TargetInfo info = inspect_target(path);
   m_is_device = info.is_device;
   if (info.is_directory) throw Error(ErrorKind::usage, "restoring to", name, "is a directory");

@@ -3,6 +3,7 @@
 #include "core/base/error.hpp"
 #include "core/os/atomic_file.hpp"
 #include "core/os/file.hpp"
+#include "core/os/path.hpp"
 #include "core/os/platform.hpp"
 #include "image/lock.hpp"
 #include "image/lock_file.hpp"
@@ -60,8 +61,7 @@ void check_name(const ObjectRef& ref) {
 }
 
 std::string display(const fs::path& p) {
-  auto u8 = p.u8string();
-  return std::string(reinterpret_cast<const char*>(u8.data()), u8.size());
+  return path_to_utf8(p);
 }
 
 // The names of the files with `extension` directly in (or, `recursive`, anywhere under) `dir`.
@@ -71,7 +71,7 @@ std::vector<std::string> names_in(const fs::path& dir, const std::string& extens
   std::error_code ec;
   if (!fs::exists(dir, ec)) return out;
   for (const auto& entry : Iterator(dir, ec)) {
-    if (entry.path().extension() == extension) out.push_back(entry.path().stem().string());
+    if (entry.path().extension() == extension) out.push_back(display(entry.path().stem()));
   }
   if (ec) throw Error("listing", display(dir), ec.message());
   std::sort(out.begin(), out.end());
@@ -96,7 +96,7 @@ class LocalWriter final : public ObjectWriter {
 class LocalReader final : public ObjectReader {
  public:
   explicit LocalReader(const fs::path& path)
-      : m_file(path, File::Open::read), m_name(path.string()) {}
+      : m_file(path, File::Open::read), m_name(display(path)) {}
   uint64_t size() const override { return m_file.size(); }
   size_t read_at(void* buf, size_t len, uint64_t offset) const override {
     return m_file.read_at(buf, len, offset);
@@ -182,7 +182,7 @@ std::string LocalStorage::location() const {
 }
 
 std::string LocalStorage::describe(const ObjectRef& ref) const {
-  return path_of(ref).string();
+  return display(path_of(ref));
 }
 
 std::unique_ptr<ObjectWriter> LocalStorage::create(const ObjectRef& ref, WriteMode mode) const {
@@ -221,7 +221,7 @@ bool LocalStorage::remove(const ObjectRef& ref) const {
   const fs::path p = path_of(ref);
   std::error_code ec;
   bool existed = fs::remove(p, ec);
-  if (ec) throw Error("deleting", p.string(), ec.message());
+  if (ec) throw Error("deleting", display(p), ec.message());
   if (existed) sync_directory(p.parent_path());
   return existed;
 }
@@ -232,7 +232,7 @@ void LocalStorage::remove_all(ObjectKind kind, const std::vector<std::string>& n
     const fs::path p = path_of(ObjectRef{kind, name});
     std::error_code ec;
     if (fs::remove(p, ec)) dirs.insert(p.parent_path());
-    if (ec) throw Error("deleting", p.string(), ec.message());
+    if (ec) throw Error("deleting", display(p), ec.message());
   }
   for (const auto& d : dirs) sync_directory(d);
 }

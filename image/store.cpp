@@ -1,6 +1,7 @@
 #include "image/store.hpp"
 
 #include "core/base/error.hpp"
+#include "core/os/path.hpp"
 #include "core/os/platform.hpp"
 #include "image/point_meta.hpp"
 #include "image/storage_local.hpp"
@@ -36,7 +37,7 @@ void Store::create(const Storage& storage, uint32_t block_size) {
 void Store::create(const fs::path& root, uint32_t block_size) {
   if (!valid_block_size(block_size)) {
     throw Error(
-        ErrorKind::usage, "creating store", root.string(),
+        ErrorKind::usage, "creating store", path_to_utf8(root),
         fmt::format("block size {} is not a power of two from 64 KiB to 4 MiB", block_size));
   }
   create(*LocalStorage::create_directory(root), block_size);

@@ -2,6 +2,7 @@
 
 #include "core/base/bytes.hpp"
 #include "core/base/error.hpp"
+#include "core/os/path.hpp"
 #include "core/os/platform.hpp"
 
 #include <system_error>
@@ -11,7 +12,8 @@ namespace vssimg {
 AtomicFile::AtomicFile(std::filesystem::path final_path, const std::filesystem::path& tmp_dir)
     : m_final(std::move(final_path)) {
   auto rnd = random_bytes(8);
-  m_tmp = tmp_dir / (m_final.filename().string() + "." + to_hex(rnd.data(), rnd.size()) + ".tmp");
+  m_tmp =
+      tmp_dir / (path_to_utf8(m_final.filename()) + "." + to_hex(rnd.data(), rnd.size()) + ".tmp");
   m_file = File(m_tmp, File::Open::create_new);
 }
 
@@ -28,7 +30,7 @@ void AtomicFile::commit(bool replace) {
     rename_replace(m_tmp, m_final);
   } else if (!rename_no_replace(m_tmp, m_final)) {
     discard();
-    throw Error("committing", m_final.string(), "file already exists");
+    throw Error("committing", path_to_utf8(m_final), "file already exists");
   }
   m_done = true;
   sync_directory(m_final.parent_path());

@@ -2,8 +2,11 @@
 // file_win32.cpp. Every failure throws Error naming the operation, the path and the cause.
 #pragma once
 
+#include "core/os/path.hpp"
+
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -29,7 +32,7 @@ class File {
 
   bool is_open() const;
   const std::filesystem::path& path() const { return m_path; }
-  std::string name() const { return m_path.string(); }
+  std::string name() const { return path_to_utf8(m_path); }
 
   // Reads up to len bytes at offset; returns fewer only at end of file.
   size_t read_at(void* buf, size_t len, uint64_t offset) const;
@@ -65,6 +68,10 @@ class File {
   intptr_t m_handle = -1;
   uint64_t m_append_pos = 0;
 };
+
+// std::fopen for a path (_wfopen on Windows, so that any name works). Returns null, with
+// errno set, on failure.
+std::FILE* open_stdio_file(const std::filesystem::path& path, const char* mode);
 
 // Reads a whole (small) file. Throws if it cannot be read.
 std::string read_small_file(const std::filesystem::path& path, size_t max_size);

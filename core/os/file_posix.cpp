@@ -236,4 +236,8 @@ bool rename_no_replace(const std::filesystem::path& from, const std::filesystem:
   return true;
 }
 
+std::FILE* open_stdio_file(const std::filesystem::path& path, const char* mode) {
+  return std::fopen(path.c_str(), mode);
+}
+
 }  // namespace vssimg

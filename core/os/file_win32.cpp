@@ -3,6 +3,7 @@
 #include "core/os/win32.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <utility>
 
 namespace vssimg {
@@ -207,6 +208,10 @@ bool rename_no_replace(const std::filesystem::path& from, const std::filesystem:
                        "MoveFileExW", err);
   }
   return true;
+}
+
+std::FILE* open_stdio_file(const std::filesystem::path& path, const char* mode) {
+  return ::_wfopen(win32::api_path(path).c_str(), win32::widen(mode).c_str());
 }
 
 }  // namespace vssimg

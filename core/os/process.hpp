@@ -2,6 +2,7 @@
 // command line and console encoding. process_posix.cpp / process_win32.cpp.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +18,10 @@ int run_shell_command(const std::string& command,
 // The command-line arguments as UTF-8 (Windows: from GetCommandLineW, since argv is in
 // the ANSI code page; POSIX: argv as is).
 std::vector<std::string> utf8_arguments(int argc, char** argv);
+
+// An environment variable as UTF-8, or nullopt when unset (Windows: GetEnvironmentVariableW,
+// since getenv answers in the ANSI code page).
+std::optional<std::string> utf8_environment_variable(const std::string& name);
 
 // Makes the console show UTF-8 output (Windows: SetConsoleOutputCP; POSIX: nothing).
 void use_utf8_console();

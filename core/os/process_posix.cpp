@@ -27,6 +27,12 @@ std::vector<std::string> utf8_arguments(int argc, char** argv) {
   return {argv, argv + argc};
 }
 
+std::optional<std::string> utf8_environment_variable(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  if (!value) return std::nullopt;
+  return std::string(value);
+}
+
 void use_utf8_console() {}
 
 }  // namespace vssimg

@@ -44,6 +44,25 @@ std::vector<std::string> utf8_arguments(int argc, char** argv) {
   return out;
 }
 
+std::optional<std::string> utf8_environment_variable(const std::string& name) {
+  const std::wstring wide_name = win32::widen(name);
+  std::wstring value(256, L'\0');
+  for (;;) {
+    ::SetLastError(ERROR_SUCCESS);
+    DWORD n = ::GetEnvironmentVariableW(wide_name.c_str(), value.data(),
+                                        static_cast<DWORD>(value.size()));
+    if (n == 0) {
+      if (::GetLastError() == ERROR_ENVVAR_NOT_FOUND) return std::nullopt;
+      return std::string();
+    }
+    if (n < value.size()) {
+      value.resize(n);
+      return win32::narrow(value);
+    }
+    value.resize(n);  // n is the size needed, with the terminator
+  }
+}
+
 void use_utf8_console() {
   ::SetConsoleOutputCP(CP_UTF8);
   ::SetConsoleCP(CP_UTF8);
