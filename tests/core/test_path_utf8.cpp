@@ -94,7 +94,7 @@ TEST_CASE("files at UTF-8 paths: File, AtomicFile, open_stdio_file, listing", "[
     a.append("xyz", 3);
     a.commit(false);
   }
-  std::FILE* log = open_stdio_file(folder / path_from_utf8(k_utf8 + ".log"), "a");
+  std::FILE* log = open_stdio_file(folder / path_from_utf8(k_utf8 + ".log"), "ab");
   REQUIRE(log != nullptr);
   std::fputs("line\n", log);
   std::fclose(log);
