@@ -1,6 +1,7 @@
 #include "cli/context.hpp"
 #include "cli/event_log.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/usage_hint.hpp"
 #include "cli/vss_flags.hpp"
 #include "core/base/error.hpp"
 #include "vss/vss.hpp"
@@ -131,8 +132,11 @@ void build_app(CLI::App& app, GlobalOptions& global, CommandTable& table) {
 
 // A command line CLI11 refused: the message on stderr, the log file if one was named, and
 // with --json an error and a summary record. Returns k_exit_usage.
-int report_usage_error(int argc, char** argv, const CommandTable& table, const std::string& msg) {
-  std::fprintf(stderr, "vssimg: error: %s (see vssimg --help)\n", msg.c_str());
+int report_usage_error(int argc, char** argv, CLI::App& app, const CommandTable& table,
+                       const std::string& cli11_message) {
+  const UsageHint hint = explain_usage_error(app, cli11_message);
+  const std::string& msg = hint.message;
+  std::fprintf(stderr, "vssimg: error: %s (see %s)\n", msg.c_str(), hint.help.c_str());
   std::string command;  // the subcommand, when CLI11 got that far
   for (const auto& [sub, run] : table.entries) {
     if (sub->parsed()) command = sub->get_name();
@@ -215,7 +219,7 @@ int run_cli(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    return report_usage_error(argc, argv, table, e.what());
+    return report_usage_error(argc, argv, app, table, e.what());
   }
 
   std::signal(SIGINT, on_signal);
