@@ -183,6 +183,7 @@ RunOutcome run_command(Context& ctx, const CommandRunner& run) {
 // The end of every run: an error record for a failure code without an exception, then
 // the event (--event-log), the summary record and the log's last line. Returns the code.
 int finish_run(Context& ctx, RunOutcome outcome) {
+  if (outcome.code == k_exit_ok && ctx.out->log_failed()) outcome.code = k_exit_warnings;
   const int code = outcome.code;
   if (outcome.failure.empty() && code != k_exit_ok && code != k_exit_warnings) {
     // A command that ends with a failure code without an exception (verify finding

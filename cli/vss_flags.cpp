@@ -1,6 +1,7 @@
 #include "cli/vss_flags.hpp"
 
 #include "core/base/error.hpp"
+#include "core/os/block_holders.hpp"
 #include "core/os/process.hpp"
 
 #include <fmt/format.h>
@@ -67,6 +68,13 @@ BackupSnapshot::BackupSnapshot(Context& ctx, const std::string& source, const Ba
     mode = "never";  // auto: nothing to snapshot
   }
   if (mode == "never") {
+    if (const std::string user = block_device_user(source); !m_volume && !user.empty()) {
+      m_consistency = Consistency::crash;
+      m_ctx.out->warning(fmt::format(
+          "{} is in use ({}): the image is only crash-consistent, like a live volume without "
+          "a snapshot; unmount it or back up a snapshot of it (LVM, a VM snapshot)",
+          source, user));
+    }
     if (m_volume) {
       m_consistency = Consistency::crash;
       m_ctx.out->info(
