@@ -60,7 +60,9 @@ int run_show(Context& ctx, const ShowOptions& opts) {
     if (k.rfind(point_key::k_vss_prefix, 0) == 0) ctx.out->text(fmt::format("{:<12} {}", k, v));
     if (k == point_key::k_id) continue;
     // Numbers as JSON numbers, as in `list` (docs/json.md); other keys as strings.
-    if (is_integer_key(k))
+    if (k == point_key::k_created)
+      rec.add_time(k, m.get_int(k));
+    else if (is_integer_key(k))
       rec.add(k, m.get_int(k));
     else if (k == point_key::k_duration_seconds)
       rec.add(k, std::atof(v.c_str()));

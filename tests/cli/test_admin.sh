@@ -101,3 +101,29 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 else
   echo "skip - permission tests need root (to run as another user)"
 fi
+
+# JSON: a source name that is not UTF-8 still gives lines that parse; created_time is
+# RFC 3339; every record of repair index is documented.
+DOCS="$HERE/../../docs/json.md"
+cp src.img "$(printf 'bad\xff.img')"
+expect_exit 0 $VSSIMG $S --json backup "$(printf 'bad\xff.img')"
+python3 "$HERE/check_json.py" "$DOCS" backup 0 out || { cat out; fail "backup of bad\\xff.img: JSON"; }
+grep -q 'bad\\ufffd.img' out || { cat out; fail "the invalid byte is not U+FFFD"; }
+expect_exit 0 $VSSIMG $S --json list
+python3 "$HERE/check_json.py" "$DOCS" list 0 out || fail "list JSON"
+python3 - "$WORK/out" <<'PY' || fail "created_time is not the RFC 3339 form of created"
+import datetime, json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    r = json.loads(line)
+    if r["type"] == "point":
+        t = datetime.datetime.fromtimestamp(r["created"], datetime.timezone.utc)
+        assert r["created_time"] == t.strftime("%Y-%m-%dT%H:%M:%SZ"), r
+PY
+expect_exit 0 $VSSIMG $S --json repair index
+python3 "$HERE/check_json.py" "$DOCS" repair 0 out || { cat out; fail "repair index JSON"; }
+pack=$(find store/packs -name '*.pack' | head -1)
+printf 'garbage' | dd of="$pack" bs=1 seek=100 conv=notrunc status=none
+expect_exit 3 $VSSIMG $S --json repair index
+python3 "$HERE/check_json.py" "$DOCS" repair 3 out || { cat out; fail "repair index JSON with a damaged pack"; }
+grep -q '"type":"warning"' out || { cat out; fail "repair index: no warning for the damaged pack"; }
+pass "JSON: invalid UTF-8 replaced, created_time, repair index records documented"
