@@ -67,8 +67,9 @@ TEST_CASE("--keep-* flags that are all 0 are refused, naming them", "[cli][keep]
         "parsing --keep-daily 0: 0 keeps no points of that kind and no other --keep-* rule "
         "keeps any, so nothing would be kept; retention never removes every point: give a "
         "count above 0 (or 'unlimited')");
-  CHECK(usage_error([] { policy_of("--keep-last 0 --keep-within 0h"); })
-            .rfind("parsing --keep-last 0 --keep-within 0h: 0 keeps no points", 0) == 0);
+  CHECK(usage_error([] {
+          policy_of("--keep-last 0 --keep-within 0h");
+        }).rfind("parsing --keep-last 0 --keep-within 0h: 0 keeps no points", 0) == 0);
   // 0 beside another rule only turns its own rule off.
   RetentionPolicy p = policy_of("--keep-daily 0 --keep-weekly 4");
   CHECK(p.daily == 0);
