@@ -138,7 +138,7 @@ if command -v x86_64-w64-mingw32-gcc >/dev/null; then
   # A source with a blank and a trailing backslash arrives as one argument, without it.
   : > "$WORK/args.log"
   FAKE_BACKUP=0 FAKE_FORGET=0 FAKE_VERIFY=0 VSSIMG_SOURCE='D:\mnt\my data\' run_batch 0
-  grep -q 'backup D:\\mnt\\my data$\|backup D:\\mnt\\my data ' "$WORK/args.log" || { cat "$WORK/args.log"; fail "source with a blank not passed intact"; }
+  tr -d '\r' < "$WORK/args.log" | grep -qx -- '--store .* backup D:\\mnt\\my data' || { cat "$WORK/args.log"; fail "source with a blank (or its trailing backslash) not passed as given"; }
   grep -q '^[0-9]\{4\}-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9] \[nightly\]' "$WORK/nightly.log" \
     || echo "note: no ISO stamp in the batch's log lines (no PowerShell under Wine: the %DATE% %TIME% fallback)"
   pass "a source with a blank and a trailing backslash is passed as one argument"
