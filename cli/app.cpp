@@ -1,6 +1,7 @@
 #include "cli/context.hpp"
 #include "cli/event_log.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/usage_hint.hpp"
 #include "cli/vss_flags.hpp"
 #include "core/base/error.hpp"
 #include "core/os/platform.hpp"
@@ -129,8 +130,11 @@ void build_app(CLI::App& app, GlobalOptions& global, CommandTable& table) {
 
 // A command line CLI11 refused: the message on stderr, the log file if one was named, and
 // with --json an error and a summary record. Returns k_exit_usage.
-int report_usage_error(int argc, char** argv, const CommandTable& table, const std::string& msg) {
-  std::fprintf(stderr, "vssimg: error: %s (see vssimg --help)\n", msg.c_str());
+int report_usage_error(int argc, char** argv, CLI::App& app, const CommandTable& table,
+                       const std::string& cli11_message) {
+  const UsageHint hint = explain_usage_error(app, cli11_message);
+  const std::string& msg = hint.message;
+  std::fprintf(stderr, "vssimg: error: %s (see %s)\n", msg.c_str(), hint.help.c_str());
   std::string command;  // the subcommand, when CLI11 got that far
   for (const auto& [sub, run] : table.entries) {
     if (sub->parsed()) command = sub->get_name();
@@ -177,6 +181,7 @@ RunOutcome run_command(Context& ctx, const CommandRunner& run) {
 // The end of every run: an error record for a failure code without an exception, then
 // the event (--event-log), the summary record and the log's last line. Returns the code.
 int finish_run(Context& ctx, RunOutcome outcome) {
+  if (outcome.code == k_exit_ok && ctx.out->log_failed()) outcome.code = k_exit_warnings;
   const int code = outcome.code;
   if (outcome.failure.empty() && code != k_exit_ok && code != k_exit_warnings) {
     // A command that ends with a failure code without an exception (verify finding
@@ -213,7 +218,7 @@ int run_cli(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    return report_usage_error(argc, argv, table, e.what());
+    return report_usage_error(argc, argv, app, table, e.what());
   }
 
   install_interrupt_handlers();

@@ -64,7 +64,7 @@ void report_decision(Context& ctx, const RetentionDecision& d, const std::string
                             why.empty() ? "" : "  " + why));
   ctx.out->record(JsonObject("point")
                       .add("id", d.item.id)
-                      .add("created", d.item.created)
+                      .add_time("created", d.item.created)
                       .add("source", d.item.source)
                       .add("label", label)
                       .add("keep", d.keep)

@@ -58,7 +58,7 @@ void print_point(Context& ctx, const PointInfo& p) {
                   m.get(point_key::k_source), m.get(point_key::k_label)));
   ctx.out->record(JsonObject("point")
                       .add("id", p.id)
-                      .add("created", m.get_int(point_key::k_created))
+                      .add_time("created", m.get_int(point_key::k_created))
                       .add("source", m.get(point_key::k_source))
                       .add("source_size", m.get_int(point_key::k_source_size))
                       .add("new_stored_bytes", m.get_int(point_key::k_new_stored_bytes))

@@ -1,8 +1,10 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "core/os/path.hpp"
+#include "core/base/error.hpp"
 #include "image/lock.hpp"
 #include "image/restore.hpp"
+#include "image/restore_target.hpp"
 
 #include <fmt/format.h>
 
@@ -26,6 +28,11 @@ std::string offsets_json(const std::vector<RestoreDamage>& damaged) {
 }
 
 int run_restore_command(Context& ctx, const RestoreCommandOptions& opts) {
+  const bool to_stdout = RestoreTarget::is_stdout_name(opts.target);
+  if (to_stdout && ctx.global.json) {
+    throw Error(ErrorKind::usage, "restoring to", "standard output",
+                "--json records go to standard output too; restore to a file, or leave out --json");
+  }
   Store store(ctx.store_path());
   StoreLock lock(store.storage(), LockMode::shared, false, "restore");
   Point point = store.load_point(store.resolve_point(opts.point, normalize_source(opts.source)));
@@ -37,10 +44,15 @@ int run_restore_command(Context& ctx, const RestoreCommandOptions& opts) {
   ro.threads = ctx.global.threads;
   RestoreStats s = run_restore(store, point, path_from_utf8(opts.target), ro, ctx.out->progress());
   double rate = s.seconds > 0 ? static_cast<double>(s.bytes_total) / s.seconds : 0;
-  ctx.out->text(fmt::format(
-      "restored point {} to {}: {} ({} written, {} sparse) in {:.1f} s ({}/s)", point.id,
-      opts.target, human_bytes(s.bytes_total), human_bytes(s.bytes_written),
-      human_bytes(s.bytes_sparse), s.seconds, human_bytes(static_cast<uint64_t>(rate))));
+  const std::string done =
+      fmt::format("restored point {} to {}: {} ({} written, {} sparse) in {:.1f} s ({}/s)",
+                  point.id, to_stdout ? "standard output" : opts.target, human_bytes(s.bytes_total),
+                  human_bytes(s.bytes_written), human_bytes(s.bytes_sparse), s.seconds,
+                  human_bytes(static_cast<uint64_t>(rate)));
+  if (to_stdout)
+    ctx.out->info(done);  // stdout holds the image
+  else
+    ctx.out->text(done);
   if (!s.damaged.empty()) {
     ctx.out->text(fmt::format("  damaged   {} blocks ({}) written as zeros (--ignore-damage)",
                               s.damaged.size(), human_bytes(s.bytes_damaged)));
@@ -65,7 +77,8 @@ void add_restore_command(CLI::App& app, CommandTable& table) {
   auto opts = std::make_shared<RestoreCommandOptions>();
   auto* sub = app.add_subcommand("restore", "Write a recovery point to a file or device");
   sub->add_option("point", opts->point, "Point id, unique prefix, or 'latest'")->required();
-  sub->add_option("target", opts->target, "File or device to write")->required();
+  sub->add_option("target", opts->target, "File or device to write; - for standard output (a pipe)")
+      ->required();
   sub->add_option("--source", opts->source, "With 'latest': the newest point of this source");
   sub->add_flag("--force", opts->force, "Overwrite an existing file or an unmounted device");
   sub->add_flag("--zero-free", opts->zero_free,

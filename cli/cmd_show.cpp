@@ -114,7 +114,9 @@ void add_vss_and_keys(Context& ctx, const Point& p, JsonObject& rec) {
     }
     if (k == point_key::k_id) continue;
     // Numbers as JSON numbers, as in `list` (docs/json.md); other keys as strings.
-    if (is_integer_key(k))
+    if (k == point_key::k_created)
+      rec.add_time(k, m.get_int(k));
+    else if (is_integer_key(k))
       rec.add(k, m.get_int(k));
     else if (k == point_key::k_duration_seconds)
       rec.add(k, std::atof(v.c_str()));

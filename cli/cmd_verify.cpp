@@ -30,7 +30,14 @@ VerifyOptions verify_options(const Store& store, const VerifyCommandOptions& opt
   for (const auto& name : opts.points) vo.points.push_back(store.resolve_point(name));
   vo.read_data = opts.read_data || !opts.subset.empty();
   if (!opts.subset.empty()) std::tie(vo.subset_index, vo.subset_count) = parse_subset(opts.subset);
-  if (!opts.max_duration.empty()) vo.max_seconds = parse_max_duration(opts.max_duration);
+  if (!opts.max_duration.empty()) {
+    vo.max_seconds = parse_max_duration(opts.max_duration);
+    // Plain verify reads no pack data, so the budget would bound nothing: say so.
+    if (!vo.read_data) {
+      throw Error(ErrorKind::usage, "verify", "--max-duration",
+                  "bounds the reading of pack data; add --read-data or --subset N/T");
+    }
+  }
   vo.threads = threads;
   return vo;
 }
@@ -134,7 +141,8 @@ void add_verify_command(CLI::App& app, CommandTable& table) {
       "Read the data of pack slice N of T only (by pack id; implies --read-data), e.g. 3/7");
   sub->add_option(
       "--max-duration", opts->max_duration,
-      "Stop reading data after this long (1h30m, 45m, 90s); packs read longest ago go first");
+      "With --read-data or --subset: stop reading data after this long (units d, h, min, s: "
+      "1h30min, 45min, 90s); packs read longest ago go first");
   table.add(sub, [opts](Context& ctx) { return run_verify_command(ctx, *opts); });
 }
 

@@ -1,13 +1,55 @@
 #include "cli/json.hpp"
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <ctime>
+
 namespace vssimg::cli {
+
+namespace {
+
+// The length of the valid UTF-8 sequence at text[i] (1 to 4), or 0 when the bytes there
+// are not one (a stray continuation byte, a truncated or overlong sequence, a surrogate,
+// or a code point above U+10FFFF).
+size_t utf8_length(std::string_view text, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char c = byte(i);
+  if (c < 0x80) return 1;
+  size_t n = c >= 0xC2 && c <= 0xDF   ? 2
+             : c >= 0xE0 && c <= 0xEF ? 3
+             : c >= 0xF0 && c <= 0xF4 ? 4
+                                      : 0;
+  if (n == 0 || i + n > text.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+  }
+  const unsigned char d = byte(i + 1);
+  if ((c == 0xE0 && d < 0xA0) || (c == 0xED && d > 0x9F) || (c == 0xF0 && d < 0x90) ||
+      (c == 0xF4 && d > 0x8F))
+    return 0;
+  return n;
+}
+
+}  // namespace
 
 std::string json_escape(std::string_view text) {
   std::string out;
   out.reserve(text.size() + 2);
-  for (unsigned char c : text) {
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      const size_t n = utf8_length(text, i);
+      if (n == 0) {
+        out += "\\ufffd";  // an invalid byte: U+FFFD, so that every line is valid JSON
+        ++i;
+      } else {
+        out.append(text.substr(i, n));
+        i += n;
+      }
+      continue;
+    }
+    ++i;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -32,6 +74,16 @@ std::string json_escape(std::string_view text) {
     }
   }
   return out;
+}
+
+std::string rfc3339_utc(int64_t unix_seconds) {
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(t));
+}
+
+JsonObject& JsonObject::add_time(std::string_view k, int64_t unix_seconds) {
+  add(k, unix_seconds);
+  return add(std::string(k) + "_time", rfc3339_utc(unix_seconds));
 }
 
 void JsonObject::key(std::string_view k) {

@@ -8,7 +8,12 @@
 
 namespace vssimg::cli {
 
+// The body of a JSON string for `text`. Bytes that are not valid UTF-8 (a file name with
+// a stray \xff) become U+FFFD, so that every line parses; valid UTF-8 passes unchanged.
 std::string json_escape(std::string_view text);
+
+// "2026-11-25T01:00:03Z": RFC 3339, UTC.
+std::string rfc3339_utc(int64_t unix_seconds);
 
 class JsonObject {
  public:
@@ -27,6 +32,8 @@ class JsonObject {
     return add(key, static_cast<uint64_t>(value));
   }
   JsonObject& add(std::string_view key, double value);
+  // A time: `key` as Unix seconds and `key`_time as RFC 3339 in UTC (docs/json.md).
+  JsonObject& add_time(std::string_view key, int64_t unix_seconds);
   JsonObject& add(std::string_view key, bool value);
   // Adds a pre-rendered JSON value (an array or object).
   JsonObject& add_raw(std::string_view key, std::string_view json);

@@ -19,7 +19,7 @@ struct GlobalOptions {
   std::string progress = "auto";  // --progress auto|always|never
   std::string log_file;           // --log-file
   unsigned threads = 0;           // --threads (0 = all cores)
-  bool quiet = false;             // -q: no info lines
+  bool quiet = false;             // -q: nothing on success (no results, info or progress)
   bool event_log = false;         // --event-log: one Application event per run (Windows)
 };
 
@@ -31,7 +31,7 @@ class Output {
   Output& operator=(const Output&) = delete;
 
   bool json() const { return m_options.json; }
-  // A line of human-readable results on stdout (suppressed with --json).
+  // A line of human-readable results on stdout (suppressed with --json and -q).
   void text(const std::string& line);
   // A JSON Lines record on stdout (only with --json).
   void record(const JsonObject& object);
@@ -42,15 +42,20 @@ class Output {
   // Appends a timestamped line to --log-file (if any).
   void log(const std::string& line);
   size_t warning_count() const { return m_warnings; }
-  ProgressSink& progress() { return *m_progress; }
+  // True when --log-file could not be opened (a warning; the run ends with exit 3).
+  bool log_failed() const { return m_log_failed; }
+  ProgressSink& progress();
   const GlobalOptions& options() const { return m_options; }
 
  private:
   class Progress;
   GlobalOptions m_options;
+  // Erases a progress bar on the console before any other line is printed.
+  void clear_progress();
   std::FILE* m_log = nullptr;
+  bool m_log_failed = false;
   size_t m_warnings = 0;
-  std::unique_ptr<ProgressSink> m_progress;
+  std::unique_ptr<Progress> m_progress;
 };
 
 // Sizes for people: core/base/bytes.hpp's one implementation.

@@ -6,6 +6,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <cstring>
 
 namespace vssimg::cli {
 
@@ -25,18 +26,33 @@ uint64_t size_multiple(std::string suffix) {
   return 0;
 }
 
-// Seconds of one --max-duration unit; 0 for an unknown unit.
-double max_duration_unit(char unit) {
-  switch (unit) {
-    case 'h':
-      return 3600;
-    case 'm':
-      return 60;
-    case 's':
-      return 1;
-    default:
-      return 0;
+// The units of the one duration grammar (cli/parse.hpp), longest spelling first so that
+// "min" is not read as "m" followed by garbage.
+struct DurationUnit {
+  const char* name;
+  int DurationParts::*field;
+};
+constexpr DurationUnit k_duration_units[] = {
+    {"min", &DurationParts::minutes}, {"mo", &DurationParts::months},
+    {"y", &DurationParts::years},     {"d", &DurationParts::days},
+    {"h", &DurationParts::hours},     {"s", &DurationParts::seconds},
+};
+
+// The unit at text[i] (advancing i past it), or nullptr with `why` set.
+const DurationUnit* duration_unit(const std::string& text, size_t& i, std::string& why) {
+  for (const auto& unit : k_duration_units) {
+    const std::string name = unit.name;
+    if (text.compare(i, name.size(), name) == 0) {
+      i += name.size();
+      return &unit;
+    }
   }
+  if (text[i] == 'm') {
+    why = "uses 'm', which could be minutes or months; write min or mo";
+  } else {
+    why = fmt::format("has the unknown unit '{}'", text.substr(i, 1));
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -64,30 +80,55 @@ std::pair<unsigned, unsigned> parse_subset(const std::string& text) {
   return {n, t};
 }
 
-double parse_max_duration(const std::string& text) {
-  double total = 0;
+DurationParts parse_duration(const std::string& text, const std::string& what,
+                             const std::string& units) {
+  DurationParts d;
+  std::string why;
   size_t i = 0;
-  while (i < text.size()) {
-    size_t start = i;
+  if (text.empty()) why = "is empty";
+  while (why.empty() && i < text.size()) {
+    const size_t start = i;
     while (i < text.size() && is_digit(text[i])) ++i;
-    if (i == start || i == text.size() || i - start > 6) break;
-    const double n = std::stod(text.substr(start, i - start));
-    const double unit = max_duration_unit(text[i++]);
-    if (unit == 0) {
-      i = std::string::npos;
-      break;
+    if (i == start) {
+      why = "has a unit without a number";
+    } else if (i - start > 6) {
+      why = "has a number that is too large";
+    } else if (i == text.size()) {
+      why = "has a number without a unit";
+    } else if (const DurationUnit* unit = duration_unit(text, i, why)) {
+      if (units.find(std::string(" ") + unit->name + " ") == std::string::npos) {
+        why = fmt::format("uses '{}', which {} does not take", unit->name, what);
+      } else {
+        d.*(unit->field) += std::stoi(text.substr(start, i - start - std::strlen(unit->name)));
+      }
     }
-    total += n * unit;
   }
-  if (text.empty() || i != text.size() || total <= 0) {
+  if (!why.empty()) {
+    throw Error(ErrorKind::usage, "parsing", what,
+                fmt::format("'{}' {}; a duration is numbers with units{}(like {})", text, why,
+                            units, what == "--keep-within" ? "1y6mo, 2d3h" : "1h30min, 90s"));
+  }
+  return d;
+}
+
+double parse_max_duration(const std::string& text) {
+  const DurationParts d = parse_duration(text, "--max-duration", " d h min s ");
+  const double total = 86400.0 * d.days + 3600.0 * d.hours + 60.0 * d.minutes + d.seconds;
+  if (total <= 0) {
     throw Error(ErrorKind::usage, "parsing", "--max-duration",
-                fmt::format("'{}' is not a duration like 1h30m, 45m or 90s", text));
+                fmt::format("'{}' is zero; give a time budget like 2h or 45min", text));
   }
   return total;
 }
 
 RetentionDuration parse_keep_within(const std::string& text) {
-  return parse_retention_duration(text, "--keep-within");
+  const DurationParts d = parse_duration(text, "--keep-within", " y mo d h ");
+  RetentionDuration r;
+  r.years = d.years;
+  r.months = d.months;
+  r.days = d.days;
+  r.hours = d.hours;
+  return r;
 }
 
 // "5%", "2.5%": a percentage from 0% to 100% as a fraction; nullopt when `text` is not one.

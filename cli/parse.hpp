@@ -22,13 +22,22 @@ uint64_t parse_size(const std::string& text, const std::string& what);
 // "3/7" (--subset) -> (3, 7) with 1 <= N <= T <= 10000.
 std::pair<unsigned, unsigned> parse_subset(const std::string& text);
 
-// The two duration grammars differ today, and both are reached through this header only,
-// so that making them one is a change here:
-// - --max-duration is a wall-clock budget for one run: h, m, s, where m is minutes
-//   ("1h30m", "45m", "90s"), returned as seconds;
-// - --keep-within is restic's calendar duration: y, m, d, h, where m is months
-//   ("1y6m", "2d3h"), because retention counts calendar months and years, not seconds.
+// One duration grammar for every flag: numbers with units, largest first or in any order,
+// no blanks ("1h30min", "2d3h", "1y6mo"). Units: y (years), mo (months), d (days),
+// h (hours), min (minutes), s (seconds). A bare "m" is refused, because it meant months
+// in --keep-within and minutes in --max-duration: the message says to write mo or min.
+// Each flag takes the units that make sense for it, listed in `units` as " y mo d h "
+// (blank-separated, with a blank at each end); others are refused, naming the flag.
+struct DurationParts {
+  int years = 0, months = 0, days = 0, hours = 0, minutes = 0, seconds = 0;
+};
+DurationParts parse_duration(const std::string& text, const std::string& what,
+                             const std::string& units);
+
+// --max-duration: a wall-clock budget for one run (d, h, min, s), in seconds; above 0.
 double parse_max_duration(const std::string& text);
+// --keep-within: a calendar duration (y, mo, d, h), because retention counts calendar
+// months and years, not seconds.
 RetentionDuration parse_keep_within(const std::string& text);
 
 // "5%", "2.5%": a percentage from 0% to 100% as a fraction; nullopt when `text` is not one.

@@ -1,6 +1,7 @@
 #include "cli/vss_flags.hpp"
 
 #include "core/base/error.hpp"
+#include "core/os/block_holders.hpp"
 #include "core/os/process.hpp"
 
 #include <fmt/format.h>
@@ -121,6 +122,22 @@ SnapshotOutcome snapshot_outcome(const vss::SnapshotSession& session, size_t ind
   return o;
 }
 
+namespace {
+
+// A block device in use (mounted, or held by LVM/md/dm) is read live: only
+// crash-consistent, as a Windows volume without a snapshot.
+void note_device_in_use(Context& ctx, SnapshotSource& s) {
+  const std::string user = block_device_user(s.given);
+  if (user.empty()) return;
+  s.outcome.consistency = Consistency::crash;
+  ctx.out->warning(
+      fmt::format("{} is in use ({}): the image is only crash-consistent, like a live volume "
+                  "without a snapshot; unmount it or back up a snapshot of it (LVM, a VM snapshot)",
+                  s.given, user));
+}
+
+}  // namespace
+
 BackupSnapshots::BackupSnapshots(Context& ctx, const std::vector<std::string>& sources,
                                  const BackupVssFlags& flags, SnapshotFactory factory)
     : m_ctx(ctx), m_flags(flags) {
@@ -138,6 +155,7 @@ BackupSnapshots::BackupSnapshots(Context& ctx, const std::vector<std::string>& s
           "--snapshot=always needs a volume (C:, a mount folder or \\\\?\\Volume{GUID}\\); this is "
           "a file or device");
     }
+    if (!s.volume) note_device_in_use(ctx, s);
     if (s.volume && mode == "never") {
       s.outcome.consistency = Consistency::crash;
       m_ctx.out->info(

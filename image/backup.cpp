@@ -373,10 +373,11 @@ bool BackupRun::read_block_retrying(Job& job, uint8_t* dst, uint64_t b) {
     } catch (const Error& e) {
       if (attempt < k_read_attempts) continue;
       if (!m_options.ignore_bad_sectors) {
-        throw Error(
-            "reading", fmt::format("{} at offset {}", m_source_label, b * m_bs),
-            fmt::format("{} (after {} attempts; --ignore-bad-sectors records it as unreadable)",
-                        e.cause(), k_read_attempts));
+        throw Error("reading", fmt::format("{} at offset {}", m_source_label, b * m_bs),
+                    fmt::format("{} (after {} attempts{})", e.cause(), k_read_attempts,
+                                e.cause().find("changed while being read") != std::string::npos
+                                    ? ""
+                                    : "; --ignore-bad-sectors records it as unreadable"));
       }
       job.warnings.push_back(fmt::format("reading {} at offset {}: {}; recorded as unreadable",
                                          m_source_label, b * m_bs, e.cause()));

@@ -12,7 +12,17 @@ namespace vssimg {
 
 std::optional<FileLock> FileLock::try_lock(const std::filesystem::path& path, bool exclusive) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) throw_errno("opening lock", path.string(), errno);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == EACCES || err == EPERM || err == EROFS) {
+      // Every command, list and verify too, takes a lock file in the store.
+      throw Error(ErrorKind::privilege, "opening lock", path.string(),
+                  errno_text(err) +
+                      "; this user cannot write to the store, which every "
+                      "command needs (to take its lock)");
+    }
+    throw_errno("opening lock", path.string(), err);
+  }
   if (::flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
     int err = errno;
     ::close(fd);

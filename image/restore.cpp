@@ -66,9 +66,10 @@ class RestoreRun {
     return static_cast<uint32_t>(std::min<uint64_t>(m_bs, m_size - b * m_bs));
   }
   // Whether a block is written: data always; zeros on a device (it holds old data);
-  // FREE on a device only with --zero-free; never for a fresh (sparse) file.
+  // FREE on a device only with --zero-free; never for a fresh (sparse) file; everything
+  // on a stream (it has no holes).
   bool writes(const BlockId& id) const {
-    if (!id.is_marker() || id.is_unreadable()) return true;
+    if (!id.is_marker() || id.is_unreadable() || m_target.is_stream()) return true;
     if (!m_target.is_device()) return false;
     return id.is_zero() || m_zero_free;
   }

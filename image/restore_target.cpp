@@ -2,10 +2,12 @@
 
 #include "core/base/error.hpp"
 #include "core/os/path.hpp"
+#include "core/os/block_holders.hpp"
 #include "core/os/platform.hpp"
 
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <string>
 #include <system_error>
@@ -19,6 +21,10 @@ void check_device(const std::string& name, const TargetInfo& info, uint64_t size
   if (info.is_mounted) {
     throw Error(ErrorKind::usage, "restoring to", name, "device is mounted; unmount it first");
   }
+  if (const std::string user = block_device_user(name); !user.empty()) {
+    throw Error(ErrorKind::usage, "restoring to", name,
+                user + "; unmount it or stop what uses it first");
+  }
   if (!force) {
     throw Error(ErrorKind::usage, "restoring to", name,
                 "is a device; add --force to overwrite its contents");
@@ -31,9 +37,18 @@ void check_device(const std::string& name, const TargetInfo& info, uint64_t size
 
 }  // namespace
 
+bool RestoreTarget::is_stdout_name(const std::filesystem::path& path) {
+  const std::string name = path_to_utf8(path);
+  return name == "-" || name == "/dev/stdout" || name == "/dev/fd/1" || name == "/proc/self/fd/1";
+}
+
 RestoreTarget::RestoreTarget(const std::filesystem::path& path, uint64_t size, bool force)
     : m_path(path) {
   const std::string name = path_to_utf8(path);
+  if (is_stdout_name(path)) {
+    m_stream = binary_stdout();
+    return;
+  }
   const TargetInfo info = inspect_target(path);
   m_is_device = info.is_device;
   if (info.is_directory) throw Error(ErrorKind::usage, "restoring to", name, "is a directory");
@@ -64,7 +79,28 @@ RestoreTarget::~RestoreTarget() {
   std::filesystem::remove(m_path, ec);
 }
 
+void RestoreTarget::write_stream(const uint8_t* data, size_t len, uint64_t offset) {
+  std::lock_guard lock(m_stream_mutex);
+  if (offset != m_stream_pos) {
+    m_early.emplace(offset, std::vector<uint8_t>(data, data + len));
+    return;
+  }
+  auto put = [&](const uint8_t* bytes, size_t n) {
+    if (std::fwrite(bytes, 1, n, m_stream) != n) throw_errno("writing", "standard output", errno);
+    m_stream_pos += n;
+  };
+  put(data, len);
+  for (auto it = m_early.begin(); it != m_early.end() && it->first == m_stream_pos;) {
+    put(it->second.data(), it->second.size());
+    it = m_early.erase(it);
+  }
+}
+
 void RestoreTarget::write(const uint8_t* data, size_t len, uint64_t offset) {
+  if (m_stream) {
+    write_stream(data, len, offset);
+    return;
+  }
   const size_t aligned = len / File::k_direct_alignment * File::k_direct_alignment;
   if (aligned && direct() && offset % File::k_direct_alignment == 0 &&
       reinterpret_cast<uintptr_t>(data) % File::k_direct_alignment == 0) {
@@ -82,6 +118,15 @@ void RestoreTarget::write(const uint8_t* data, size_t len, uint64_t offset) {
 }
 
 void RestoreTarget::finish(uint64_t size) {
+  if (m_stream) {
+    if (m_stream_pos != size || !m_early.empty()) {
+      throw Error("writing", "standard output",
+                  fmt::format("{} of {} bytes were written in order", m_stream_pos, size));
+    }
+    if (std::fflush(m_stream) != 0) throw_errno("writing", "standard output", errno);
+    m_finished = true;
+    return;
+  }
   if (!m_is_device) m_file.resize(size);
   m_direct.reset();
   m_file.sync();  // flushes the file, whichever handle wrote it

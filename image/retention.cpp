@@ -132,7 +132,7 @@ void decide_group(std::vector<RetentionDecision>& group, const RetentionPolicy& 
 std::string RetentionDuration::str() const {
   std::string s;
   if (years) s += fmt::format("{}y", years);
-  if (months) s += fmt::format("{}m", months);
+  if (months) s += fmt::format("{}mo", months);
   if (days) s += fmt::format("{}d", days);
   if (hours || s.empty()) s += fmt::format("{}h", hours);
   return s;

@@ -155,7 +155,12 @@ std::unique_ptr<LocalStorage> LocalStorage::open_directory(const fs::path& root)
     throw Error(ErrorKind::store_not_found, "opening store", name,
                 "is a file, not a store directory");
   }
-  if (!fs::exists(root / k_config_file, ec)) {
+  const bool has_config = fs::exists(root / k_config_file, ec);
+  if (ec == std::errc::permission_denied) {
+    throw Error(ErrorKind::privilege, "opening store", name,
+                "permission denied (this user cannot read the store)");
+  }
+  if (!has_config) {
     throw Error(ErrorKind::store_not_found, "opening store", name,
                 "not a vssimg store (no config file)");
   }

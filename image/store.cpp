@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 namespace vssimg {
@@ -93,7 +94,10 @@ Point Store::load_point(const std::string& id) const {
   return p;
 }
 
-std::string Store::resolve_point(const std::string& name, const std::string& source) const {
+std::string Store::resolve_point(const std::string& typed, const std::string& source) const {
+  // Ids are lower-case hex; a prefix copied in upper case (3CC7) names the same point.
+  std::string name = typed;
+  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   std::vector<std::string> problems;
   auto points = list_points(&problems);
   if (name == "latest") {
@@ -112,9 +116,9 @@ std::string Store::resolve_point(const std::string& name, const std::string& sou
     return name;  // exists but its header is unreadable: let load_point report the damage
   }
   if (matches.empty())
-    throw Error(ErrorKind::usage, "finding point", name, "no such recovery point");
+    throw Error(ErrorKind::usage, "finding point", typed, "no such recovery point");
   if (matches.size() > 1) {
-    throw Error(ErrorKind::usage, "finding point", name,
+    throw Error(ErrorKind::usage, "finding point", typed,
                 fmt::format("prefix matches {} points; give more digits", matches.size()));
   }
   return matches.front();

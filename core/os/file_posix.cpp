@@ -37,6 +37,11 @@ int injected_fault(FaultOp op, const std::filesystem::path& path) {
   return plan.action == "ENOSPC" ? ENOSPC : plan.action == "EIO" ? EIO : 0;
 }
 
+// EACCES and EPERM are privilege errors (exit 14) wherever a file is opened.
+ErrorKind permission_kind(int err) {
+  return err == EACCES || err == EPERM ? ErrorKind::privilege : ErrorKind::failure;
+}
+
 // Test-only bad sectors (core/os/test_seams.hpp, VSSIMG_FAULT_READ).
 bool injected_read_fault(const std::filesystem::path& path, size_t len, uint64_t offset) {
   return test_seams::read_fault(path.filename().string(), len, offset);
@@ -62,8 +67,22 @@ File::File(const std::filesystem::path& path, Open mode) : m_path(path) {
       flags |= O_RDWR;
       break;
   }
+  // A block device opened for writing is claimed exclusively (O_EXCL): the kernel refuses
+  // it while mounted or while an LVM, md or device-mapper device is built on it.
+  struct stat st;
+  const bool device =
+      mode == Open::read_write && ::stat(path.c_str(), &st) == 0 && S_ISBLK(st.st_mode);
+  if (device) flags |= O_EXCL;
   int fd = ::open(path.c_str(), flags, 0644);
-  if (fd < 0) throw_errno(op, path.string(), errno);
+  if (fd < 0) {
+    const int err = errno;
+    if (device && err == EBUSY) {
+      throw Error(ErrorKind::usage, op, path.string(),
+                  "device is in use (mounted, or an LVM, md RAID or device-mapper device is "
+                  "built on it)");
+    }
+    throw_errno(op, path.string(), err, permission_kind(err));
+  }
   m_handle = fd;
 }
 

@@ -55,4 +55,22 @@ const char* pack_size() {
   return std::getenv("VSSIMG_TEST_PACK_SIZE");
 }
 
+std::optional<double> progress_clock_step() {
+  const char* step = std::getenv("VSSIMG_TEST_PROGRESS_STEP");
+  if (!step) return std::nullopt;
+  char* end = nullptr;
+  double v = std::strtod(step, &end);
+  if (!end || *end != '\0' || v <= 0) return std::nullopt;
+  return v;
+}
+
+std::optional<std::string> device_user(const std::string& path) {
+  const char* env = std::getenv("VSSIMG_TEST_DEVICE_USER");
+  if (!env) return std::nullopt;
+  const std::string text = env;
+  const size_t eq = text.find('=');
+  if (eq == std::string::npos || text.substr(0, eq) != path) return std::nullopt;
+  return text.substr(eq + 1);
+}
+
 }  // namespace vssimg::test_seams

@@ -35,4 +35,12 @@ bool prune_crash_at(const char* step);
 // packs make kill and fault tests cross many pack commits); nullptr when unset.
 const char* pack_size();
 
+// VSSIMG_TEST_PROGRESS_STEP=<seconds>: the progress display's clock advances by this much
+// at every reading instead of following real time, so that every update is drawn.
+std::optional<double> progress_clock_step();
+
+// VSSIMG_TEST_DEVICE_USER=<path>=<text>: block_device_user(path) reports `text` (as if
+// the device were mounted or held), for tests that cannot mount anything.
+std::optional<std::string> device_user(const std::string& path);
+
 }  // namespace vssimg::test_seams

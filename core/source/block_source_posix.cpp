@@ -27,7 +27,8 @@ class PosixSource final : public BlockSource {
     size_t got = m_file.read_at(buf, len, offset);
     if (got != len) {
       throw Error("reading", m_path + " at offset " + std::to_string(offset + got),
-                  "source ended early (it shrank while being read)");
+                  "source ended early: it changed while being read (it is shorter now); "
+                  "back up a snapshot of it (VSS, LVM), not the live source");
     }
   }
 

@@ -88,7 +88,8 @@ class Win32Source final : public BlockSource {
       if (got == 0) {
         if (done >= need) return;
         throw Error("reading", m_name + " at offset " + std::to_string(offset + done),
-                    "source ended early (it shrank while being read)");
+                    "source ended early: it changed while being read (it is shorter now); "
+                    "back up a snapshot of it (VSS, LVM), not the live source");
       }
       done += got;
     }

@@ -78,8 +78,13 @@ if (-not (Test-Path -LiteralPath $batch -PathType Leaf)) {
 $stateDir = Join-Path $env:ProgramData 'vssimg'
 New-Item -ItemType Directory -Force -Path $stateDir | Out-Null
 $wrapper = Join-Path $stateDir 'nightly-task.cmd'
+# UTF-8 without a byte order mark, read by cmd.exe after `chcp 65001` switched it to
+# UTF-8, so that a path with an umlaut (Buero spelt with u-umlaut) survives (ASCII
+# turned the umlaut into '?'; a BOM would
+# be read as part of the first command).
 $lines = @(
     '@echo off'
+    'chcp 65001 >nul'
     'rem Written by register-task.ps1; settings of nightly-backup.cmd.'
     "set `"VSSIMG_EXE=$Exe`""
     "set `"VSSIMG_STORE=$Store`""
@@ -89,7 +94,7 @@ $lines = @(
     "call `"$batch`""
     'exit /b %ERRORLEVEL%'
 )
-Set-Content -LiteralPath $wrapper -Value $lines -Encoding Ascii
+[System.IO.File]::WriteAllLines($wrapper, [string[]]$lines, (New-Object System.Text.UTF8Encoding $false))
 
 # cmd.exe /c passes the batch file's exit code through as the process exit code.
 $action = New-ScheduledTaskAction -Execute (Join-Path $env:SystemRoot 'System32\cmd.exe') `

@@ -44,7 +44,7 @@ run_json 0 show show latest
 python3 -c 'import json,sys; r=json.loads(open(sys.argv[1]).readline()); assert isinstance(r["created"], int)' out \
   || fail "show's created is not a number"
 run_json 0 verify verify --read-data
-run_json 0 verify verify --subset 1/2 --max-duration 10m
+run_json 0 verify verify --subset 1/2 --max-duration 10min
 run_json 0 restore restore latest restored.img
 cmp -s vol.img restored.img || fail "restore differs"
 run_json 0 forget forget --keep-last 1 --dry-run

@@ -32,14 +32,14 @@ TEST_CASE("no --keep-* flag gives the empty policy", "[cli][keep]") {
 TEST_CASE("every --keep-* flag sets its rule", "[cli][keep]") {
   RetentionPolicy p = policy_of(
       "--keep-last 1 --keep-hourly 2 --keep-daily 3 --keep-weekly 4 --keep-monthly 5 "
-      "--keep-yearly 6 --keep-within 1y6m2d3h");
+      "--keep-yearly 6 --keep-within 1y6mo2d3h");
   CHECK(p.last == 1);
   CHECK(p.hourly == 2);
   CHECK(p.daily == 3);
   CHECK(p.weekly == 4);
   CHECK(p.monthly == 5);
   CHECK(p.yearly == 6);
-  CHECK(p.within.str() == "1y6m2d3h");
+  CHECK(p.within.str() == "1y6mo2d3h");
 }
 
 TEST_CASE("one flag leaves the other rules off", "[cli][keep]") {
@@ -60,4 +60,18 @@ TEST_CASE("a bad --keep-* value is a usage error naming the flag", "[cli][keep]"
   CHECK(usage_error([] {
           policy_of("--keep-within 90s");
         }).rfind("parsing --keep-within: '90s'", 0) == 0);
+}
+
+TEST_CASE("--keep-* flags that are all 0 are refused, naming them", "[cli][keep]") {
+  CHECK(usage_error([] { policy_of("--keep-daily 0"); }) ==
+        "parsing --keep-daily 0: 0 keeps no points of that kind and no other --keep-* rule "
+        "keeps any, so nothing would be kept; retention never removes every point: give a "
+        "count above 0 (or 'unlimited')");
+  CHECK(usage_error([] {
+          policy_of("--keep-last 0 --keep-within 0h");
+        }).rfind("parsing --keep-last 0 --keep-within 0h: 0 keeps no points", 0) == 0);
+  // 0 beside another rule only turns its own rule off.
+  RetentionPolicy p = policy_of("--keep-daily 0 --keep-weekly 4");
+  CHECK(p.daily == 0);
+  CHECK(p.weekly == 4);
 }

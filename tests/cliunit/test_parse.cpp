@@ -47,37 +47,59 @@ TEST_CASE("parse_subset takes N/T with 1 <= N <= T <= 10000", "[cli][parse]") {
   }
 }
 
-TEST_CASE("parse_max_duration: h, m (minutes) and s, as seconds", "[cli][parse]") {
-  CHECK(parse_max_duration("1h30m") == 5400);
-  CHECK(parse_max_duration("45m") == 2700);
+TEST_CASE("parse_max_duration: d, h, min and s, as seconds", "[cli][parse]") {
+  CHECK(parse_max_duration("1h30min") == 5400);
+  CHECK(parse_max_duration("45min") == 2700);
   CHECK(parse_max_duration("90s") == 90);
   CHECK(parse_max_duration("2h") == 7200);
-  CHECK(parse_max_duration("1h1m1s") == 3661);
-  CHECK(parse_max_duration("0h5m") == 300);
-  CHECK(parse_max_duration("30m30m") == 3600);
+  CHECK(parse_max_duration("1d") == 86400);
+  CHECK(parse_max_duration("1h1min1s") == 3661);
+  CHECK(parse_max_duration("0h5min") == 300);
+  CHECK(parse_max_duration("30min30min") == 3600);
   CHECK(parse_max_duration("999999s") == 999999);
   for (const char* bad :
-       {"", "0s", "0h0m", "5", "h", "1d", "1y", "1.5h", "1h 30m", "-5m", "1H", "1234567s"}) {
+       {"", "5", "h", "1.5h", "1h 30min", "-5min", "1H", "1234567s", "5mi", "5minutes"}) {
     INFO(bad);
-    CHECK(usage_error([&] { parse_max_duration(bad); }) ==
-          std::string("parsing --max-duration: '") + bad +
-              "' is not a duration like 1h30m, 45m or 90s");
+    const std::string msg = usage_error([&] { parse_max_duration(bad); });
+    CHECK(msg.rfind(std::string("parsing --max-duration: '") + bad + "' ", 0) == 0);
+    CHECK(msg.find("units d h min s") != std::string::npos);
   }
+  CHECK(usage_error([] { parse_max_duration("0h0min"); }) ==
+        "parsing --max-duration: '0h0min' is zero; give a time budget like 2h or 45min");
+  CHECK(usage_error([] { parse_max_duration("1y"); }).find("'y', which --max-duration does not") !=
+        std::string::npos);
 }
 
-TEST_CASE("parse_keep_within: the calendar grammar, m is months", "[cli][parse]") {
-  RetentionDuration d = parse_keep_within("1y6m2d3h");
+TEST_CASE("one duration grammar: a bare m is refused by both flags", "[cli][parse]") {
+  // It meant 30 minutes in --max-duration and 30 months in --keep-within.
+  for (const char* flag : {"--max-duration", "--keep-within"}) {
+    INFO(flag);
+    const std::string msg = usage_error([&] {
+      if (std::string(flag) == "--max-duration")
+        parse_max_duration("30m");
+      else
+        parse_keep_within("30m");
+    });
+    CHECK(msg.rfind(std::string("parsing ") + flag +
+                        ": '30m' uses 'm', which could be minutes or "
+                        "months; write min or mo",
+                    0) == 0);
+  }
+  CHECK(parse_max_duration("30min") == 1800);
+  CHECK(parse_keep_within("30mo").months == 30);
+}
+
+TEST_CASE("parse_keep_within: the calendar units y, mo, d, h", "[cli][parse]") {
+  RetentionDuration d = parse_keep_within("1y6mo2d3h");
   CHECK(d.years == 1);
   CHECK(d.months == 6);
   CHECK(d.days == 2);
   CHECK(d.hours == 3);
-  // The same text means 30 months here and 30 minutes for --max-duration.
-  CHECK(parse_keep_within("30m").months == 30);
-  CHECK(parse_max_duration("30m") == 1800);
-  for (const char* bad : {"", "90s", "2w", "1.5d", "d"}) {
+  CHECK(d.str() == "1y6mo2d3h");
+  for (const char* bad : {"", "90s", "5min", "2w", "1.5d", "d", "1y6m"}) {
     INFO(bad);
     const std::string msg = usage_error([&] { parse_keep_within(bad); });
-    CHECK(msg.rfind("parsing --keep-within: '", 0) == 0);
+    CHECK(msg.rfind(std::string("parsing --keep-within: '") + bad + "' ", 0) == 0);
   }
 }
 

@@ -260,7 +260,7 @@ TEST_CASE("a typical nightly policy over 100 days of backups") {
 TEST_CASE("policy and duration parsing") {
   CHECK(parse_retention_duration("2d3h", "x").days == 2);
   CHECK(parse_retention_duration("2d3h", "x").hours == 3);
-  CHECK(parse_retention_duration("1y5m7d2h", "x").str() == "1y5m7d2h");
+  CHECK(parse_retention_duration("1y5m7d2h", "x").str() == "1y5mo7d2h");
   CHECK(parse_keep_count("unlimited", "x") == k_keep_unlimited);
   CHECK(parse_keep_count("7", "x") == 7);
   for (const char* bad : {"", "2", "d", "2w", "-1d", "1.5d", "99999999d"}) {

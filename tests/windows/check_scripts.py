@@ -167,6 +167,8 @@ def check_ps1(path):
         (r"exit /b %ERRORLEVEL%", "wrapper passes the exit code through"),
         (r"#Requires -RunAsAdministrator", "refuses to run unelevated"),
         (r"Set-StrictMode -Version Latest", "strict mode"),
+        (r"'chcp 65001 >nul'", "wrapper switches cmd.exe to UTF-8 before any path"),
+        (r"UTF8Encoding \$false", "wrapper written as UTF-8 without a BOM"),
     ]
     for pattern, what in required:
         if not re.search(pattern, flat if not pattern.startswith("#") else src):
@@ -174,7 +176,10 @@ def check_ps1(path):
     known = {"New-ScheduledTaskPrincipal", "New-ScheduledTaskSettingsSet", "New-ScheduledTaskTrigger",
              "New-ScheduledTaskAction", "Register-ScheduledTask", "Unregister-ScheduledTask", "Get-CimInstance",
              "Test-Path", "Join-Path", "New-Item", "Set-Content", "Write-Host", "Out-Null", "New-TimeSpan",
-             "Set-StrictMode", "Start-ScheduledTask", "Get-ScheduledTaskInfo", "Get-Credential", "Get-Content"}
+             "Set-StrictMode", "Start-ScheduledTask", "Get-ScheduledTaskInfo", "Get-Credential", "Get-Content",
+             "New-Object"}
+    if re.search(r"-Encoding\s+Ascii", flat):
+        fail(f"{path.name}: writes the wrapper as ASCII (non-ASCII paths become '?')")
     used = set(re.findall(r"\b([A-Z][a-z]+-[A-Z][A-Za-z]+)\b", flat))
     unknown = used - known
     if unknown:
@@ -216,10 +221,30 @@ def check_cmd(path, need_codes):
         if "exit /b %FINAL%" not in text:
             fail(f"{path.name}: does not end with exit /b %FINAL%")
         ok(f"{path.name}: CRLF, labels exist, parentheses balanced, every documented exit code explained")
+        check_nightly_rules(path.name, lines)
     else:
         if not re.search(r"schtasks /Create .*/RU SYSTEM /RL HIGHEST", text):
             fail(f"{path.name}: schtasks line without /RU SYSTEM /RL HIGHEST")
         ok(f"{path.name}: CRLF, schtasks /Create as SYSTEM with /RL HIGHEST")
+
+
+def check_nightly_rules(name, lines):
+    """The rules of the nightly job that a run under Wine cannot all show."""
+    code = [l for l in lines if not l.strip().lower().startswith("rem ")]
+    text = "\n".join(code)
+    for flag in ("backup", "forget --source"):
+        if not re.search(flag + r' "%VSSIMG_SOURCE%"', text):
+            fail(f"{name}: {flag} %VSSIMG_SOURCE% is not quoted (a path with a blank breaks)")
+    if re.search(r"echo %DATE% %TIME%", text) or "Get-Date -Format 'yyyy-MM-dd HH:mm:ss'" not in text:
+        fail(f"{name}: log lines are not stamped with an ISO date and time")
+    verify = next(i for i, l in enumerate(code) if l.strip().lower() == ":verify")
+    writes = [i for i, l in enumerate(code) if '>"%SLICE_FILE%"' in l]
+    if not writes or min(writes) < verify:
+        fail(f"{name}: the verify-slice counter is written before that slice verified")
+    three = next(i for i, l in enumerate(code) if l.strip().startswith('if "%RC%"=="3"'))
+    if "goto prune_only" not in "\n".join(code[three:three + 8]):
+        fail(f"{name}: prune does not run after a backup with warnings (exit 3)")
+    ok(f"{name}: source quoted, ISO time stamps, slice counter after verify, prune after exit 3")
 
 
 def main():

@@ -115,6 +115,33 @@ if command -v x86_64-w64-mingw32-gcc >/dev/null; then
   grep -q 'forget --source C: --keep-daily 7 --keep-weekly 4 --keep-monthly 12' "$WORK/args.log" || fail "default retention flags not passed"
   grep -q '\[nightly\] finished with exit code 0' "$WORK/nightly.log" || fail "the batch's own lines are not in the log"
   pass "verify slices rotate 1/7..7/7 over a week, prune weekly, UNC store and retention flags passed intact"
+
+  # A night whose backup or verify fails keeps its slice for the next night.
+  rm -f "$WORK/vssimg-verify-slice.txt"
+  : > "$WORK/args.log"
+  FAKE_BACKUP=0 FAKE_FORGET=0 FAKE_VERIFY=0 run_batch 0     # slice 1 verified
+  FAKE_BACKUP=13 FAKE_FORGET=0 FAKE_VERIFY=0 run_batch 13   # no verify tonight
+  FAKE_BACKUP=0 FAKE_FORGET=0 FAKE_VERIFY=12 run_batch 12   # slice 2 failed
+  FAKE_BACKUP=0 FAKE_FORGET=0 FAKE_VERIFY=0 run_batch 0     # slice 2 again
+  got=$(grep -o -- '--subset [0-9]*/7' "$WORK/args.log" | cut -d' ' -f2 | tr '\n' ' ')
+  [ "$got" = "1/7 2/7 2/7 " ] || fail "slices after failed nights: $got (expected 1/7 2/7 2/7)"
+  pass "the verify slice advances only after that slice verified"
+
+  # Exit 3 on the prune night: forget is skipped, prune still runs.
+  rm -f "$WORK/vssimg-verify-slice.txt"
+  : > "$WORK/args.log"
+  FAKE_BACKUP=3 FAKE_FORGET=0 FAKE_VERIFY=0 run_batch 3
+  grep -q ' prune' "$WORK/args.log" || { cat "$WORK/args.log"; fail "prune did not run after a backup with warnings"; }
+  grep -q ' forget ' "$WORK/args.log" && fail "forget ran after a backup with warnings"
+  pass "a backup with warnings skips forget but still prunes on the prune night"
+
+  # A source with a blank and a trailing backslash arrives as one argument, without it.
+  : > "$WORK/args.log"
+  FAKE_BACKUP=0 FAKE_FORGET=0 FAKE_VERIFY=0 VSSIMG_SOURCE='D:\mnt\my data\' run_batch 0
+  tr -d '\r' < "$WORK/args.log" | grep -qx -- '--store .* backup D:\\mnt\\my data' || { cat "$WORK/args.log"; fail "source with a blank (or its trailing backslash) not passed as given"; }
+  grep -q '^[0-9]\{4\}-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9] \[nightly\]' "$WORK/nightly.log" \
+    || echo "note: no ISO stamp in the batch's log lines (no PowerShell under Wine: the %DATE% %TIME% fallback)"
+  pass "a source with a blank and a trailing backslash is passed as one argument"
 else
   skip "x86_64-w64-mingw32-gcc not installed: the fake-exe branch tests did not run"
 fi
