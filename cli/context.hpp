@@ -42,13 +42,13 @@ void add_restore_command(CLI::App& app, CommandTable& table);
 void add_repair_command(CLI::App& app, CommandTable& table);
 void add_forget_command(CLI::App& app, CommandTable& table);
 void add_prune_command(CLI::App& app, CommandTable& table);
-void add_heal_command(CLI::App& app, CommandTable& table);  // cmd_heal.cpp
+void add_heal_command(CLI::App& app, CommandTable& table);          // cmd_heal.cpp
 void add_list_writers_command(CLI::App& app, CommandTable& table);  // cmd_list_writers.cpp
 void add_snapshot_command(CLI::App& app, CommandTable& table);      // cmd_snapshot.cpp
 void add_eventlog_command(CLI::App& app, CommandTable& table);      // cmd_eventlog.cpp
 void add_ls_command(CLI::App& app, CommandTable& table);            // cmd_ls.cpp
 void add_extract_command(CLI::App& app, CommandTable& table);       // cmd_extract.cpp
-void add_mount_command(CLI::App& app, CommandTable& table);  // cmd_mount_posix/_win32.cpp
+void add_mount_command(CLI::App& app, CommandTable& table);         // cmd_mount_posix/_win32.cpp
 void add_export_command(CLI::App& app, CommandTable& table);        // cmd_export.cpp
 
 // Entry point used by main(): parses, runs, maps errors to exit codes.

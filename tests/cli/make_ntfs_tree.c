@@ -190,7 +190,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: make_ntfs_tree IMAGE < COMMANDS\n");
     return 2;
   }
-  setlocale(LC_ALL, "");  /* names are UTF-8 when LANG says so */
+  setlocale(LC_ALL, ""); /* names are UTF-8 when LANG says so */
   vol = ntfs_mount(argv[1], NTFS_MNT_NONE);
   if (!vol) die("mounting", argv[1]);
   NVolSetCompression(vol);
