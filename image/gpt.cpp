@@ -1,6 +1,7 @@
 #include "image/gpt.hpp"
 
 #include "core/base/bytes.hpp"
+#include "core/base/crc.hpp"
 #include "core/base/error.hpp"
 #include "core/base/hash.hpp"
 
@@ -107,19 +108,7 @@ Guid derive_guid(std::string_view seed) {
 }
 
 uint32_t crc32_ieee(const void* data, size_t len) {
-  static const auto table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  uint32_t crc = 0xFFFFFFFFu;
-  const auto* p = static_cast<const uint8_t*>(data);
-  for (size_t i = 0; i < len; ++i) crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
-  return crc ^ 0xFFFFFFFFu;
+  return crc32_reflected<k_crc32_ieee>(data, len);
 }
 
 std::vector<uint8_t> encode_gpt_primary(const GptDisk& disk) {

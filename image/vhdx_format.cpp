@@ -1,6 +1,7 @@
 #include "image/vhdx_format.hpp"
 
 #include "core/base/bytes.hpp"
+#include "core/base/crc.hpp"
 #include "core/base/error.hpp"
 
 #include <fmt/format.h>
@@ -96,19 +97,7 @@ void encode_metadata(uint8_t* m, const VhdxGeometry& g, const VhdxIdentity& id) 
 }  // namespace
 
 uint32_t crc32c(const void* data, size_t len) {
-  static const auto table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0x82F63B78u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  uint32_t crc = 0xFFFFFFFFu;
-  const auto* p = static_cast<const uint8_t*>(data);
-  for (size_t i = 0; i < len; ++i) crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
-  return crc ^ 0xFFFFFFFFu;
+  return crc32_reflected<k_crc32_castagnoli>(data, len);
 }
 
 std::vector<uint8_t> encode_vhdx_head(const VhdxGeometry& g, const VhdxIdentity& id,
