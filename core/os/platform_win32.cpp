@@ -183,8 +183,10 @@ const char* console_event_cause(DWORD event) {
   }
 }
 
+}  // namespace
+
 // Runs on a thread of its own that Windows starts for each event.
-BOOL WINAPI on_console_event(DWORD event) {
+BOOL WINAPI win32::console_event_handler(DWORD event) {
   if (event == CTRL_C_EVENT || event == CTRL_BREAK_EVENT) {
     if (interrupt_requested()) return FALSE;  // the second one: the default handler exits
     g_console_stop.store(true);
@@ -207,10 +209,8 @@ BOOL WINAPI on_console_event(DWORD event) {
   return TRUE;
 }
 
-}  // namespace
-
 void install_interrupt_handlers() {
-  ::SetConsoleCtrlHandler(on_console_event, TRUE);
+  ::SetConsoleCtrlHandler(win32::console_event_handler, TRUE);
 }
 
 InterruptSignal interrupt_signal() {

@@ -31,6 +31,12 @@ std::string utf8_path(const std::filesystem::path& path);
 // \\?\UNC\) prefix so that deep store folders keep working.
 std::wstring api_path(const std::filesystem::path& path);
 
+// The console control handler install_interrupt_handlers() registers: Ctrl+C and
+// Ctrl+Break request an interrupt; close, logoff (outside session 0) and shutdown do too
+// and then hold the handler's thread so that the main thread can abort VSS before Windows
+// ends the process. Windows calls it on a thread of its own; tests call it the same way.
+BOOL WINAPI console_event_handler(DWORD event);
+
 // Symbolic name of a Win32 error ("ERROR_ACCESS_DENIED") or "" when not in our table.
 const char* win32_error_name(DWORD code);
 // System message text for a Win32 error or HRESULT, English when available, trimmed.
