@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace vssimg::cli {
 
 namespace {
@@ -136,8 +138,14 @@ void summarize(Context& ctx, const std::vector<SetPoint>& points, size_t sources
   }
   BackupStats t;
   uint64_t reused = 0;
+  std::vector<std::string> whole_again;
   for (const auto& p : points) {
     const BackupStats& s = p.result.stats;
+    t.healed_blocks += s.healed_blocks;
+    for (const auto& id : p.result.points_whole_again) {
+      if (std::find(whole_again.begin(), whole_again.end(), id) == whole_again.end())
+        whole_again.push_back(id);
+    }
     t.source_size += s.source_size;
     t.bytes_read += s.bytes_read;
     t.free_skipped_bytes += s.free_skipped_bytes;
@@ -155,6 +163,8 @@ void summarize(Context& ctx, const std::vector<SetPoint>& points, size_t sources
       .add("new_bytes", t.new_bytes)
       .add("new_stored_bytes", t.new_stored_bytes)
       .add("reused_bytes", reused)
+      .add("healed_blocks", t.healed_blocks)
+      .add_raw("points_whole_again", json_string_array(whole_again))
       .add("seconds", monotonic_seconds() - started);  // the run's, snapshot included
 }
 
