@@ -181,6 +181,7 @@ void serve(Served& s, const MountCommandOptions& opts) {
   ops.open = fs_open;
   ops.read = fs_read;
   std::unique_ptr<fuse, FuseCloser> f(fuse_new(&args, &ops, sizeof ops, &s));
+  fuse_opt_free_args(&args);  // fuse_new copied what it parsed; it may have allocated
   if (!f) throw Error("mounting on", opts.dir, fuse_log_or("libfuse refused the options"));
   if (fuse_mount(f.get(), opts.dir.c_str()) != 0) {
     throw Error("mounting on", opts.dir, fuse_log_or("fuse_mount failed"));
