@@ -86,7 +86,9 @@ std::vector<SnapshotRecord> decode_records(std::string_view bytes, const std::st
   const std::string_view body = bytes.substr(eol + 1);
   uint64_t sum = 0;
   auto [end, ec] = std::from_chars(header[2].data(), header[2].data() + header[2].size(), sum, 16);
-  if (header[2].size() != 16 || ec != std::errc() || end != header[2].data() + 16 ||
+  // Only the form the writer produces (16 lowercase hex digits): one file, one spelling.
+  const bool lowercase = header[2].find_first_of("ABCDEF") == std::string_view::npos;
+  if (header[2].size() != 16 || !lowercase || ec != std::errc() || end != header[2].data() + 16 ||
       sum != checksum64(body.data(), body.size())) {
     damaged(name, "checksum mismatch (the file was changed or is damaged)");
   }
