@@ -28,7 +28,8 @@ template <typename T>
 bool parse_number(std::string_view text, T& out) {
   if (text.empty()) return false;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && end == text.data() + text.size();
+  // Only the spelling the writer produces ("7", never "07" or "-0").
+  return ec == std::errc() && end == text.data() + text.size() && fmt::format("{}", out) == text;
 }
 
 std::vector<std::string_view> split(std::string_view line, char sep) {
