@@ -8,6 +8,7 @@
 #include "tests/catch.hpp"
 #include "tests/helpers.hpp"
 
+#include <array>
 #include <cstdlib>
 #include <new>
 #include <vector>
@@ -72,7 +73,8 @@ TEST_CASE("block reader: reading intact blocks allocates nothing", "[block_reade
   BlockId other;
   other.bytes[0] = 1;
   known.add_copy(other, index.packs().at(0), 4096, 1);
-  for (const DamageSet* k : {static_cast<const DamageSet*>(nullptr), &known}) {
+  const std::array<const DamageSet*, 2> records{nullptr, &known};
+  for (const DamageSet* k : records) {
     BlockReader reader(store, index, k);
     std::vector<uint8_t> out(k_bs), scratch;
     uint32_t stored = 0;
