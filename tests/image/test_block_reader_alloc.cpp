@@ -1,6 +1,9 @@
 // BlockReader's success path allocates nothing (it runs once per block of a restore,
 // export or verify): counted with a replaced global operator new, counting only on the
-// thread and in the scope a test turns it on.
+// thread and in the scope a test turns it on. Not on Windows: there the C++ runtime may be
+// a DLL whose allocations a replaced operator new in the executable does not see.
+#if !defined(_WIN32)
+
 #include "image/backup.hpp"
 #include "image/block_reader.hpp"
 #include "image/damage.hpp"
@@ -109,3 +112,5 @@ TEST_CASE("point source: reading cached and evicted blocks reuses its buffers", 
   CHECK(std::equal(out.begin(), out.end(), data.begin()));
   CHECK(n <= 2 * 16);
 }
+
+#endif  // !_WIN32
