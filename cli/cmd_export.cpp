@@ -92,6 +92,7 @@ int run_export_command(Context& ctx, const ExportCommandOptions& opts) {
       .add("blocks_zero", s.blocks_zero)
       .add("blocks_absent", s.blocks_absent)
       .add("bytes_unreadable", s.bytes_unreadable)
+      .add("copies_fallen_back", s.fallbacks)
       .add("partition_type", s.partition_type)
       .add("seconds", s.seconds);
   ctx.out->log(fmt::format("export of point {} to {} done: {} bytes in {:.1f} s", point.id,

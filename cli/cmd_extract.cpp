@@ -179,6 +179,7 @@ int run_extract(Context& ctx, const ExtractOptions& opts) {
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const size_t fallbacks = opened.report(ctx.out->progress());
   const ExtractStats& s = x.stats();
   const PointSourceStats read = opened.stats();
   ctx.out->text(fmt::format(
@@ -196,6 +197,7 @@ int run_extract(Context& ctx, const ExtractOptions& opts) {
       .add("skipped", s.skipped)
       .add("bytes_read", read.stored_bytes)
       .add("blocks_read", read.blocks_decoded)
+      .add("copies_fallen_back", uint64_t{fallbacks})
       .add("seconds", seconds);
   return exit_code_for_warnings(ctx.out->warning_count());
 }

@@ -143,6 +143,7 @@ int run_ls(Context& ctx, const LsOptions& opts) {
     print_entry(ctx, opts, join_components(shown), *start);
     counts.entries = 1;
   }
+  const size_t fallbacks = opened.report(ctx.out->progress());
   const PointSourceStats stats = opened.stats();
   ctx.summary.add("point", opened.point().id)
       .add("filesystem", tree.filesystem())
@@ -150,7 +151,8 @@ int run_ls(Context& ctx, const LsOptions& opts) {
       .add("entries", counts.entries)
       .add("directories", counts.directories)
       .add("bytes_read", stats.stored_bytes)
-      .add("blocks_read", stats.blocks_decoded);
+      .add("blocks_read", stats.blocks_decoded)
+      .add("copies_fallen_back", uint64_t{fallbacks});
   return exit_code_for_warnings(ctx.out->warning_count());
 }
 

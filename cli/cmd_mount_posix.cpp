@@ -1,6 +1,7 @@
 // `vssimg mount POINT DIR` (Linux): the point as one read-only raw image file,
 // DIR/volume.img, served through FUSE (libfuse3) until `fusermount3 -u DIR` or Ctrl+C
-// (both end it with exit 0). Reads go through PointSource (thread-safe, decoded blocks
+// (both end it with exit 0, or 3 when blocks came from a further copy: one warning at
+// unmount, as restore says it). Reads go through PointSource (thread-safe, decoded blocks
 // cached), so the image opens with `mount -o loop,ro`, ntfs-3g or debugfs at any offset
 // without restoring it. The store's lock is held shared while mounted, so prune cannot
 // remove blocks being served.
@@ -237,6 +238,8 @@ int run_mount_command(Context& ctx, const MountCommandOptions& opts) {
   s.gid = ::getgid();
   ctx.out->log(fmt::format("mount of point {} on {} started", point.id, opts.dir));
   serve(s, opts);
+  // Unmounted: the copies fallen back to said once, the damage met recorded.
+  const size_t fallbacks = source.report(ctx.out->progress());
   const uint64_t bytes = s.bytes_read.load();
   ctx.out->log(
       fmt::format("mount of point {} on {} ended: {} bytes served", point.id, opts.dir, bytes));
@@ -244,14 +247,15 @@ int run_mount_command(Context& ctx, const MountCommandOptions& opts) {
       .add("dir", opts.dir)
       .add("file", opts.dir + k_image_path)
       .add("bytes_served", bytes)
-      .add("failed_reads", s.failed_reads);
+      .add("failed_reads", s.failed_reads)
+      .add("copies_fallen_back", uint64_t{fallbacks});
   if (s.failed_reads) {
     throw Error(ErrorKind::damage, "serving point", point.id,
                 fmt::format("{} reads failed, the first: {}", s.failed_reads, s.first_failure));
   }
   ctx.out->text(
       fmt::format("point {} unmounted from {}: {} served", point.id, opts.dir, human_bytes(bytes)));
-  return k_exit_ok;
+  return exit_code_for_warnings(ctx.out->warning_count());
 }
 
 }  // namespace

@@ -107,6 +107,8 @@ OpenedTree::OpenedTree(const std::filesystem::path& store_path, const std::strin
 void rethrow_at(const std::string& operation, const std::string& path) {
   try {
     throw;
+  } catch (const PointReadError& e) {
+    throw Error(ErrorKind::damage, operation, path, e.what());
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::damage) throw;
     throw Error(ErrorKind::damage, operation, path, e.cause());

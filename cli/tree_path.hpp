@@ -49,6 +49,9 @@ class OpenedTree {
   FileTree& tree() { return *m_tree; }
   const Point& point() const { return m_source->point(); }
   PointSourceStats stats() const { return m_source->stats(); }
+  // The end of the command's reading (PointSource::report): one warning when blocks came
+  // from a further copy, the damage met recorded. Returns how many blocks did.
+  size_t report(ProgressSink& progress) { return m_source->report(progress); }
 
  private:
   Store m_store;
@@ -57,8 +60,9 @@ class OpenedTree {
   std::unique_ptr<FileTree> m_tree;
 };
 
-// Rethrows a damage Error from the tree as damage at `path` (with the tree's cause);
-// other errors unchanged. Call from a catch block.
+// Rethrows a damage Error from the tree as damage at `path` (with the tree's cause; for a
+// block of the store that no copy gives back, the whole PointReadError, which names the
+// point and the volume offset); other errors unchanged. Call from a catch block.
 [[noreturn]] void rethrow_at(const std::string& operation, const std::string& path);
 
 }  // namespace vssimg::cli

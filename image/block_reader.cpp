@@ -43,12 +43,16 @@ std::shared_ptr<const ObjectReader> BlockReader::open_pack(uint32_t ordinal) {
   return file;
 }
 
+bool BlockReader::known_bad(const BlockId& id, BlockLocation loc) const {
+  return m_known && !m_known->empty() &&
+         m_known->copy_bad(id, m_index.packs()[loc.pack], loc.offset);
+}
+
 std::vector<BlockLocation> BlockReader::order_copies(const BlockId& id) const {
   std::vector<BlockLocation> copies = m_index.copies(id);
   if (copies.size() > 1 && m_known && !m_known->empty()) {
-    std::stable_partition(copies.begin(), copies.end(), [&](const BlockLocation& c) {
-      return !m_known->copy_bad(id, m_index.packs()[c.pack], c.offset);
-    });
+    std::stable_partition(copies.begin(), copies.end(),
+                          [&](const BlockLocation& c) { return !known_bad(id, c); });
   }
   return copies;
 }
@@ -69,8 +73,7 @@ std::string BlockReader::read_copy(const BlockId& id, BlockLocation loc, uint8_t
   return problem;
 }
 
-void BlockReader::note_bad_copy(const BlockId& id, BlockLocation loc, bool whole_pack,
-                                bool fell_back, const std::string& what) {
+void BlockReader::note_bad_copy(const BlockId& id, BlockLocation loc, bool whole_pack) {
   const PackId& pack = m_index.packs()[loc.pack];
   std::lock_guard lock(m_mutex);
   if (m_known && m_known->copy_bad(id, pack, loc.offset)) return;
@@ -78,23 +81,44 @@ void BlockReader::note_bad_copy(const BlockId& id, BlockLocation loc, bool whole
     m_found.add_pack(pack, now_unix());
   else
     m_found.add_copy(id, pack, loc.offset, now_unix());
-  if (!fell_back) return;
-  if (m_fallbacks++ == 0) m_first_fallback = what;
+}
+
+void BlockReader::note_fallback(const BlockId& id, const std::string& what, BlockLocation used) {
+  std::lock_guard lock(m_mutex);
+  if (m_fallbacks++ != 0) return;
+  m_first_fallback = fmt::format("block {}: {}; read from the copy in pack {} at offset {}",
+                                 id.hex(), what, m_index.packs()[used.pack].hex(), used.offset);
 }
 
 uint32_t BlockReader::read(const BlockId& id, uint8_t* out, std::vector<uint8_t>& scratch,
                            uint32_t* stored_len) {
-  const std::vector<BlockLocation> copies = order_copies(id);
-  if (copies.empty()) {
+  BlockLocation first;
+  if (!m_index.find(id, first)) {
     throw Error(ErrorKind::damage, "reading", "block " + id.hex(), "not in the index (lost)");
   }
+  // The usual case, once per block of a restore: the first copy is not known to be bad and
+  // passes its check. Nothing is allocated (`scratch` is the caller's); what went wrong is
+  // only put into words by read_copies, which tries the copies again from the first.
+  if (!known_bad(id, first)) {
+    uint32_t raw_len = 0;
+    try {
+      if (read_copy(id, first, out, scratch, raw_len, stored_len).empty()) return raw_len;
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::newer_format) throw;
+    }
+  }
+  return read_copies(id, out, scratch, stored_len);
+}
+
+uint32_t BlockReader::read_copies(const BlockId& id, uint8_t* out, std::vector<uint8_t>& scratch,
+                                  uint32_t* stored_len) {
   struct Failure {
     BlockLocation loc;
     bool whole_pack;  // the pack itself could not be opened
     Error error;
   };
   std::vector<Failure> failed;  // in the order tried
-  for (const BlockLocation loc : copies) {
+  for (const BlockLocation loc : order_copies(id)) {
     uint32_t raw_len = 0;
     std::string problem;
     try {
@@ -105,7 +129,12 @@ uint32_t BlockReader::read(const BlockId& id, uint8_t* out, std::vector<uint8_t>
       continue;
     }
     if (problem.empty()) {
-      for (const auto& f : failed) note_bad_copy(id, f.loc, f.whole_pack, true, f.error.what());
+      const Failure* unknown = nullptr;  // the first failed copy not known to be bad
+      for (const auto& f : failed) {
+        note_bad_copy(id, f.loc, f.whole_pack);
+        if (!unknown && !known_bad(id, f.loc)) unknown = &f;
+      }
+      if (unknown) note_fallback(id, unknown->error.what(), loc);
       return raw_len;
     }
     failed.push_back(Failure{
@@ -114,7 +143,7 @@ uint32_t BlockReader::read(const BlockId& id, uint8_t* out, std::vector<uint8_t>
               fmt::format("pack {} at offset {}", m_index.packs()[loc.pack].hex(), loc.offset),
               problem)});
   }
-  for (const auto& f : failed) note_bad_copy(id, f.loc, f.whole_pack, false, f.error.what());
+  for (const auto& f : failed) note_bad_copy(id, f.loc, f.whole_pack);
   const Error& first = failed.front().error;
   if (failed.size() == 1) throw first;
   throw Error(ErrorKind::damage, first.operation(), first.object(),
@@ -135,6 +164,32 @@ size_t BlockReader::fallbacks() const {
 std::string BlockReader::first_fallback() const {
   std::lock_guard lock(m_mutex);
   return m_first_fallback;
+}
+
+}  // namespace vssimg
+
+namespace vssimg {
+
+size_t report_reading(const Store& store, const BlockReader& reader, ProgressSink& progress) {
+  record_found(store, reader, progress);
+  const size_t fallbacks = reader.fallbacks();
+  if (fallbacks) {
+    progress.warning(fmt::format(
+        "{} block(s) were read from another copy because the first copy tried is damaged "
+        "(first: {}); the data read is intact; run vssimg verify --read-data, then vssimg prune",
+        fallbacks, reader.first_fallback()));
+  }
+  return fallbacks;
+}
+
+void record_found(const Store& store, const BlockReader& reader, ProgressSink& progress) {
+  try {
+    const DamageSet found = reader.found_damage();
+    if (found.empty()) return;
+    record_damage(store.storage(), found);
+  } catch (const std::exception& e) {
+    progress.info(fmt::format("could not record the damage found: {}", e.what()));
+  }
 }
 
 }  // namespace vssimg

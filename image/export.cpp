@@ -5,6 +5,7 @@
 #include "core/base/pipeline.hpp"
 #include "core/os/platform.hpp"
 #include "image/block_reader.hpp"
+#include "image/damage.hpp"
 #include "image/export_plan.hpp"
 #include "image/point_meta.hpp"
 #include "image/restore_target.hpp"
@@ -70,10 +71,9 @@ void overlay(uint8_t* dst, uint64_t start, uint64_t end, const std::vector<uint8
 // the job next in file order is appended by whichever worker consumes it.
 class ExportRun {
  public:
-  ExportRun(const Store& store, const BlockIndex& index, const Point& point,
-            const ExportLayout& layout, ExportSink& sink)
+  ExportRun(BlockReader& reader, const Point& point, const ExportLayout& layout, ExportSink& sink)
       : m_point(point),
-        m_reader(store, index),
+        m_reader(reader),
         m_layout(layout),
         m_sink(sink),
         m_positioned(dynamic_cast<PositionedSink*>(&sink)),
@@ -90,7 +90,7 @@ class ExportRun {
   void decode(Job& job, uint64_t s, uint8_t* out);
 
   const Point& m_point;
-  BlockReader m_reader;
+  BlockReader& m_reader;
   const ExportLayout& m_layout;
   ExportSink& m_sink;
   PositionedSink* const m_positioned;  // null: append in order
@@ -199,10 +199,9 @@ void ExportRun::decode(Job& job, uint64_t s, uint8_t* out) {
 }
 
 // The volume's first 4 KiB if its first block is data (to probe the filesystem).
-std::vector<uint8_t> first_bytes(const Store& store, const BlockIndex& index, const Point& p) {
+std::vector<uint8_t> first_bytes(BlockReader& reader, uint32_t block_size, const Point& p) {
   if (p.map.empty() || p.map[0].is_marker() || p.source_size() < 4096) return {};
-  BlockReader reader(store, index);
-  std::vector<uint8_t> block(store.block_size()), scratch;
+  std::vector<uint8_t> block(block_size), scratch;
   try {
     reader.read(p.map[0], block.data(), scratch);
   } catch (const Error& e) {
@@ -233,10 +232,12 @@ ExportStats run_export(const Store& store, const Point& point, ExportSink& sink,
   std::vector<std::string> problems;
   BlockIndex index = store.load_index(&problems);
   for (const auto& p : problems) progress.warning(p);
+  const DamageRecord known = load_damage(store.storage());
+  BlockReader reader(store, index, &known.set);
 
   const std::string fs = point.meta.get(point_key::k_filesystem);
   const std::vector<uint8_t> head4k =
-      fs.empty() ? first_bytes(store, index, point) : std::vector<uint8_t>{};
+      fs.empty() ? first_bytes(reader, store.block_size(), point) : std::vector<uint8_t>{};
   const Guid type = partition_type_for(fs, head4k.empty() ? nullptr : head4k.data());
   const ExportLayout layout = plan_export(point.map, store.block_size(), point.source_size(),
                                           options.block_size, type, point.id);
@@ -260,10 +261,16 @@ ExportStats run_export(const Store& store, const Point& point, ExportSink& sink,
   }
   progress.update(layout.geometry.payload_start());
   const unsigned threads = options.threads ? options.threads : hardware_threads();
-  ExportRun(store, index, point, layout, sink).run(threads, stats, progress);
-  check_interrupted();
+  try {
+    ExportRun(reader, point, layout, sink).run(threads, stats, progress);
+    check_interrupted();
+  } catch (...) {
+    record_found(store, reader, progress);
+    throw;
+  }
   sink.finish();
   progress.end();
+  stats.fallbacks = report_reading(store, reader, progress);
   if (stats.bytes_unreadable) {
     progress.warning(
         fmt::format("{} bytes were unreadable at backup time and were exported as zeros",

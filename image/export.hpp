@@ -58,6 +58,7 @@ struct ExportStats {
   uint64_t blocks_zero = 0;       // PAYLOAD_BLOCK_ZERO
   uint64_t blocks_absent = 0;     // PAYLOAD_BLOCK_NOT_PRESENT
   uint64_t bytes_unreadable = 0;  // UNREADABLE blocks of the point, exported as zeros
+  uint64_t fallbacks = 0;         // blocks read from a further copy (a warning said so)
   std::string partition_type;     // "basic-data" or "linux-data"
   double seconds = 0;
 };
@@ -65,6 +66,8 @@ struct ExportStats {
 // Exports `point` into `sink` (finish() included). The caller holds a shared store
 // lock. A damaged block stops the export with Error(damage) naming the point and the
 // volume offset, before finish(). UNREADABLE blocks are exported as zeros, with a warning.
+// A block whose first copy fails its check is read from another one (a warning says so
+// once); the damage met is added to the store's damage record, on failure too.
 ExportStats run_export(const Store& store, const Point& point, ExportSink& sink,
                        const ExportOptions& options, ProgressSink& progress);
 

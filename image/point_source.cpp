@@ -2,6 +2,8 @@
 
 #include "core/base/error.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -20,7 +22,8 @@ PointSource::PointSource(const Store& store, Point point, size_t cache_blocks)
     : m_store(store),
       m_point(std::move(point)),
       m_index(load_whole_index(store, m_owned_index)),
-      m_reader(store, m_index),
+      m_known(load_damage(store.storage())),
+      m_reader(store, m_index, &m_known.set),
       m_cache_blocks(std::max<size_t>(cache_blocks, 1)) {}
 
 PointSource::PointSource(const Store& store, Point point, const BlockIndex& index,
@@ -28,8 +31,18 @@ PointSource::PointSource(const Store& store, Point point, const BlockIndex& inde
     : m_store(store),
       m_point(std::move(point)),
       m_index(index),
-      m_reader(store, m_index),
+      m_known(load_damage(store.storage())),
+      m_reader(store, m_index, &m_known.set),
       m_cache_blocks(std::max<size_t>(cache_blocks, 1)) {}
+
+PointSource::~PointSource() {
+  if (!m_reported.exchange(true)) record_found(m_store, m_reader, null_progress());
+}
+
+size_t PointSource::report(ProgressSink& progress) {
+  if (m_reported.exchange(true)) return m_reader.fallbacks();
+  return report_reading(m_store, m_reader, progress);
+}
 
 PointSourceStats PointSource::stats() const {
   std::lock_guard lock(m_mutex);
@@ -47,22 +60,45 @@ std::shared_ptr<const std::vector<uint8_t>> PointSource::block(uint64_t index) {
     }
   }
   // Decoded outside the lock: readers of other blocks do not wait for this one.
-  const uint32_t bs = m_point.block_size;
-  auto data = std::make_shared<std::vector<uint8_t>>(bs, 0);
-  std::vector<uint8_t> scratch;
+  std::shared_ptr<std::vector<uint8_t>> data = take_buffer();
+  thread_local std::vector<uint8_t> scratch;  // the pack record, reused by this thread
   uint32_t stored = 0;
-  m_reader.read(m_point.map[index], data->data(), scratch, &stored);
+  try {
+    m_reader.read(m_point.map[index], data->data(), scratch, &stored);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::damage) throw;
+    throw PointReadError(ErrorKind::damage, "reading",
+                         fmt::format("point {} at volume offset {}", m_point.id,
+                                     index * uint64_t{m_point.block_size}),
+                         e.what());
+  }
   std::lock_guard lock(m_mutex);
   ++m_stats.blocks_decoded;
   m_stats.stored_bytes += stored;
   if (m_cache.count(index)) return data;  // another reader decoded it meanwhile
   if (m_cache.size() >= m_cache_blocks) {
-    m_cache.erase(m_lru.back());
+    auto old = m_cache.find(m_lru.back());
+    // Held by nobody else (every copy is handed out under the lock): reused.
+    if (old->second.first.use_count() == 1)
+      m_spare.push_back(std::const_pointer_cast<std::vector<uint8_t>>(old->second.first));
+    m_cache.erase(old);
     m_lru.pop_back();
   }
   m_lru.push_front(index);
   m_cache.emplace(index, std::make_pair(data, m_lru.begin()));
   return data;
+}
+
+std::shared_ptr<std::vector<uint8_t>> PointSource::take_buffer() {
+  {
+    std::lock_guard lock(m_mutex);
+    if (!m_spare.empty()) {
+      auto buf = std::move(m_spare.back());
+      m_spare.pop_back();
+      return buf;
+    }
+  }
+  return std::make_shared<std::vector<uint8_t>>(m_point.block_size, 0);
 }
 
 void PointSource::read_at(void* buf, size_t len, uint64_t offset) {

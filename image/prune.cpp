@@ -161,6 +161,7 @@ std::optional<uint32_t> plan_packs(const Store& store, const BlockIndex& index,
 void plan_all_packs(const Store& store, const BlockIndex& index, const LiveSet& live,
                     PrunePlan& plan) {
   plan.damage = load_damage(store.storage());
+  plan.damage.set.merge(check_kept_copies(store, index, live, plan.damage.set));
   CopyChooser chooser(index, plan.damage.set, store.packs_on_disk());
   DamageSet kept_damage;
   for (;;) {

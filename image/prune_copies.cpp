@@ -1,5 +1,8 @@
 #include "image/prune_copies.hpp"
 
+#include "core/base/error.hpp"
+#include "image/block_reader.hpp"
+
 #include <algorithm>
 
 namespace vssimg {
@@ -29,6 +32,24 @@ bool CopyChooser::choose(const BlockId& id, BlockLocation& out, bool& damaged) c
     }
   }
   return found;
+}
+
+DamageSet check_kept_copies(const Store& store, const BlockIndex& index,
+                            const std::unordered_set<BlockId, BlockIdHash>& live,
+                            const DamageSet& known) {
+  if (index.extra_copies() == 0) return {};
+  BlockReader reader(store, index, &known);  // tries copies in the chooser's order
+  std::vector<uint8_t> out(store.block_size()), scratch;
+  for (const BlockId& id : live) {
+    if (index.copies(id).size() < 2) continue;
+    try {
+      reader.read(id, out.data(), scratch);
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::newer_format) throw;  // else every copy is damaged: kept
+    }
+    check_interrupted();
+  }
+  return reader.found_damage();
 }
 
 }  // namespace vssimg

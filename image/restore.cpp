@@ -227,26 +227,10 @@ void RestoreRun::consume(Job& job, RestoreStats& stats, ProgressSink& progress) 
 }  // namespace
 
 namespace {
-// Adds what the reader found to the store's damage record; a failure to record is a note.
-void record_found(const Store& store, const BlockReader& reader, ProgressSink& progress) {
-  const DamageSet found = reader.found_damage();
-  if (found.empty()) return;
-  try {
-    record_damage(store.storage(), found);
-  } catch (const Error& e) {
-    progress.info(fmt::format("could not record the damage found: {}", e.what()));
-  }
-}
-
 // What a finished restore says about damage: copies it stepped over, blocks it zeroed.
-void report_damage(const RestoreRun& run, RestoreStats& stats, ProgressSink& progress) {
-  stats.fallbacks = run.reader().fallbacks();
-  if (stats.fallbacks) {
-    progress.warning(fmt::format(
-        "{} block(s) were read from a second copy because the first is damaged (first: {}); "
-        "the restored data is intact; run vssimg verify --read-data, then vssimg prune",
-        stats.fallbacks, run.reader().first_fallback()));
-  }
+void report_damage(const Store& store, const RestoreRun& run, RestoreStats& stats,
+                   ProgressSink& progress) {
+  stats.fallbacks = report_reading(store, run.reader(), progress);
   for (const auto& d : stats.damaged) {
     progress.warning(fmt::format("volume offset {}: {}; written as zeros", d.offset, d.what));
   }
@@ -282,12 +266,11 @@ RestoreStats run_restore(const Store& store, const Point& point,
   }
   out.finish(size);
   progress.end();
-  record_found(store, run.reader(), progress);
   stats.damaged = run.damaged();
   for (const auto& d : stats.damaged) {
     stats.bytes_damaged += std::min<uint64_t>(bs, size - d.offset);
   }
-  report_damage(run, stats, progress);
+  report_damage(store, run, stats, progress);
   if (stats.bytes_unreadable) {
     progress.warning(
         fmt::format("{} bytes were unreadable at backup time and were restored as zeros",

@@ -3,6 +3,7 @@
 #include "image/backup.hpp"
 #include "image/block_reader.hpp"
 #include "image/damage.hpp"
+#include "image/prune.hpp"
 #include "image/restore.hpp"
 #include "image/storage_local.hpp"
 #include "image/verify.hpp"
@@ -11,6 +12,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 using namespace vssimg;
 namespace fs = std::filesystem;
@@ -181,4 +184,50 @@ TEST_CASE("restore with ignore_damage writes zeros for a block with no intact co
   CHECK(std::all_of(out.begin() + k_bs, out.begin() + 2 * k_bs, [](uint8_t b) { return b == 0; }));
   CHECK(std::equal(out.begin(), out.begin() + k_bs, data.begin()));
   CHECK(std::equal(out.begin() + 2 * k_bs, out.end(), data.begin() + 2 * k_bs));
+}
+
+TEST_CASE("prune keeps the intact copy of a block stored twice when the other rotted unnoticed",
+          "[heal]") {
+  test::TempDir dir;
+  const fs::path root = dir / "store";
+  Store::create(root, k_bs);
+  Store store(root);
+  const auto data = test::pseudo_random(8 * k_bs, 21);
+  test::MemorySource src(data, "vol");
+  auto first = run_backup(store, src, BackupOptions{}, null_progress());
+  const PackId old_pack = store.packs_on_disk().at(0);
+  flip_record(root, store, old_pack, 3);
+  VerifyOptions vo;
+  vo.read_data = true;
+  REQUIRE_FALSE(run_verify(store, vo, null_progress()).ok());
+  test::MemorySource again(data, "vol");
+  REQUIRE(run_backup(store, again, BackupOptions{}, null_progress()).stats.healed_blocks == 1);
+  // Both copies intact again and the record gone; then the copy tried first rots.
+  flip_record(root, store, old_pack, 3);
+  std::vector<std::string> damage;
+  for (const auto& name : store.storage().list(ObjectKind::state))
+    if (name.rfind("damage-", 0) == 0) damage.push_back(name);
+  store.storage().remove_all(ObjectKind::state, damage);
+  REQUIRE(run_verify(store, vo, null_progress()).ok());
+  const BlockId id = store.load_point(first.point_id).map[3];
+  const BlockIndex index = store.load_index(nullptr);
+  REQUIRE(index.copies(id).size() == 2);
+  const PackId tried_first = index.packs()[index.copies(id)[0].pack];
+  const auto table = read_pack_table(*store.storage().open(pack_object(tried_first)),
+                                     store.config().store_id, "pack");
+  const auto record =
+      std::find_if(table.begin(), table.end(), [&](const PackEntry& e) { return e.id == id; });
+  REQUIRE(record != table.end());
+  flip_record(root, store, tried_first, static_cast<size_t>(record - table.begin()));
+
+  PruneOptions po;
+  po.max_unused.share = 0;  // repack everything with a dead record
+  execute_prune(store, plan_prune(store, po), null_progress());
+  CHECK(run_verify(store, vo, null_progress()).ok());
+  run_restore(store, store.load_point(first.point_id), dir / "r.img", RestoreOptions{},
+              null_progress());
+  std::ifstream in(dir / "r.img", std::ios::binary);
+  const std::vector<uint8_t> restored((std::istreambuf_iterator<char>(in)),
+                                      std::istreambuf_iterator<char>());
+  CHECK(restored == data);
 }
