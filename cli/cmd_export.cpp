@@ -1,8 +1,8 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/parse.hpp"
-#include "cli/stdout_stream.hpp"
 #include "core/base/error.hpp"
+#include "core/os/platform.hpp"
 #include "image/export.hpp"
 #include "image/lock.hpp"
 
@@ -53,10 +53,7 @@ std::unique_ptr<ExportSink> open_sink(Context& ctx, const std::string& target, b
   if (target != "-") return open_export_file(target, force);
   if (ctx.global.json)
     throw Error(ErrorKind::usage, "exporting", "-", "--json needs stdout, which carries the VHDX");
-  if (stdout_is_console())
-    throw Error(ErrorKind::usage, "exporting", "-",
-                "standard output is a console; redirect it to a file or a pipe");
-  set_stdout_binary();
+  binary_stdout("exporting to", "vssimg export POINT - > FILE.vhdx");
   return std::make_unique<StdoutSink>();
 }
 

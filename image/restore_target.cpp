@@ -46,7 +46,7 @@ RestoreTarget::RestoreTarget(const std::filesystem::path& path, uint64_t size, b
     : m_path(path) {
   const std::string name = path_to_utf8(path);
   if (is_stdout_name(path)) {
-    m_stream = binary_stdout();
+    m_stream = binary_stdout("restoring to", "vssimg restore POINT - > FILE");
     return;
   }
   const TargetInfo info = inspect_target(path);

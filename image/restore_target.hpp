@@ -78,8 +78,4 @@ class RestoreTarget {
   std::map<uint64_t, std::vector<uint8_t>> m_early;
 };
 
-// Standard output in binary mode (Windows translates newlines otherwise); Error(usage)
-// when it is a console, which an image must not be written to.
-std::FILE* binary_stdout();
-
 }  // namespace vssimg

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -38,6 +39,11 @@ TargetInfo inspect_target(const std::filesystem::path& path);
 
 // True when stderr is an interactive console (progress bars go there only then).
 bool stderr_is_console();
+
+// Standard output as a binary stream (restore -, export -): refuses an interactive
+// console with a usage error naming `operation` and `example`; on Windows turns off
+// CRLF translation. The one place either is decided.
+std::FILE* binary_stdout(const std::string& operation, const std::string& example);
 
 // Peak resident set size of this process in bytes (0 if unknown).
 uint64_t peak_rss_bytes();

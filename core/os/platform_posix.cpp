@@ -124,6 +124,14 @@ bool stderr_is_console() {
   return ::isatty(2) == 1;
 }
 
+std::FILE* binary_stdout(const std::string& operation, const std::string& example) {
+  if (::isatty(STDOUT_FILENO) == 1) {
+    throw Error(ErrorKind::usage, operation, "standard output",
+                "is a console; redirect it to a file or a pipe (" + example + ")");
+  }
+  return stdout;
+}
+
 uint64_t peak_rss_bytes() {
   struct rusage ru {};
   if (::getrusage(RUSAGE_SELF, &ru) != 0) return 0;

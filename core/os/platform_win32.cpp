@@ -7,6 +7,9 @@
 #include <winioctl.h>
 #include <sddl.h>
 
+#include <fcntl.h>
+#include <io.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -157,6 +160,15 @@ TargetInfo inspect_target(const std::filesystem::path& path) {
     info.device_size = static_cast<uint64_t>(length.Length.QuadPart);
   }
   return info;
+}
+
+std::FILE* binary_stdout(const std::string& operation, const std::string& example) {
+  if (::_isatty(::_fileno(stdout))) {
+    throw Error(ErrorKind::usage, operation, "standard output",
+                "is a console; redirect it to a file or a pipe (" + example + ")");
+  }
+  ::_setmode(::_fileno(stdout), _O_BINARY);
+  return stdout;
 }
 
 bool stderr_is_console() {
