@@ -88,6 +88,12 @@ void check_host_name(const std::string& name, const std::string& what) {
     throw bad("is not a host name: it must start with a letter, a digit or '_'");
 }
 
+bool is_latest_name(const std::string& name) {
+  std::string n = name.substr(0, sizeof k_latest - 1);
+  for (auto& c : n) c = lower(c);
+  return n == k_latest && (name.size() == n.size() || name[n.size()] == '~');
+}
+
 bool PointFilter::matches(const PointMeta& meta) const {
   if (!source.empty() && meta.get(point_key::k_source) != source) return false;
   return host.empty() || same_host(point_host(meta), host);

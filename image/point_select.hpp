@@ -34,6 +34,9 @@ struct PointFilter {
   std::string describe() const;
 };
 
+// True for `latest` and `latest~N` (any case), the names the filter chooses among.
+bool is_latest_name(const std::string& name);
+
 // Resolves `name` among `points` (oldest first, as Store::list_points gives them):
 // `latest` is the newest point the filter selects, `latest~N` the one N before it; an id
 // or a unique id prefix (hex in either case) names a point, which must then also match

@@ -96,3 +96,8 @@ TEST_CASE("host names given on the command line") {
   CHECK_THROWS_AS(check_host_name(std::string(254, 'a'), "--host"), Error);
   CHECK_NOTHROW(check_host_name(std::string(253, 'a'), "--host"));
 }
+
+TEST_CASE("latest names") {
+  for (const char* yes : {"latest", "LATEST", "latest~3", "Latest~x"}) CHECK(is_latest_name(yes));
+  for (const char* no : {"", "late", "latestx", "3cc7", "xlatest"}) CHECK_FALSE(is_latest_name(no));
+}
