@@ -34,6 +34,7 @@ SetPoint back_up_one(Context& ctx, const Store& store, const SnapshotSource& s, 
   // working directory.
   bo.source_label = normalize_source(s.given);
   bo.label = options.label;
+  bo.host = options.host;
   bo.threads = ctx.global.threads;
   bo.ignore_bad_sectors = options.ignore_bad_sectors;
   // Test-only: small packs so that kill and fault tests cross many pack commits.
@@ -41,6 +42,7 @@ SetPoint back_up_one(Context& ctx, const Store& store, const SnapshotSource& s, 
     bo.pack_target_size = parse_size(t, "VSSIMG_TEST_PACK_SIZE");
   SetPoint p;
   p.source = bo.source_label;
+  p.host = bo.host;
   p.consistency = s.outcome.consistency;
   p.result = run_backup(store, source, bo, ctx.out->progress());
   p.warnings = ctx.out->warning_count() - warnings_before;

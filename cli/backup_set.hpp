@@ -19,6 +19,7 @@ namespace vssimg::cli {
 
 struct BackupSetOptions {
   std::string label;  // --label: the same on every point of the run
+  std::string host;   // --host: recorded as `host` (empty: this machine's name)
   bool all_blocks = false;
   bool include_pagefile = false;
   bool ignore_bad_sectors = false;
@@ -27,6 +28,7 @@ struct BackupSetOptions {
 // A committed point of the run.
 struct SetPoint {
   std::string source;  // recorded as `source` (normalize_source)
+  std::string host;    // recorded as `host`
   BackupResult result;
   Consistency consistency = Consistency::image;
   size_t warnings = 0;  // warnings while this source was read (not those of the snapshot)

@@ -6,6 +6,7 @@
 #include "image/backup.hpp"
 #include "core/os/platform.hpp"
 #include "image/lock.hpp"
+#include "image/point_select.hpp"
 
 #include <fmt/format.h>
 
@@ -22,13 +23,16 @@ struct BackupCommandOptions {
   BackupVssFlags vss;  // VSS: cli/vss_flags.hpp
 };
 
-// --keep-*: forget this source's points by the policy, right after the backup. The point
+// --keep-*: forget the points of this host and source by the policy, right after the
+// backup (another host's points of a source of the same name are not touched). The point
 // is already committed, so a failure here is a warning (exit 3), never a failed backup.
 ForgetCounts apply_keep_after_backup(Context& ctx, const Store& store,
-                                     const RetentionPolicy& policy, const std::string& source) {
+                                     const RetentionPolicy& policy, const std::string& source,
+                                     const std::string& host) {
   try {
     StoreLock lock(store.storage(), LockMode::exclusive, false, "forget (backup --keep)");
-    return apply_policy(ctx, store, policy, source, false);
+    return apply_policy(ctx, store, policy, PointFilter{source, host},
+                        RetentionGroupBy::host_and_source, false);
   } catch (const Error& e) {
     if (e.kind() == ErrorKind::interrupted) throw;
     ctx.out->warning(
@@ -40,7 +44,7 @@ ForgetCounts apply_keep_after_backup(Context& ctx, const Store& store,
 // The retention of every source whose backup had no warning (a degraded point must not
 // push healthy older ones out of the policy); warnings of the snapshot set count for all.
 void apply_keep(Context& ctx, const Store& store, const RetentionPolicy& policy,
-                const std::vector<SetPoint>& points, size_t set_warnings) {
+                const std::vector<SetPoint>& points, size_t set_warnings, const std::string& host) {
   ForgetCounts total;
   bool applied = false;
   for (const auto& p : points) {
@@ -51,7 +55,7 @@ void apply_keep(Context& ctx, const Store& store, const RetentionPolicy& policy,
                       p.source));
       continue;
     }
-    ForgetCounts c = apply_keep_after_backup(ctx, store, policy, p.source);
+    ForgetCounts c = apply_keep_after_backup(ctx, store, policy, p.source, host);
     total.kept += c.kept;
     total.removed += c.removed;
     applied = true;
@@ -100,6 +104,7 @@ JsonObject& add_point_fields(JsonObject& o, const SetPoint& p) {
   return o.add("point", p.result.point_id)
       .add("parent", p.result.parent_id)
       .add("source", p.source)
+      .add("host", p.host)
       .add("source_size", s.source_size)
       .add("bytes_read", s.bytes_read)
       .add("free_skipped_bytes", s.free_skipped_bytes)
@@ -172,6 +177,11 @@ int run_backup_command(Context& ctx, const BackupCommandOptions& opts) {
   const double started = monotonic_seconds();
   const RetentionPolicy keep_policy = policy_from_flags(opts.keep);
   check_distinct_sources(opts.sources);
+  BackupSetOptions set = opts.set;
+  if (set.host.empty())
+    set.host = host_name();
+  else
+    check_host_name(set.host, "--host");
   std::string names;
   for (const auto& s : opts.sources) names += (names.empty() ? "" : " ") + s;
   Store store(ctx.store_path());
@@ -184,7 +194,7 @@ int run_backup_command(Context& ctx, const BackupCommandOptions& opts) {
   std::vector<SetPoint> points;
   try {
     run_backup_set(
-        ctx, store, snapshots, opts.set, default_source_opener(),
+        ctx, store, snapshots, set, default_source_opener(),
         [&](const SetPoint& p) { report_point(ctx, p, set_id); }, points);
   } catch (const Error&) {
     summarize(ctx, points, opts.sources.size(), set_id, started);
@@ -200,7 +210,7 @@ int run_backup_command(Context& ctx, const BackupCommandOptions& opts) {
   const size_t run_warnings = ctx.out->warning_count() - source_warnings;
   summarize(ctx, points, opts.sources.size(), set_id, started);
   lock.reset();
-  if (!keep_policy.empty()) apply_keep(ctx, store, keep_policy, points, run_warnings);
+  if (!keep_policy.empty()) apply_keep(ctx, store, keep_policy, points, run_warnings, set.host);
   return exit_code_for_warnings(ctx.out->warning_count());
 }
 
@@ -217,6 +227,9 @@ void add_backup_command(CLI::App& app, CommandTable& table) {
                   "\\\\?\\Volume{GUID}\\); several are backed up in the order given")
       ->required();
   sub->add_option("--label", opts->set.label, "A label stored with every point of the run");
+  sub->add_option("--host", opts->set.host,
+                  "The host name the points record (default: this machine's; for a cluster's "
+                  "shared volume or a renamed server); the parent and --keep-* are of this host");
   sub->add_flag("--all-blocks", opts->set.all_blocks,
                 "Read every block, also those the filesystem does not use");
   sub->add_flag(

@@ -1,4 +1,5 @@
 #include "cli/context.hpp"
+#include "cli/point_flags.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/parse.hpp"
 #include "core/base/error.hpp"
@@ -18,7 +19,7 @@ namespace {
 struct ExportCommandOptions {
   std::string point;
   std::string target;
-  std::string source;
+  PointFilterFlags filter;  // --source, --host
   std::string block_size;
   bool force = false;
 };
@@ -63,7 +64,7 @@ int run_export_command(Context& ctx, const ExportCommandOptions& opts) {
   eo.threads = ctx.global.threads;
   Store store(ctx.store_path());
   StoreLock lock(store.storage(), LockMode::shared, false, "export");
-  Point point = store.load_point(store.resolve_point(opts.point, normalize_source(opts.source)));
+  Point point = store.load_point(resolve_point(store, opts.point, point_filter(opts.filter)));
   std::unique_ptr<ExportSink> sink = open_sink(ctx, opts.target, opts.force);
   ctx.out->log(fmt::format("export of point {} to {} started", point.id, opts.target));
   ExportStats s = run_export(store, point, *sink, eo, ctx.out->progress());
@@ -105,7 +106,7 @@ void add_export_command(CLI::App& app, CommandTable& table) {
   sub->add_option("point", opts->point, "Point id, unique prefix, or 'latest'")->required();
   sub->add_option("target", opts->target, "VHDX file to create, or - for standard output")
       ->required();
-  sub->add_option("--source", opts->source, "With 'latest': the newest point of this source");
+  add_point_filter_flags(sub, opts->filter, FilterUse::named);
   sub->add_option("--block-size", opts->block_size,
                   "VHDX block size, a power of two from 1M to 256M (default 1M)");
   sub->add_flag("--force", opts->force, "Overwrite an existing file");

@@ -1,5 +1,6 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/point_flags.hpp"
 #include "cli/retention_cli.hpp"
 #include "core/base/error.hpp"
 #include "core/os/platform.hpp"
@@ -21,9 +22,9 @@ struct PolicyInput {
   std::map<std::string, std::string> labels;  // by point id
 };
 
-// Every point of the store, or only those of `source` if not empty. A point we cannot read
-// has no date: refusing (Error(damage)) is safer than guessing.
-PolicyInput read_policy_input(const Store& store, const std::string& source) {
+// The points `filter` selects. A point we cannot read has no date (nor host or source):
+// refusing (Error(damage)) is safer than guessing.
+PolicyInput read_policy_input(const Store& store, const PointFilter& filter) {
   std::vector<std::string> problems;
   auto infos = store.list_points(&problems);
   if (!problems.empty()) {
@@ -33,23 +34,23 @@ PolicyInput read_policy_input(const Store& store, const std::string& source) {
   }
   PolicyInput input;
   for (const auto& info : infos) {
-    if (!source.empty() && info.meta.get(point_key::k_source) != source) continue;
-    input.items.push_back(RetentionItem{info.id, info.meta.get(point_key::k_source),
-                                        info.meta.get_int(point_key::k_created),
-                                        info.meta.get_int(point_key::k_sequence)});
+    if (!filter.matches(info.meta)) continue;
+    input.items.push_back(RetentionItem{
+        info.id, info.meta.get(point_key::k_source), info.meta.get_int(point_key::k_created),
+        info.meta.get_int(point_key::k_sequence), point_host(info.meta)});
     input.labels[info.id] = info.meta.get(point_key::k_label);
   }
   return input;
 }
 
-// The heading line of one source: how many of its points stay and go.
-void report_source(Context& ctx, const std::vector<RetentionDecision>& decisions,
-                   const std::string& source, bool dry_run) {
+// The heading line of one group: how many of its points stay and go.
+void report_group(Context& ctx, const std::vector<RetentionDecision>& decisions,
+                  const std::string& group, bool dry_run) {
   size_t keep = 0, go = 0;
   for (const auto& e : decisions) {
-    if (e.item.source == source) (e.keep ? keep : go)++;
+    if (e.group == group) (e.keep ? keep : go)++;
   }
-  ctx.out->text(fmt::format("source {}: keep {} point(s), {} {}", source, keep,
+  ctx.out->text(fmt::format("{}: keep {} point(s), {} {}", group, keep,
                             dry_run ? "would remove" : "remove", go));
 }
 
@@ -66,6 +67,8 @@ void report_decision(Context& ctx, const RetentionDecision& d, const std::string
                       .add("id", d.item.id)
                       .add_time("created", d.item.created)
                       .add("source", d.item.source)
+                      .add("host", d.item.host)
+                      .add("group", d.group)
                       .add("label", label)
                       .add("keep", d.keep)
                       .add_raw("reasons", json_string_array(d.reasons)));
@@ -74,18 +77,17 @@ void report_decision(Context& ctx, const RetentionDecision& d, const std::string
 }  // namespace
 
 ForgetCounts apply_policy(Context& ctx, const Store& store, const RetentionPolicy& policy,
-                          const std::string& source, bool dry_run) {
-  PolicyInput input = read_policy_input(store, source);
-  auto decisions = apply_retention(std::move(input.items), policy, now_unix());
-  ctx.out->log(fmt::format("forget: {}{}{}", policy.describe(),
-                           source.empty() ? "" : ", source " + source,
-                           dry_run ? " (dry run)" : ""));
+                          const PointFilter& filter, RetentionGroupBy group_by, bool dry_run) {
+  PolicyInput input = read_policy_input(store, filter);
+  auto decisions = apply_retention(std::move(input.items), policy, now_unix(), group_by);
+  ctx.out->log(fmt::format("forget: {}, per {}{}{}", policy.describe(), to_string(group_by),
+                           filter.describe(), dry_run ? " (dry run)" : ""));
   ForgetCounts counts;
   std::string current;
   for (const auto& d : decisions) {
-    if (d.item.source != current) {
-      current = d.item.source;
-      report_source(ctx, decisions, current, dry_run);
+    if (d.group != current) {
+      current = d.group;
+      report_group(ctx, decisions, current, dry_run);
     }
     report_decision(ctx, d, input.labels[d.item.id], dry_run);
     if (d.keep) {
@@ -95,7 +97,8 @@ ForgetCounts apply_policy(Context& ctx, const Store& store, const RetentionPolic
     if (!dry_run) {
       check_interrupted();
       store.delete_point(d.item.id);
-      ctx.out->log(fmt::format("forget: removed point {} of {} ({})", d.item.id, d.item.source,
+      ctx.out->log(fmt::format("forget: removed point {} of {} on {} ({})", d.item.id,
+                               d.item.source, d.item.host.empty() ? "(no host)" : d.item.host,
                                local_time(d.item.created)));
     }
     ++counts.removed;
@@ -109,7 +112,8 @@ namespace {
 
 struct ForgetOptions {
   KeepFlags keep;
-  std::string source;
+  PointFilterFlags filter;  // --source, --host
+  std::string group_by = "host,source";
   bool dry_run = false;
   bool prune = false;
   PruneFlags prune_flags;
@@ -122,13 +126,16 @@ int run_forget(Context& ctx, const ForgetOptions& opts) {
         ErrorKind::usage, "forget", "policy",
         "no --keep-* option given (forget never removes every point); see vssimg forget --help");
   }
+  const PointFilter filter = point_filter(opts.filter);
+  const RetentionGroupBy group_by = parse_group_by(opts.group_by, "--group-by");
   PruneOptions po = prune_options_from_flags(opts.prune_flags);
   po.dry_run = opts.dry_run;
   Store store(ctx.store_path());
   StoreLock lock(store.storage(), LockMode::exclusive, false, "forget");
   ctx.out->log(fmt::format("forget in {} started", store.storage().location()));
-  ForgetCounts c = apply_policy(ctx, store, policy, normalize_source(opts.source), opts.dry_run);
+  ForgetCounts c = apply_policy(ctx, store, policy, filter, group_by, opts.dry_run);
   ctx.summary.add("policy", policy.describe())
+      .add("group_by", to_string(group_by))
       .add("dry_run", opts.dry_run)
       .add("kept", static_cast<uint64_t>(c.kept))
       .add("removed", static_cast<uint64_t>(c.removed));
@@ -140,10 +147,13 @@ int run_forget(Context& ctx, const ForgetOptions& opts) {
 
 void add_forget_command(CLI::App& app, CommandTable& table) {
   auto opts = std::make_shared<ForgetOptions>();
-  auto* sub =
-      app.add_subcommand("forget", "Remove recovery points by a retention policy (per source)");
+  auto* sub = app.add_subcommand(
+      "forget", "Remove recovery points by a retention policy (per host and source)");
   add_keep_flags(sub, opts->keep);
-  sub->add_option("--source", opts->source, "Only points of this source");
+  add_point_filter_flags(sub, opts->filter, FilterUse::all);
+  sub->add_option("--group-by", opts->group_by,
+                  "Apply the policy to each group of points: host,source (default: every "
+                  "host's source on its own), source (one source of all hosts together) or host");
   sub->add_flag("-n,--dry-run", opts->dry_run,
                 "Show what would be removed and which rule keeps each point");
   sub->add_flag("--prune", opts->prune,

@@ -5,6 +5,7 @@
 #include "core/source/block_source.hpp"
 #include "image/damage_heal.hpp"
 #include "image/lock.hpp"
+#include "image/point_select.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -29,7 +30,10 @@ int run_heal_command(Context& ctx, const HealCommandOptions& opts) {
   const std::string source_label = normalize_source(opts.from);
   auto lock = std::make_unique<StoreLock>(store.storage(), LockMode::shared, true,
                                           "heal --from " + source_label);
-  const std::string point_id = store.resolve_point(opts.point, source_label);
+  // `latest` is the newest point of the --from source; an id may be of another source (a
+  // copy of the volume, the disk that replaced it).
+  const PointFilter filter{is_latest_name(opts.point) ? source_label : std::string(), {}};
+  const std::string point_id = resolve_point(store, opts.point, filter);
   ctx.out->log(fmt::format("heal of point {} from {} started", point_id, source_label));
   auto source = open_block_source(opts.from);
   size_t pack_target = 32u << 20;

@@ -1,5 +1,6 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/point_flags.hpp"
 #include "image/lock.hpp"
 #include "image/point_meta.hpp"
 #include "image/store.hpp"
@@ -13,8 +14,11 @@ namespace vssimg::cli {
 
 namespace {
 struct ListOptions {
-  std::string source;
+  PointFilterFlags filter;  // --source, --host
 };
+
+// The table's columns: id, created, size, new, host, source, label.
+constexpr char k_row[] = "{:<16}  {:<19}  {:>10}  {:>10}  {:<15}  {:<24}  {}";
 
 std::string set_of(const PointInfo& p) {
   return p.meta.get(point_key::k_vss_snapshot_set_id);
@@ -51,11 +55,11 @@ std::vector<const PointInfo*> in_set_order(const std::vector<const PointInfo*>& 
 void print_point(Context& ctx, const PointInfo& p) {
   const auto& m = p.meta;
   ctx.out->text(
-      fmt::format("{:<16}  {:<19}  {:>10}  {:>10}  {:<24}  {}", p.id,
-                  local_time(m.get_int(point_key::k_created)),
+      fmt::format(k_row, p.id, local_time(m.get_int(point_key::k_created)),
                   human_bytes(static_cast<uint64_t>(m.get_int(point_key::k_source_size))),
                   human_bytes(static_cast<uint64_t>(m.get_int(point_key::k_new_stored_bytes))),
-                  m.get(point_key::k_source), m.get(point_key::k_label)));
+                  point_host(m).empty() ? "-" : point_host(m), m.get(point_key::k_source),
+                  m.get(point_key::k_label)));
   ctx.out->record(JsonObject("point")
                       .add("id", p.id)
                       .add_time("created", m.get_int(point_key::k_created))
@@ -69,17 +73,16 @@ void print_point(Context& ctx, const PointInfo& p) {
 }
 
 int run_list(Context& ctx, const ListOptions& opts) {
+  const PointFilter filter = point_filter(opts.filter);
   Store store(ctx.store_path());
   StoreLock lock(store.storage(), LockMode::shared, false, "list");
   std::vector<std::string> problems;
   auto points = store.list_points(&problems);
   for (const auto& p : problems) ctx.out->warning(p);
-  ctx.out->text(fmt::format("{:<16}  {:<19}  {:>10}  {:>10}  {:<24}  {}", "ID", "CREATED", "SIZE",
-                            "NEW", "SOURCE", "LABEL"));
+  ctx.out->text(fmt::format(k_row, "ID", "CREATED", "SIZE", "NEW", "HOST", "SOURCE", "LABEL"));
   std::vector<const PointInfo*> shown;
   for (const auto& p : points) {
-    if (opts.source.empty() || p.meta.get(point_key::k_source) == normalize_source(opts.source))
-      shown.push_back(&p);
+    if (filter.matches(p.meta)) shown.push_back(&p);
   }
   const SetMembers sets = set_members(shown);
   std::string current;  // the snapshot set of the points being printed
@@ -101,7 +104,7 @@ void add_list_command(CLI::App& app, CommandTable& table) {
   auto opts = std::make_shared<ListOptions>();
   auto* sub = app.add_subcommand(
       "list", "List recovery points, oldest first; the points of one snapshot set together");
-  sub->add_option("--source", opts->source, "Only points of this source");
+  add_point_filter_flags(sub, opts->filter, FilterUse::all);
   table.add(sub, [opts](Context& ctx) { return run_list(ctx, *opts); });
 }
 

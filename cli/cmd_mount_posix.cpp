@@ -8,6 +8,7 @@
 #define FUSE_USE_VERSION 35
 
 #include "cli/context.hpp"
+#include "cli/point_flags.hpp"
 #include "cli/exit_codes.hpp"
 #include "core/base/error.hpp"
 #include "image/lock.hpp"
@@ -38,7 +39,7 @@ constexpr const char* k_image_path = "/volume.img";
 struct MountCommandOptions {
   std::string point;
   std::string dir;
-  std::string source;
+  PointFilterFlags filter;  // --source, --host
   bool allow_other = false;
 };
 
@@ -228,7 +229,7 @@ int run_mount_command(Context& ctx, const MountCommandOptions& opts) {
   check_mount_dir(opts.dir);
   Store store(ctx.store_path());
   StoreLock lock(store.storage(), LockMode::shared, false, "mount");
-  Point point = store.load_point(store.resolve_point(opts.point, normalize_source(opts.source)));
+  Point point = store.load_point(resolve_point(store, opts.point, point_filter(opts.filter)));
   PointSource source(store, point, 256);
   Served s;
   s.source = &source;
@@ -266,7 +267,7 @@ void add_mount_command(CLI::App& app, CommandTable& table) {
       "mount", "Linux: serve a point as DIR/volume.img (read-only, FUSE) until unmounted");
   sub->add_option("point", opts->point, "Point id, unique prefix, or 'latest'")->required();
   sub->add_option("dir", opts->dir, "Empty directory to mount on")->required();
-  sub->add_option("--source", opts->source, "With 'latest': the newest point of this source");
+  add_point_filter_flags(sub, opts->filter, FilterUse::named);
   sub->add_flag("--allow-other", opts->allow_other,
                 "Let other users (root too) read it; needs user_allow_other in /etc/fuse.conf "
                 "unless run as root");

@@ -1,4 +1,5 @@
 #include "cli/context.hpp"
+#include "cli/point_flags.hpp"
 #include "cli/exit_codes.hpp"
 #include "core/os/path.hpp"
 #include "core/base/error.hpp"
@@ -14,7 +15,7 @@ namespace {
 struct RestoreCommandOptions {
   std::string point;
   std::string target;
-  std::string source;
+  PointFilterFlags filter;  // --source, --host
   bool force = false;
   bool zero_free = false;
   bool ignore_damage = false;
@@ -35,7 +36,7 @@ int run_restore_command(Context& ctx, const RestoreCommandOptions& opts) {
   }
   Store store(ctx.store_path());
   StoreLock lock(store.storage(), LockMode::shared, false, "restore");
-  Point point = store.load_point(store.resolve_point(opts.point, normalize_source(opts.source)));
+  Point point = store.load_point(resolve_point(store, opts.point, point_filter(opts.filter)));
   ctx.out->log(fmt::format("restore of point {} to {} started", point.id, opts.target));
   RestoreOptions ro;
   ro.force = opts.force;
@@ -79,7 +80,7 @@ void add_restore_command(CLI::App& app, CommandTable& table) {
   sub->add_option("point", opts->point, "Point id, unique prefix, or 'latest'")->required();
   sub->add_option("target", opts->target, "File or device to write; - for standard output (a pipe)")
       ->required();
-  sub->add_option("--source", opts->source, "With 'latest': the newest point of this source");
+  add_point_filter_flags(sub, opts->filter, FilterUse::named);
   sub->add_flag("--force", opts->force, "Overwrite an existing file or an unmounted device");
   sub->add_flag("--zero-free", opts->zero_free,
                 "On a device, write zeros over blocks the filesystem did not use");

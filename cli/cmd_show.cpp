@@ -1,4 +1,5 @@
 #include "cli/context.hpp"
+#include "cli/point_flags.hpp"
 #include "cli/exit_codes.hpp"
 #include "image/lock.hpp"
 #include "image/point_meta.hpp"
@@ -13,7 +14,7 @@ namespace vssimg::cli {
 namespace {
 struct ShowOptions {
   std::string point;
-  std::string source;
+  PointFilterFlags filter;  // --source, --host
 };
 
 bool is_vss_key(const std::string& key) {
@@ -130,7 +131,7 @@ void add_vss_and_keys(Context& ctx, const Point& p, JsonObject& rec) {
 int run_show(Context& ctx, const ShowOptions& opts) {
   Store store(ctx.store_path());
   StoreLock lock(store.storage(), LockMode::shared, false, "show");
-  Point p = store.load_point(store.resolve_point(opts.point, normalize_source(opts.source)));
+  Point p = store.load_point(resolve_point(store, opts.point, point_filter(opts.filter)));
   const auto& m = p.meta;
   uint64_t counts[4] = {0, 0, 0, 0};  // data, zero, free, unreadable
   for (const auto& b : p.map) {
@@ -138,8 +139,8 @@ int run_show(Context& ctx, const ShowOptions& opts) {
   }
   ctx.out->text(fmt::format("point        {}", p.id));
   ctx.out->text(fmt::format("created      {}", local_time(m.get_int(point_key::k_created))));
-  ctx.out->text(
-      fmt::format("source       {} on {}", m.get(point_key::k_source), m.get(point_key::k_host)));
+  ctx.out->text(fmt::format("source       {} on {}", m.get(point_key::k_source),
+                            point_host(m).empty() ? "(no host recorded)" : point_host(m)));
   ctx.out->text(
       fmt::format("size         {} ({} bytes)", human_bytes(p.source_size()), p.source_size()));
   ctx.out->text(fmt::format("filesystem   {}", m.get(point_key::k_filesystem).empty()
@@ -178,7 +179,7 @@ void add_show_command(CLI::App& app, CommandTable& table) {
   auto opts = std::make_shared<ShowOptions>();
   auto* sub = app.add_subcommand("show", "Show the details of one recovery point");
   sub->add_option("point", opts->point, "Point id, unique prefix, or 'latest'")->required();
-  sub->add_option("--source", opts->source, "With 'latest': the newest point of this source");
+  add_point_filter_flags(sub, opts->filter, FilterUse::named);
   table.add(sub, [opts](Context& ctx) { return run_show(ctx, *opts); });
 }
 

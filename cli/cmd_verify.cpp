@@ -1,6 +1,7 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/parse.hpp"
+#include "cli/point_flags.hpp"
 #include "core/base/error.hpp"
 #include "image/lock.hpp"
 #include "image/verify.hpp"
@@ -15,6 +16,7 @@ namespace vssimg::cli {
 namespace {
 struct VerifyCommandOptions {
   std::vector<std::string> points;
+  PointFilterFlags filter;  // --source, --host
   bool read_data = false;
   std::string subset;        // --subset N/T
   std::string max_duration;  // --max-duration 1h30m
@@ -22,12 +24,28 @@ struct VerifyCommandOptions {
 
 constexpr size_t k_max_lines_per_point = 20;
 
+// The points to check: those named (each of the filter's source and host), or with
+// --source/--host alone every point they select (none selected is a usage error: a
+// mistyped host must not pass as "no damage"); empty: all points.
+std::vector<std::string> verify_points(const Store& store, const VerifyCommandOptions& opts) {
+  const PointFilter filter = point_filter(opts.filter);
+  std::vector<std::string> ids;
+  for (const auto& name : opts.points) ids.push_back(resolve_point(store, name, filter));
+  if (!opts.points.empty() || (filter.source.empty() && filter.host.empty())) return ids;
+  for (const auto& info : store.list_points()) {
+    if (filter.matches(info.meta)) ids.push_back(info.id);
+  }
+  if (ids.empty())
+    throw Error(ErrorKind::usage, "verify", "points", "no recovery point" + filter.describe());
+  return ids;
+}
+
 // The library's options for the command line's. Throws Error for a bad --subset or
 // --max-duration, or a point name that does not resolve.
 VerifyOptions verify_options(const Store& store, const VerifyCommandOptions& opts,
                              unsigned threads) {
   VerifyOptions vo;
-  for (const auto& name : opts.points) vo.points.push_back(store.resolve_point(name));
+  vo.points = verify_points(store, opts);
   vo.read_data = opts.read_data || !opts.subset.empty();
   if (!opts.subset.empty()) std::tie(vo.subset_index, vo.subset_count) = parse_subset(opts.subset);
   if (!opts.max_duration.empty()) {
@@ -135,6 +153,7 @@ void add_verify_command(CLI::App& app, CommandTable& table) {
   auto* sub =
       app.add_subcommand("verify", "Check recovery points (structure; --read-data: every block)");
   sub->add_option("points", opts->points, "Points to check (id, prefix or 'latest'; default all)");
+  add_point_filter_flags(sub, opts->filter, FilterUse::all);
   sub->add_flag("--read-data", opts->read_data, "Read, decompress and re-hash every block");
   sub->add_option(
       "--subset", opts->subset,

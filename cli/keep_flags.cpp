@@ -13,7 +13,8 @@ namespace vssimg::cli {
 
 void add_keep_flags(CLI::App* sub, KeepFlags& f) {
   sub->add_option("--keep-last", f.last,
-                  "Keep the N newest points (per source; 'unlimited' = all; 0 = rule off)");
+                  "Keep the N newest points (of each group: host and source by default; "
+                  "'unlimited' = all; 0 = rule off)");
   sub->add_option("--keep-hourly", f.hourly,
                   "Keep the newest point of each of the last N hours that have points");
   sub->add_option("--keep-daily", f.daily,

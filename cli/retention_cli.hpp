@@ -5,6 +5,7 @@
 
 #include "cli/context.hpp"
 #include "cli/keep_flags.hpp"
+#include "image/point_select.hpp"
 #include "image/prune.hpp"
 #include "image/retention.hpp"
 #include "image/store.hpp"
@@ -18,11 +19,11 @@ struct ForgetCounts {
   size_t removed = 0;
 };
 
-// Applies `policy` to the points of every source (or only `source`, if not empty),
-// deletes the points it does not keep unless `dry_run`, and reports each point (text,
-// JSON `point` records, log). The caller holds the store lock exclusively.
+// Applies `policy` to each group (`group_by`) of the points `filter` selects, deletes the
+// points it does not keep unless `dry_run`, and reports each group and point (text, JSON
+// `point` records, log). The caller holds the store lock exclusively.
 ForgetCounts apply_policy(Context& ctx, const Store& store, const RetentionPolicy& policy,
-                          const std::string& source, bool dry_run);
+                          const PointFilter& filter, RetentionGroupBy group_by, bool dry_run);
 
 // The flags that tune prune, shared by `prune` and `forget --prune`, as given.
 struct PruneFlags {

@@ -3,6 +3,7 @@
 #include "cli/local_files.hpp"
 
 #include "core/base/error.hpp"
+#include "image/point_select.hpp"
 
 #include <exception>
 
@@ -99,7 +100,7 @@ const char* entry_type_name(EntryType type) {
 OpenedTree::OpenedTree(const std::filesystem::path& store_path, const std::string& point_name,
                        const std::string& command)
     : m_store(store_path), m_lock(m_store.storage(), LockMode::shared, false, command) {
-  Point point = m_store.load_point(m_store.resolve_point(point_name));
+  Point point = m_store.load_point(resolve_point(m_store, point_name));
   m_source = std::make_unique<PointSource>(m_store, std::move(point));
   m_tree = open_file_tree(*m_source);
 }

@@ -7,6 +7,7 @@
 #include "core/os/platform.hpp"
 #include "image/damage_blocks.hpp"
 #include "image/point_meta.hpp"
+#include "image/backup_parent.hpp"
 
 #include <fmt/format.h>
 
@@ -39,42 +40,6 @@ struct Job {
   std::vector<std::string> warnings;  // bad sectors recorded as unreadable, in volume order
   std::exception_ptr error;           // a read that failed for good; raised in volume order
 };
-
-// Loads the newest point of the same source as the comparison base, keeping only the
-// ids the index still has with a usable copy (a damaged index must not make us reference
-// lost blocks; a block with no intact copy must be stored again).
-std::vector<BlockId> load_parent(const Store& store, const std::string& source_label,
-                                 const BlockIndex& index, const BlockIdSet& unusable,
-                                 std::string& parent_id, ProgressSink& progress) {
-  std::vector<BlockId> map;
-  std::string id;
-  try {
-    id = store.resolve_point("latest", source_label);
-  } catch (const Error&) {
-    return map;  // first backup of this source
-  }
-  try {
-    Point parent = store.load_point(id);
-    size_t missing = 0;
-    for (auto& b : parent.map) {
-      if (b.is_marker()) continue;
-      const bool lost = !index.contains(b);
-      if (lost || unusable.count(b)) b = BlockId::unreadable_marker();  // never a data id
-      missing += lost ? 1 : 0;
-    }
-    if (missing) {
-      progress.warning(
-          fmt::format("parent point {} refers to {} blocks missing from the index; "
-                      "they are stored again (run vssimg verify)",
-                      id, missing));
-    }
-    parent_id = id;
-    map = std::move(parent.map);
-  } catch (const Error& e) {
-    progress.warning(fmt::format("not comparing with parent point {}: {}", id, e.what()));
-  }
-  return map;
-}
 
 class PackSink {
  public:
@@ -271,8 +236,8 @@ void BackupRun::load_comparison_base() {
                     "still has are stored again",
                     m_unusable.size()));
   }
-  m_parent =
-      load_parent(m_store, m_source_label, m_index, m_unusable, m_result.parent_id, m_progress);
+  m_parent = load_parent(m_store, {m_source_label, backup_host(m_options.host)}, m_index,
+                         m_unusable, m_result.parent_id, m_progress);
 }
 
 // Runs the pipeline to the end of the source. After a failure the packs committed so far
@@ -475,7 +440,7 @@ PointFacts BackupRun::point_facts() const {
     f.sequence = std::max(f.sequence, info.meta.get_int(point_key::k_sequence));
   ++f.sequence;
   f.label = m_options.label;
-  f.host = host_name();
+  f.host = backup_host(m_options.host);
   f.source = m_source_label;
   f.source_size = m_size;
   f.filesystem = m_options.allocation ? m_options.allocation->filesystem() : "";

@@ -15,6 +15,7 @@ namespace vssimg {
 
 struct BackupOptions {
   std::string source_label;  // recorded as `source`; defaults to source.name()
+  std::string host;          // recorded as `host`; defaults to host_name()
   std::string label;
   unsigned threads = 0;                       // 0: all hardware threads
   const AllocationMap* allocation = nullptr;  // null: read every block

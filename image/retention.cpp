@@ -10,6 +10,7 @@
 #include <cctype>
 #include <ctime>
 #include <map>
+#include <utility>
 
 namespace vssimg {
 
@@ -127,6 +128,24 @@ void decide_group(std::vector<RetentionDecision>& group, const RetentionPolicy& 
   }
 }
 
+std::pair<std::string, std::string> group_key(const RetentionItem& item, RetentionGroupBy g) {
+  std::string host = item.host;
+  for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (g == RetentionGroupBy::source) host.clear();
+  return {host, g == RetentionGroupBy::host ? std::string() : item.source};
+}
+
+// "host srv1, source C:" (the host as the group's first decision, the newest point,
+// records it).
+std::string group_label(const std::vector<RetentionDecision>& group, RetentionGroupBy g) {
+  const RetentionItem& first = group.front().item;
+  const std::string host = "host " + (first.host.empty() ? "(none)" : first.host);
+  const std::string source = "source " + first.source;
+  if (g == RetentionGroupBy::source) return source;
+  if (g == RetentionGroupBy::host) return host;
+  return host + ", " + source;
+}
+
 }  // namespace
 
 std::string RetentionDuration::str() const {
@@ -214,19 +233,49 @@ std::string RetentionPolicy::describe() const {
   return s.empty() ? "keep nothing by policy" : "keep " + s;
 }
 
+RetentionGroupBy parse_group_by(const std::string& text, const std::string& what) {
+  if (text == "host,source" || text == "source,host") return RetentionGroupBy::host_and_source;
+  if (text == "source") return RetentionGroupBy::source;
+  if (text == "host") return RetentionGroupBy::host;
+  throw Error(
+      ErrorKind::usage, "parsing", what,
+      fmt::format("'{}' is not a grouping: use host,source (the default), source or host", text));
+}
+
+std::string to_string(RetentionGroupBy g) {
+  switch (g) {
+    case RetentionGroupBy::host_and_source:
+      return "host,source";
+    case RetentionGroupBy::source:
+      return "source";
+    case RetentionGroupBy::host:
+      return "host";
+  }
+  return "";
+}
+
 std::vector<RetentionDecision> apply_retention(std::vector<RetentionItem> items,
-                                               const RetentionPolicy& policy, int64_t now) {
-  std::map<std::string, std::vector<RetentionDecision>> groups;
-  for (auto& item : items)
-    groups[item.source].push_back(RetentionDecision{std::move(item), false, {}});
+                                               const RetentionPolicy& policy, int64_t now,
+                                               RetentionGroupBy group_by) {
+  // Keyed by (host without case, source); the label shows the host as the newest point
+  // of the group recorded it.
+  std::map<std::pair<std::string, std::string>, std::vector<RetentionDecision>> groups;
+  for (auto& item : items) {
+    auto key = group_key(item, group_by);
+    groups[std::move(key)].push_back(RetentionDecision{std::move(item), false, {}, {}});
+  }
   std::vector<RetentionDecision> out;
-  for (auto& [source, group] : groups) {
+  for (auto& [key, group] : groups) {
     if (policy.empty()) {
       for (auto& d : group) d.keep = true;
     } else {
       decide_group(group, policy, now);
     }
-    for (auto& d : group) out.push_back(std::move(d));
+    const std::string label = group_label(group, group_by);
+    for (auto& d : group) {
+      d.group = label;
+      out.push_back(std::move(d));
+    }
   }
   return out;
 }

@@ -94,36 +94,6 @@ Point Store::load_point(const std::string& id) const {
   return p;
 }
 
-std::string Store::resolve_point(const std::string& typed, const std::string& source) const {
-  // Ids are lower-case hex; a prefix copied in upper case (3CC7) names the same point.
-  std::string name = typed;
-  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::vector<std::string> problems;
-  auto points = list_points(&problems);
-  if (name == "latest") {
-    for (auto it = points.rbegin(); it != points.rend(); ++it) {
-      if (source.empty() || it->meta.get(point_key::k_source) == source) return it->id;
-    }
-    throw Error(ErrorKind::usage, "finding point", "latest",
-                source.empty() ? "the store has no recovery points"
-                               : "no recovery point of source " + source);
-  }
-  std::vector<std::string> matches;
-  for (const auto& p : points) {
-    if (p.id.compare(0, name.size(), name) == 0 && !name.empty()) matches.push_back(p.id);
-  }
-  if (matches.empty() && valid_point_id(name) && m_storage->size(point_object(name))) {
-    return name;  // exists but its header is unreadable: let load_point report the damage
-  }
-  if (matches.empty())
-    throw Error(ErrorKind::usage, "finding point", typed, "no such recovery point");
-  if (matches.size() > 1) {
-    throw Error(ErrorKind::usage, "finding point", typed,
-                fmt::format("prefix matches {} points; give more digits", matches.size()));
-  }
-  return matches.front();
-}
-
 void Store::commit_point(const Point& point) const {
   auto bytes = encode_point(point);
   m_storage->write(point_object(point.id), bytes.data(), bytes.size());

@@ -38,10 +38,6 @@ class Store {
   std::vector<PointInfo> list_points(std::vector<std::string>* problems = nullptr) const;
   // Reads and checks a whole point. Throws Error(damage) or Error(usage) if unknown.
   Point load_point(const std::string& id) const;
-  // Resolves `latest`, an id, or a unique id prefix; `source` limits `latest` to one
-  // source; hex digits match in either case. Throws Error(usage) naming the point when
-  // nothing or several match.
-  std::string resolve_point(const std::string& name, const std::string& source = {}) const;
   // Writes a point file (the commit point of a backup).
   void commit_point(const Point& point) const;
   void delete_point(const std::string& id) const;

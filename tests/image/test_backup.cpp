@@ -2,6 +2,7 @@
 #include "core/os/file.hpp"
 #include "image/backup.hpp"
 #include "image/lock.hpp"
+#include "image/point_select.hpp"
 #include "image/restore.hpp"
 #include "image/verify.hpp"
 #include "image/storage_local.hpp"
@@ -77,9 +78,9 @@ TEST_CASE("backup, verify and restore round trip with dedup") {
       REQUIRE(data == orig);
     }
   }
-  REQUIRE(store.resolve_point("latest") == r3.point_id);
-  REQUIRE(store.resolve_point(r2.point_id.substr(0, 10)) == r2.point_id);
-  REQUIRE_THROWS_AS(store.resolve_point("ffffffffffffffff"), Error);
+  REQUIRE(resolve_point(store, "latest") == r3.point_id);
+  REQUIRE(resolve_point(store, r2.point_id.substr(0, 10)) == r2.point_id);
+  REQUIRE_THROWS_AS(resolve_point(store, "ffffffffffffffff"), Error);
 }
 
 TEST_CASE(

@@ -275,3 +275,66 @@ TEST_CASE("policy and duration parsing") {
   p.within = parse_retention_duration("2d", "x");
   CHECK(p.describe() == "keep 7 daily points and all points within 2d of the newest");
 }
+
+// Three servers back up a source of the same name (every Windows server's C:): the
+// policy applies to each host's points on its own, unless --group-by says otherwise.
+TEST_CASE("retention groups by host and source: three hosts with the same source") {
+  std::vector<RetentionItem> items;
+  int64_t seq = 0;
+  // srv1: days 1-4, srv2: days 2-5, SRV3 (recorded upper case once): days 3-6; a point
+  // with no host recorded (an earlier build) on day 1.
+  for (int day = 1; day <= 6; ++day) {
+    const std::string when = "2024-01-0" + std::to_string(day) + " 01:00";
+    if (day <= 4)
+      items.push_back({"srv1-" + std::to_string(day), "C:", at(when.c_str()), ++seq, "srv1"});
+    if (day >= 2 && day <= 5)
+      items.push_back({"srv2-" + std::to_string(day), "C:", at(when.c_str()), ++seq, "srv2"});
+    if (day >= 3)
+      items.push_back({"srv3-" + std::to_string(day), "C:", at(when.c_str()), ++seq,
+                       day == 6 ? "SRV3" : "srv3"});
+  }
+  items.push_back({"old-1", "C:", at("2024-01-01 00:30"), ++seq, ""});
+  RetentionPolicy p;
+  p.last = 2;
+
+  std::set<std::string> per_host, groups;
+  for (const auto& d : apply_retention(items, p, at("2099-01-01 00:00"))) {
+    if (d.keep) per_host.insert(d.item.id);
+    groups.insert(d.group);
+  }
+  // The two newest of each host; srv3's points of both spellings are one host.
+  CHECK(per_host ==
+        std::set<std::string>{"srv1-4", "srv1-3", "srv2-5", "srv2-4", "srv3-6", "srv3-5", "old-1"});
+  CHECK(groups == std::set<std::string>{"host srv1, source C:", "host srv2, source C:",
+                                        "host SRV3, source C:", "host (none), source C:"});
+
+  std::set<std::string> by_source;
+  for (const auto& d :
+       apply_retention(items, p, at("2099-01-01 00:00"), RetentionGroupBy::source)) {
+    if (d.keep) by_source.insert(d.item.id);
+    CHECK(d.group == "source C:");
+  }
+  CHECK(by_source == std::set<std::string>{"srv3-6", "srv3-5"});  // day 6 and day 5's newest
+
+  items.push_back({"srv1-d", "D:", at("2024-01-01 02:00"), ++seq, "srv1"});
+  std::set<std::string> by_host;
+  for (const auto& d : apply_retention(items, p, at("2099-01-01 00:00"), RetentionGroupBy::host)) {
+    if (d.keep) by_host.insert(d.item.id);
+  }
+  // srv1's C: and D: points compete: its two newest are C: of days 4 and 3.
+  CHECK(by_host.count("srv1-4") == 1);
+  CHECK(by_host.count("srv1-3") == 1);
+  CHECK(by_host.count("srv1-d") == 0);
+}
+
+TEST_CASE("--group-by values") {
+  CHECK(parse_group_by("host,source", "--group-by") == RetentionGroupBy::host_and_source);
+  CHECK(parse_group_by("source,host", "--group-by") == RetentionGroupBy::host_and_source);
+  CHECK(parse_group_by("source", "--group-by") == RetentionGroupBy::source);
+  CHECK(parse_group_by("host", "--group-by") == RetentionGroupBy::host);
+  CHECK(to_string(RetentionGroupBy::host_and_source) == "host,source");
+  for (const char* bad : {"", "hosts", "host,", "tags", "host,source,host"}) {
+    INFO(bad);
+    CHECK_THROWS_AS(parse_group_by(bad, "--group-by"), Error);
+  }
+}
