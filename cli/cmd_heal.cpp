@@ -1,3 +1,4 @@
+#include "cli/lock_options.hpp"
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/parse.hpp"
@@ -27,8 +28,9 @@ std::string offsets_json(const std::vector<uint64_t>& offsets) {
 int run_heal_command(Context& ctx, const HealCommandOptions& opts) {
   Store store(ctx.store_path());
   const std::string source_label = normalize_source(opts.from);
-  auto lock = std::make_unique<StoreLock>(store.storage(), LockMode::shared, true,
-                                          "heal --from " + source_label);
+  auto lock = std::make_unique<StoreLock>(store.storage(), LockMode::shared, WriterLock::exclusive,
+                                          "heal --from " + source_label,
+                                          lock_options(ctx, StoreAccess::write));
   const std::string point_id = store.resolve_point(opts.point, source_label);
   ctx.out->log(fmt::format("heal of point {} from {} started", point_id, source_label));
   auto source = open_block_source(opts.from);

@@ -6,6 +6,7 @@
 // remove blocks being served.
 #define FUSE_USE_VERSION 35
 
+#include "cli/lock_options.hpp"
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "core/base/error.hpp"
@@ -226,7 +227,8 @@ void check_mount_dir(const std::string& dir) {
 int run_mount_command(Context& ctx, const MountCommandOptions& opts) {
   check_mount_dir(opts.dir);
   Store store(ctx.store_path());
-  StoreLock lock(store.storage(), LockMode::shared, false, "mount");
+  StoreLock lock(store.storage(), LockMode::shared, WriterLock::none, "mount",
+                 lock_options(ctx, StoreAccess::read));
   Point point = store.load_point(store.resolve_point(opts.point, normalize_source(opts.source)));
   PointSource source(store, point, 256);
   Served s;

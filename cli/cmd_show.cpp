@@ -1,3 +1,4 @@
+#include "cli/lock_options.hpp"
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "image/lock.hpp"
@@ -129,7 +130,8 @@ void add_vss_and_keys(Context& ctx, const Point& p, JsonObject& rec) {
 
 int run_show(Context& ctx, const ShowOptions& opts) {
   Store store(ctx.store_path());
-  StoreLock lock(store.storage(), LockMode::shared, false, "show");
+  StoreLock lock(store.storage(), LockMode::shared, WriterLock::none, "show",
+                 lock_options(ctx, StoreAccess::read));
   Point p = store.load_point(store.resolve_point(opts.point, normalize_source(opts.source)));
   const auto& m = p.meta;
   uint64_t counts[4] = {0, 0, 0, 0};  // data, zero, free, unreadable

@@ -189,7 +189,7 @@ TEST_CASE("backup records the point's metadata: the run's facts and the caller's
   PointMeta m2 = store.load_point(second.point_id).meta;
   CHECK(m2.get(point_key::k_id) == second.point_id);
   CHECK(m2.get(point_key::k_parent).empty());  // another source: no parent
-  CHECK(m2.get_int(point_key::k_sequence) == m1.get_int(point_key::k_sequence) + 1);
+  CHECK(m2.get_int(point_key::k_sequence) > m1.get_int(point_key::k_sequence));
   CHECK(m2.get(point_key::k_label) == "weekly");
   CHECK(m2.get(point_key::k_filesystem) == "testfs");
   CHECK(m2.get_int(point_key::k_used_bytes) == 12 * k_bs);
@@ -219,21 +219,30 @@ TEST_CASE("store refuses missing paths, files and foreign directories") {
   REQUIRE_THROWS_AS(Store::create(dir / "x", 1000), Error);
 }
 
-TEST_CASE("locks: one writer at a time, exclusive excludes shared") {
+TEST_CASE("locks: backups side by side, exclusive excludes shared, waiting says so once") {
   StoreFixture f;
   const LocalStorage storage(f.root);
   {
-    StoreLock w(storage, LockMode::shared, true, "backup");
+    StoreLock w(storage, LockMode::shared, WriterLock::shared, "backup");
+    StoreLock w2(storage, LockMode::shared, WriterLock::shared, "backup2");  // side by side
+    REQUIRE(storage.list(ObjectKind::lock).size() == 1);  // one process: one info
+    REQUIRE_THROWS_AS(StoreLock(storage, LockMode::shared, WriterLock::exclusive, "heal"), Error);
+    StoreLock reader(storage, LockMode::shared, WriterLock::none, "verify");
+    std::vector<std::string> notes;
+    LockOptions wait;
+    wait.wait_seconds = 1;
+    wait.note = [&](const std::string& line) { notes.push_back(line); };
     try {
-      StoreLock w2(storage, LockMode::shared, true, "backup2");
-      FAIL("second writer allowed");
+      StoreLock ex(storage, LockMode::exclusive, WriterLock::none, "prune", wait);
+      FAIL("exclusive lock granted beside backups");
     } catch (const Error& e) {
       REQUIRE(e.kind() == ErrorKind::store_locked);
     }
-    StoreLock reader(storage, LockMode::shared, false, "verify");  // readers run beside a backup
-    REQUIRE_THROWS_AS(StoreLock(storage, LockMode::exclusive, false, "prune"), Error);
+    REQUIRE(notes.size() == 1);
+    REQUIRE(notes[0].find("waiting up to 1 s") != std::string::npos);
   }
-  StoreLock ex(storage, LockMode::exclusive, false, "prune");
+  StoreLock ex(storage, LockMode::exclusive, WriterLock::none, "prune");
+  REQUIRE_FALSE(ex.read_only());
 }
 
 TEST_CASE("parallel backup and restore: the same point and image whatever the thread count") {
