@@ -320,9 +320,8 @@ std::unique_ptr<StorageLock> LocalStorage::lock(LockMode mode, WriterLock writer
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::privilege) throw;
     if (read_only_ok) return nullptr;
-    throw Error(ErrorKind::privilege, command, location(),
-                "the store is read-only for this user (" + e.cause() + "); " + command +
-                    " must write to it");
+    throw Error(ErrorKind::privilege, "locking store", location(),
+                "read-only for this user (" + e.cause() + "); " + command + " must write to it");
   }
   if (!held->store_lock) throw_store_locked(*this);
   describe_lock_holders(*this);  // removes the info of dead processes
