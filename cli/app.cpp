@@ -105,6 +105,9 @@ void build_app(CLI::App& app, GlobalOptions& global, CommandTable& table) {
   app.add_option("--threads", global.threads,
                  "Threads doing the work (default: all cores; 1 = one core)");
   app.add_flag("-q,--quiet", global.quiet, "No informational lines on stderr");
+  app.add_option("--lock-wait", global.lock_wait,
+                 "Wait this long for another process's store lock (seconds, or 5min, 1h; "
+                 "default 5min; 0: refuse at once, exit 11)");
   app.add_flag(
       "--event-log", global.event_log,
       "Windows: also write one Application event per run (source vssimg; see vssimg eventlog)");

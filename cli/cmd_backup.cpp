@@ -1,3 +1,4 @@
+#include "cli/lock_options.hpp"
 #include "cli/backup_set.hpp"
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
@@ -30,7 +31,8 @@ ForgetCounts apply_keep_after_backup(Context& ctx, const Store& store,
                                      const RetentionPolicy& policy, const std::string& source,
                                      const std::string& host) {
   try {
-    StoreLock lock(store.storage(), LockMode::exclusive, false, "forget (backup --keep)");
+    StoreLock lock(store.storage(), LockMode::exclusive, WriterLock::none, "forget (backup --keep)",
+                   lock_options(ctx, StoreAccess::write));
     return apply_policy(ctx, store, policy, PointFilter{source, host},
                         RetentionGroupBy::host_and_source, false);
   } catch (const Error& e) {
@@ -185,8 +187,8 @@ int run_backup_command(Context& ctx, const BackupCommandOptions& opts) {
   std::string names;
   for (const auto& s : opts.sources) names += (names.empty() ? "" : " ") + s;
   Store store(ctx.store_path());
-  auto lock =
-      std::make_unique<StoreLock>(store.storage(), LockMode::shared, true, "backup " + names);
+  auto lock = std::make_unique<StoreLock>(store.storage(), LockMode::shared, WriterLock::shared,
+                                          "backup " + names, lock_options(ctx, StoreAccess::write));
   ctx.out->log(fmt::format("backup of {} into {} started", names, store.storage().location()));
   // VSS (Windows volumes): one snapshot set for all of them while `snapshots` lives.
   BackupSnapshots snapshots(ctx, opts.sources, opts.vss, system_snapshot_factory());

@@ -1,3 +1,4 @@
+#include "cli/lock_options.hpp"
 #include "cli/context.hpp"
 #include "cli/point_flags.hpp"
 #include "cli/exit_codes.hpp"
@@ -63,7 +64,8 @@ int run_export_command(Context& ctx, const ExportCommandOptions& opts) {
   eo.block_size = vhdx_block_size(opts.block_size);
   eo.threads = ctx.global.threads;
   Store store(ctx.store_path());
-  StoreLock lock(store.storage(), LockMode::shared, false, "export");
+  StoreLock lock(store.storage(), LockMode::shared, WriterLock::none, "export",
+                 lock_options(ctx, StoreAccess::read));
   Point point = store.load_point(resolve_point(store, opts.point, point_filter(opts.filter)));
   std::unique_ptr<ExportSink> sink = open_sink(ctx, opts.target, opts.force);
   ctx.out->log(fmt::format("export of point {} to {} started", point.id, opts.target));

@@ -3,6 +3,7 @@
 // volume. Each file is written under a temporary name and renamed when complete, so an
 // interrupted or failed run never leaves a half file under a real name; holes of sparse
 // files are not written (sparse where the target filesystem allows).
+#include "cli/lock_options.hpp"
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/local_files.hpp"
@@ -162,7 +163,7 @@ std::vector<std::pair<TreePath, TreeEntry>> resolve_all(FileTree& tree,
 
 int run_extract(Context& ctx, const ExtractOptions& opts) {
   const auto started = std::chrono::steady_clock::now();
-  OpenedTree opened(ctx.store_path(), opts.point, "extract");
+  OpenedTree opened(ctx.store_path(), opts.point, "extract", lock_options(ctx, StoreAccess::read));
   FileTree& tree = opened.tree();
   auto targets = resolve_all(tree, opts.paths);
   const fs::path target = fs::u8path(opts.target);

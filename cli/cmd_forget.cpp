@@ -1,3 +1,4 @@
+#include "cli/lock_options.hpp"
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/point_flags.hpp"
@@ -131,7 +132,8 @@ int run_forget(Context& ctx, const ForgetOptions& opts) {
   PruneOptions po = prune_options_from_flags(opts.prune_flags);
   po.dry_run = opts.dry_run;
   Store store(ctx.store_path());
-  StoreLock lock(store.storage(), LockMode::exclusive, false, "forget");
+  StoreLock lock(store.storage(), LockMode::exclusive, WriterLock::none, "forget",
+                 lock_options(ctx, StoreAccess::write));
   ctx.out->log(fmt::format("forget in {} started", store.storage().location()));
   ForgetCounts c = apply_policy(ctx, store, policy, filter, group_by, opts.dry_run);
   ctx.summary.add("policy", policy.describe())

@@ -1,3 +1,4 @@
+#include "cli/lock_options.hpp"
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/parse.hpp"
@@ -28,8 +29,9 @@ std::string offsets_json(const std::vector<uint64_t>& offsets) {
 int run_heal_command(Context& ctx, const HealCommandOptions& opts) {
   Store store(ctx.store_path());
   const std::string source_label = normalize_source(opts.from);
-  auto lock = std::make_unique<StoreLock>(store.storage(), LockMode::shared, true,
-                                          "heal --from " + source_label);
+  auto lock = std::make_unique<StoreLock>(store.storage(), LockMode::shared, WriterLock::exclusive,
+                                          "heal --from " + source_label,
+                                          lock_options(ctx, StoreAccess::write));
   // `latest` is the newest point of the --from source; an id may be of another source (a
   // copy of the volume, the disk that replaced it).
   const PointFilter filter{is_latest_name(opts.point) ? source_label : std::string(), {}};

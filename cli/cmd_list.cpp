@@ -1,3 +1,4 @@
+#include "cli/lock_options.hpp"
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/point_flags.hpp"
@@ -75,7 +76,8 @@ void print_point(Context& ctx, const PointInfo& p) {
 int run_list(Context& ctx, const ListOptions& opts) {
   const PointFilter filter = point_filter(opts.filter);
   Store store(ctx.store_path());
-  StoreLock lock(store.storage(), LockMode::shared, false, "list");
+  StoreLock lock(store.storage(), LockMode::shared, WriterLock::none, "list",
+                 lock_options(ctx, StoreAccess::read));
   std::vector<std::string> problems;
   auto points = store.list_points(&problems);
   for (const auto& p : problems) ctx.out->warning(p);

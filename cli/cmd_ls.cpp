@@ -1,5 +1,6 @@
 // `vssimg ls POINT [PATH]`: the entries of a directory of a point's filesystem (or the
 // one entry PATH names), read through the store without restoring the volume.
+#include "cli/lock_options.hpp"
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/tree_path.hpp"
@@ -120,7 +121,7 @@ void list_into(Context& ctx, const LsOptions& opts, FileTree& tree, const TreeEn
 }
 
 int run_ls(Context& ctx, const LsOptions& opts) {
-  OpenedTree opened(ctx.store_path(), opts.point, "ls");
+  OpenedTree opened(ctx.store_path(), opts.point, "ls", lock_options(ctx, StoreAccess::read));
   FileTree& tree = opened.tree();
   const bool ntfs = tree.filesystem() == "NTFS";
   TreePath where = parse_tree_path(opts.path.empty() ? "/" : opts.path, ntfs);

@@ -7,6 +7,7 @@
 // remove blocks being served.
 #define FUSE_USE_VERSION 35
 
+#include "cli/lock_options.hpp"
 #include "cli/context.hpp"
 #include "cli/point_flags.hpp"
 #include "cli/exit_codes.hpp"
@@ -228,7 +229,8 @@ void check_mount_dir(const std::string& dir) {
 int run_mount_command(Context& ctx, const MountCommandOptions& opts) {
   check_mount_dir(opts.dir);
   Store store(ctx.store_path());
-  StoreLock lock(store.storage(), LockMode::shared, false, "mount");
+  StoreLock lock(store.storage(), LockMode::shared, WriterLock::none, "mount",
+                 lock_options(ctx, StoreAccess::read));
   Point point = store.load_point(resolve_point(store, opts.point, point_filter(opts.filter)));
   PointSource source(store, point, 256);
   Served s;

@@ -1,3 +1,4 @@
+#include "cli/lock_options.hpp"
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/parse.hpp"
@@ -125,7 +126,8 @@ int run_prune_command(Context& ctx, const PruneCommandOptions& opts) {
   PruneOptions po = prune_options_from_flags(opts.prune);
   po.dry_run = opts.dry_run;
   Store store(ctx.store_path());
-  StoreLock lock(store.storage(), LockMode::exclusive, false, "prune");
+  StoreLock lock(store.storage(), LockMode::exclusive, WriterLock::none, "prune",
+                 lock_options(ctx, StoreAccess::write));
   ctx.summary.add("dry_run", opts.dry_run);
   prune_and_report(ctx, store, po);
   return exit_code_for_warnings(ctx.out->warning_count());

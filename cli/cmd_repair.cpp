@@ -1,3 +1,4 @@
+#include "cli/lock_options.hpp"
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "image/lock.hpp"
@@ -10,7 +11,8 @@ namespace vssimg::cli {
 namespace {
 int run_repair_index(Context& ctx) {
   Store store(ctx.store_path());
-  StoreLock lock(store.storage(), LockMode::exclusive, true, "repair index");
+  StoreLock lock(store.storage(), LockMode::exclusive, WriterLock::exclusive, "repair index",
+                 lock_options(ctx, StoreAccess::write));
   ctx.out->log(fmt::format("repair index of {} started", store.storage().location()));
   RepairIndexResult r = repair_index(store, ctx.out->progress());
   for (const auto& p : r.problems) ctx.out->warning(p);

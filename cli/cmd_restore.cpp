@@ -1,3 +1,4 @@
+#include "cli/lock_options.hpp"
 #include "cli/context.hpp"
 #include "cli/point_flags.hpp"
 #include "cli/exit_codes.hpp"
@@ -35,7 +36,8 @@ int run_restore_command(Context& ctx, const RestoreCommandOptions& opts) {
                 "--json records go to standard output too; restore to a file, or leave out --json");
   }
   Store store(ctx.store_path());
-  StoreLock lock(store.storage(), LockMode::shared, false, "restore");
+  StoreLock lock(store.storage(), LockMode::shared, WriterLock::none, "restore",
+                 lock_options(ctx, StoreAccess::read));
   Point point = store.load_point(resolve_point(store, opts.point, point_filter(opts.filter)));
   ctx.out->log(fmt::format("restore of point {} to {} started", point.id, opts.target));
   RestoreOptions ro;

@@ -1,3 +1,4 @@
+#include "cli/lock_options.hpp"
 #include "cli/context.hpp"
 #include "cli/point_flags.hpp"
 #include "cli/exit_codes.hpp"
@@ -130,7 +131,8 @@ void add_vss_and_keys(Context& ctx, const Point& p, JsonObject& rec) {
 
 int run_show(Context& ctx, const ShowOptions& opts) {
   Store store(ctx.store_path());
-  StoreLock lock(store.storage(), LockMode::shared, false, "show");
+  StoreLock lock(store.storage(), LockMode::shared, WriterLock::none, "show",
+                 lock_options(ctx, StoreAccess::read));
   Point p = store.load_point(resolve_point(store, opts.point, point_filter(opts.filter)));
   const auto& m = p.meta;
   uint64_t counts[4] = {0, 0, 0, 0};  // data, zero, free, unreadable

@@ -1,3 +1,4 @@
+#include "cli/lock_options.hpp"
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/parse.hpp"
@@ -136,9 +137,11 @@ void report_summary(Context& ctx, const VerifyOptions& vo, const VerifyResult& r
 
 int run_verify_command(Context& ctx, const VerifyCommandOptions& opts) {
   Store store(ctx.store_path());
-  StoreLock lock(store.storage(), LockMode::shared, false, "verify");
+  StoreLock lock(store.storage(), LockMode::shared, WriterLock::none, "verify",
+                 lock_options(ctx, StoreAccess::read));
   ctx.out->log(fmt::format("verify of {} started", store.storage().location()));
-  const VerifyOptions vo = verify_options(store, opts, ctx.global.threads);
+  VerifyOptions vo = verify_options(store, opts, ctx.global.threads);
+  vo.read_only = lock.read_only();  // neither verify.state nor the damage record is written
   VerifyResult r = run_verify(store, vo, ctx.out->progress());
   report_damage(ctx, r.damage);
   for (const auto& note : r.notes) ctx.out->info(note);

@@ -21,6 +21,8 @@ struct GlobalOptions {
   unsigned threads = 0;           // --threads (0 = all cores)
   bool quiet = false;             // -q: nothing on success (no results, info or progress)
   bool event_log = false;         // --event-log: one Application event per run (Windows)
+  // --lock-wait: how long to wait for another process's store lock (cli/lock_options.hpp).
+  std::string lock_wait = "5min";
 };
 
 class Output {

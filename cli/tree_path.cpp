@@ -98,8 +98,9 @@ const char* entry_type_name(EntryType type) {
 }
 
 OpenedTree::OpenedTree(const std::filesystem::path& store_path, const std::string& point_name,
-                       const std::string& command)
-    : m_store(store_path), m_lock(m_store.storage(), LockMode::shared, false, command) {
+                       const std::string& command, const LockOptions& lock)
+    : m_store(store_path),
+      m_lock(m_store.storage(), LockMode::shared, WriterLock::none, command, lock) {
   Point point = m_store.load_point(resolve_point(m_store, point_name));
   m_source = std::make_unique<PointSource>(m_store, std::move(point));
   m_tree = open_file_tree(*m_source);

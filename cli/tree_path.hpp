@@ -45,7 +45,7 @@ class OpenedTree {
   // Locks the store shared for `command`, resolves `point_name` and opens its
   // filesystem. Errors as Store, PointSource and open_file_tree throw them.
   OpenedTree(const std::filesystem::path& store_path, const std::string& point_name,
-             const std::string& command);
+             const std::string& command, const LockOptions& lock);
   FileTree& tree() { return *m_tree; }
   const Point& point() const { return m_source->point(); }
   PointSourceStats stats() const { return m_source->stats(); }

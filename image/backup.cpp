@@ -435,10 +435,7 @@ PointFacts BackupRun::point_facts() const {
   f.id = m_point.id;
   f.parent = m_result.parent_id;
   f.created = now_unix();
-  // Orders points made within the same second (backups are serialised by the writer lock).
-  for (const auto& info : m_store.list_points())
-    f.sequence = std::max(f.sequence, info.meta.get_int(point_key::k_sequence));
-  ++f.sequence;
+  f.sequence = m_store.next_sequence();  // orders points of one second, writers uncoordinated
   f.label = m_options.label;
   f.host = backup_host(m_options.host);
   f.source = m_source_label;

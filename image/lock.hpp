@@ -1,24 +1,40 @@
 // Store locks (docs/format.md, "Locks"): backup, verify, restore, list and show hold the
-// store lock shared, forget, prune and repair exclusively; a backup also holds the writer
-// lock. How a lock is held is the storage's (Storage::lock); what a holder records about
-// itself, and when a record is stale, is here.
+// store lock shared, forget, prune and repair exclusively; backups hold the writer lock
+// shared (they run side by side), heal and repair exclusively. How a lock is held is the
+// storage's (Storage::lock); waiting for it, what a holder records about itself, and when
+// a record is stale, is here.
 #pragma once
 
 #include "image/storage.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace vssimg {
 
+struct LockOptions {
+  // How long to wait for conflicting holders before Error(store_locked); 0: refuse at once.
+  double wait_seconds = 0;
+  // A store this user cannot write is used without a lock (a reader's); else Error(privilege).
+  bool read_only_ok = false;
+  // Called with one line when the lock must be waited for (once) or is not taken.
+  std::function<void(const std::string&)> note;
+};
+
 class StoreLock {
  public:
-  // Storage::lock: never waits; throws Error(store_locked) naming the holders when refused.
-  StoreLock(const Storage& storage, LockMode mode, bool writer, const std::string& command);
+  // Storage::lock, retried every half second for up to options.wait_seconds while it is
+  // refused; then throws Error(store_locked) naming the holders.
+  StoreLock(const Storage& storage, LockMode mode, WriterLock writer, const std::string& command,
+            const LockOptions& options = {});
   StoreLock(const StoreLock&) = delete;
   StoreLock& operator=(const StoreLock&) = delete;
+
+  // The store cannot be written by this user: no lock is held (LockOptions::read_only_ok).
+  bool read_only() const { return !m_lock; }
 
  private:
   std::unique_ptr<StorageLock> m_lock;

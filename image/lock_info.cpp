@@ -5,9 +5,12 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <sstream>
+#include <thread>
 
 namespace vssimg {
 
@@ -21,8 +24,30 @@ bool is_stale(const LockHolder& h, const std::string& me) {
 }
 }  // namespace
 
-StoreLock::StoreLock(const Storage& storage, LockMode mode, bool writer, const std::string& command)
-    : m_lock(storage.lock(mode, writer, command)) {}
+StoreLock::StoreLock(const Storage& storage, LockMode mode, WriterLock writer,
+                     const std::string& command, const LockOptions& options) {
+  const double deadline = monotonic_seconds() + options.wait_seconds;
+  for (bool noted = false;; noted = true) {
+    try {
+      m_lock = storage.lock(mode, writer, command, options.read_only_ok);
+      break;
+    } catch (const Error& e) {
+      const double left = deadline - monotonic_seconds();
+      if (e.kind() != ErrorKind::store_locked || left <= 0) throw;
+      if (!noted && options.note) {
+        options.note(fmt::format("waiting up to {:.0f} s for the store lock ({}; --lock-wait)",
+                                 options.wait_seconds, e.cause()));
+      }
+      std::this_thread::sleep_for(std::chrono::duration<double>(std::min(left, 0.5)));
+      check_interrupted();
+    }
+  }
+  if (!m_lock && options.note) {
+    options.note(fmt::format(
+        "store {} is read-only for this user: {} takes no lock and writes nothing there",
+        storage.location(), command));
+  }
+}
 
 LockHolder this_process(const std::string& command) {
   return LockHolder{command, host_name(), process_id(), now_unix()};

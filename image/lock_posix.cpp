@@ -15,11 +15,8 @@ std::optional<FileLock> FileLock::try_lock(const std::filesystem::path& path, bo
   if (fd < 0) {
     const int err = errno;
     if (err == EACCES || err == EPERM || err == EROFS) {
-      // Every command, list and verify too, takes a lock file in the store.
-      throw Error(ErrorKind::privilege, "opening lock", path.string(),
-                  errno_text(err) +
-                      "; this user cannot write to the store, which every "
-                      "command needs (to take its lock)");
+      // This user cannot write the store (Storage::lock: readers go on without a lock).
+      throw Error(ErrorKind::privilege, "opening lock", path.string(), errno_text(err));
     }
     throw_errno("opening lock", path.string(), err);
   }

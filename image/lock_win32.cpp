@@ -18,7 +18,13 @@ std::optional<FileLock> FileLock::try_lock(const std::filesystem::path& path, bo
   win32::UniqueHandle h(::CreateFileW(win32::api_path(path).c_str(), GENERIC_READ | GENERIC_WRITE,
                                       FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
                                       nullptr, OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr));
-  if (!h.valid()) win32::throw_last_error("opening lock", win32::utf8_path(path), "CreateFileW");
+  if (!h.valid()) {
+    const DWORD err = ::GetLastError();
+    // This user cannot write the store (Storage::lock: readers go on without a lock).
+    const bool denied = err == ERROR_ACCESS_DENIED || err == ERROR_WRITE_PROTECT;
+    win32::throw_win32("opening lock", win32::utf8_path(path), "CreateFileW", err,
+                       denied ? ErrorKind::privilege : ErrorKind::failure);
+  }
   OVERLAPPED ov{};
   DWORD flags = LOCKFILE_FAIL_IMMEDIATELY | (exclusive ? LOCKFILE_EXCLUSIVE_LOCK : 0);
   // Lock one byte far beyond any content: the region need not exist in the file.

@@ -467,7 +467,7 @@ PruneStats planned_stats(const PrunePlan& plan) {
 PruneStats execute_prune(const Store& store, const PrunePlan& plan, ProgressSink& progress) {
   const double started = monotonic_seconds();
   PruneStats stats = stats_of_plan(plan);
-  stats.tmp_files_removed = store.clean_tmp();
+  stats.tmp_files_removed = store.clean_tmp(Leftovers::all);  // under the exclusive lock
   auto packs = repack(store, plan, progress, stats);
   crash_point("packs");
   write_new_index(store, std::move(packs), stats);
@@ -475,7 +475,7 @@ PruneStats execute_prune(const Store& store, const PrunePlan& plan, ProgressSink
   // Last: until here the old entries still describe copies that exist.
   replace_damage(store.storage(), plan.damage, plan.damage_after, true);
   stats.damage_forgotten = plan.damage.set.size() - plan.damage_after.size();
-  stats.tmp_files_removed += store.clean_tmp();
+  stats.tmp_files_removed += store.clean_tmp(Leftovers::all);
   measure_after(store, stats);
   stats.seconds = plan.seconds + (monotonic_seconds() - started);
   return stats;

@@ -61,7 +61,7 @@ std::vector<PackEntry> pack_entries(const Store& store, const PackId& id, std::v
 
 RepairIndexResult repair_index(const Store& store, ProgressSink& progress) {
   RepairIndexResult result;
-  store.clean_tmp();
+  store.clean_tmp(Leftovers::all);  // the caller holds the exclusive store lock
   const auto old_segments = store.segments();
   const auto packs = store.packs_on_disk();
   result.packs = packs.size();

@@ -82,6 +82,17 @@ enum class WriteMode {
 
 enum class LockMode { shared, exclusive };
 
+// The writer lock beside the store lock (docs/format.md, "Locks"): backups take it shared
+// (they run side by side; it only keeps out builds that wrote one backup at a time), heal
+// and repair exclusive.
+enum class WriterLock { none, shared, exclusive };
+
+// Which leftovers of interrupted writers clean_leftovers() removes.
+enum class Leftovers {
+  dead,  // those of writers provably gone (this host's dead processes); under any lock
+  all,   // every other writer's too: only under the exclusive store lock
+};
+
 // A held store lock; destroying it releases the lock and removes the holder's info.
 class StorageLock {
  public:
@@ -113,16 +124,19 @@ class Storage {
   // Removes many objects of one kind (missing ones are no error), durably when it returns;
   // cheaper than one remove() each (a local directory is flushed once).
   virtual void remove_all(ObjectKind kind, const std::vector<std::string>& names) const = 0;
-  // Discards what interrupted writers left (local: tmp/). Only under the writer lock.
+  // Discards what interrupted writers left (local: their tmp/ folders), never what a live
+  // writer is writing; `which` says how sure the caller is that the others are gone.
   // Returns how many leftovers were removed.
-  virtual size_t clean_leftovers() const = 0;
+  virtual size_t clean_leftovers(Leftovers which = Leftovers::dead) const = 0;
 
-  // Takes the store lock in `mode` and, if `writer`, the writer lock (one backup at a time),
-  // and records this process as their holder, running `command`. Never waits: throws
-  // Error(store_locked) naming the holders when refused. The lock does not outlive the
-  // process (a killed holder never blocks the store).
-  virtual std::unique_ptr<StorageLock> lock(LockMode mode, bool writer,
-                                            const std::string& command) const = 0;
+  // Takes the store lock in `mode` and the `writer` lock, and records this process as
+  // their holder, running `command`. Never waits: throws Error(store_locked) naming the
+  // holders when refused. The lock does not outlive the process (a killed holder never
+  // blocks the store). When this user cannot write the store: returns null (no lock
+  // taken) if `read_only_ok`, else throws Error(privilege) saying `command` must write.
+  virtual std::unique_ptr<StorageLock> lock(LockMode mode, WriterLock writer,
+                                            const std::string& command,
+                                            bool read_only_ok = false) const = 0;
 
   // Writes a whole new object (create, append, commit).
   void write(const ObjectRef& ref, const void* data, size_t len,

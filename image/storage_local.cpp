@@ -1,5 +1,6 @@
 #include "image/storage_local.hpp"
 
+#include "core/base/bytes.hpp"
 #include "core/base/error.hpp"
 #include "core/os/atomic_file.hpp"
 #include "core/os/file.hpp"
@@ -8,7 +9,11 @@
 #include "image/lock.hpp"
 #include "image/lock_file.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <optional>
 #include <set>
 #include <system_error>
@@ -109,6 +114,29 @@ class LocalReader final : public ObjectReader {
   std::string m_name;
 };
 
+// A file-name-safe form of this host's name.
+std::string safe_host_name() {
+  std::string h = host_name();
+  for (auto& c : h) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_') c = '_';
+  }
+  return h.empty() ? std::string("host") : h;
+}
+
+// True when the writer that owns tmp/<name> (<host>-<pid>-<started>-<random>, written by
+// process_tmp_name) is provably gone: a process of this host that is dead, or this
+// process's pid with another start (a predecessor). Anything else may be alive.
+bool tmp_owner_gone(const std::string& name) {
+  const std::string host = safe_host_name() + "-";
+  if (name.compare(0, host.size(), host) != 0) return false;
+  const std::string rest = name.substr(host.size());  // <pid>-<started>-<random>
+  char* end = nullptr;
+  const uint64_t pid = std::strtoull(rest.c_str(), &end, 10);
+  if (end == rest.c_str() || *end != '-' || pid == 0) return false;
+  if (pid == process_id()) return true;  // not this process's own (the caller skips that)
+  return !process_alive(pid);
+}
+
 // OS locks on locks/store.lock and locks/writer.lock plus this process's info file.
 struct LocalLock final : StorageLock {
   std::optional<FileLock> store_lock;
@@ -173,6 +201,20 @@ std::unique_ptr<LocalStorage> LocalStorage::open_directory(const fs::path& root)
   return std::make_unique<LocalStorage>(root);
 }
 
+std::string LocalStorage::process_tmp_name() {
+  static const std::string name = [] {
+    const auto rnd = random_bytes(4);
+    return fmt::format("{}-{}-{}-{}", safe_host_name(), process_id(), now_unix(),
+                       to_hex(rnd.data(), rnd.size()));
+  }();
+  return name;
+}
+
+LocalStorage::~LocalStorage() {
+  std::error_code ec;
+  fs::remove(tmp_dir(), ec);  // only when empty: nothing of ours is being written
+}
+
 fs::path LocalStorage::path_of(const ObjectRef& ref) const {
   check_name(ref);
   const KindPlace place = place_of(ref.kind);
@@ -192,7 +234,7 @@ std::string LocalStorage::describe(const ObjectRef& ref) const {
 
 std::unique_ptr<ObjectWriter> LocalStorage::create(const ObjectRef& ref, WriteMode mode) const {
   std::error_code ec;
-  fs::create_directory(tmp_dir(), ec);  // made by create_directory(); again if deleted since
+  fs::create_directories(tmp_dir(), ec);  // this process's folder in tmp/
   // The config holds the hash secret: owner-only from its first byte.
   return std::make_unique<LocalWriter>(path_of(ref), tmp_dir(), mode,
                                        ref.kind == ObjectKind::config);
@@ -242,38 +284,70 @@ void LocalStorage::remove_all(ObjectKind kind, const std::vector<std::string>& n
   for (const auto& d : dirs) sync_directory(d);
 }
 
-size_t LocalStorage::clean_leftovers() const {
+size_t LocalStorage::clean_leftovers(Leftovers which) const {
   size_t removed = 0;
+  const std::string mine = process_tmp_name();
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(tmp_dir(), ec)) {
-    if (fs::remove(entry.path(), ec)) ++removed;
+  for (const auto& entry : fs::directory_iterator(m_root / "tmp", ec)) {
+    const std::string name = display(entry.path().filename());
+    std::error_code e2;
+    if (!entry.is_directory(e2) || vssimg::is_symlink(entry.path())) {
+      // A loose file: an earlier build's (they held the writer lock exclusive, which no
+      // caller here can share with them) or a stray one.
+      if (fs::remove(entry.path(), e2)) ++removed;
+    } else if (name != mine && (which == Leftovers::all || tmp_owner_gone(name))) {
+      const auto n = fs::remove_all(entry.path(), e2);
+      if (n != static_cast<std::uintmax_t>(-1) && n > 0) removed += static_cast<size_t>(n - 1);
+    }
   }
   return removed;
 }
 
-std::unique_ptr<StorageLock> LocalStorage::lock(LockMode mode, bool writer,
-                                                const std::string& command) const {
+std::unique_ptr<StorageLock> LocalStorage::lock(LockMode mode, WriterLock writer,
+                                                const std::string& command,
+                                                bool read_only_ok) const {
   const fs::path locks = m_root / place_of(ObjectKind::lock).folder;
   std::error_code ec;
   fs::create_directory(locks, ec);  // made by create_directory(); again if deleted since
   auto held = std::make_unique<LocalLock>();
-  if (writer) {
-    held->writer_lock = FileLock::try_lock(locks / "writer.lock", true);
-    if (!held->writer_lock) throw_store_locked(*this);
+  try {
+    if (writer != WriterLock::none) {
+      held->writer_lock =
+          FileLock::try_lock(locks / "writer.lock", writer == WriterLock::exclusive);
+      if (!held->writer_lock) throw_store_locked(*this);
+    }
+    held->store_lock = FileLock::try_lock(locks / "store.lock", mode == LockMode::exclusive);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::privilege) throw;
+    if (read_only_ok) return nullptr;
+    throw Error(ErrorKind::privilege, "locking store", location(),
+                "read-only for this user (" + e.cause() + "); " + command + " must write to it");
   }
-  held->store_lock = FileLock::try_lock(locks / "store.lock", mode == LockMode::exclusive);
   if (!held->store_lock) throw_store_locked(*this);
   describe_lock_holders(*this);  // removes the info of dead processes
-
+  const LockHolder me = this_process(command);
+  const std::string my_info = lock_info_name(me);
+  if (mode == LockMode::exclusive) remove_other_infos(my_info);
   // The info is written in place, not atomically: an info cut short by a kill still names
   // its owner by its file name, and a process holding two locks rewrites its own.
-  const LockHolder me = this_process(command);
-  const fs::path path = path_of(ObjectRef{ObjectKind::lock, lock_info_name(me)});
+  const fs::path path = path_of(ObjectRef{ObjectKind::lock, my_info});
   File f(path, File::Open::create_trunc);
   held->info = path;
   const std::string text = encode_lock_info(me);
   f.append(text.data(), text.size());  // on failure ~LocalLock removes the empty info
   return held;
+}
+
+// Under the exclusive store lock no other process holds a lock, so every other info is a
+// leftover (also one of another host, never judged otherwise).
+void LocalStorage::remove_other_infos(const std::string& mine) const {
+  for (const auto& name : list(ObjectKind::lock)) {
+    if (name == mine) continue;
+    try {
+      remove(ObjectRef{ObjectKind::lock, name});
+    } catch (const Error&) {
+    }
+  }
 }
 
 }  // namespace vssimg

@@ -22,11 +22,18 @@ class LocalStorage final : public Storage {
   static std::unique_ptr<LocalStorage> open_directory(const std::filesystem::path& root);
   // The storage at `root` without any check, for callers that checked it already.
   explicit LocalStorage(std::filesystem::path root) : m_root(std::move(root)) {}
+  // Removes this process's tmp/ folder if it is empty.
+  ~LocalStorage() override;
+  LocalStorage(const LocalStorage&) = delete;
+  LocalStorage& operator=(const LocalStorage&) = delete;
 
   const std::filesystem::path& root() const { return m_root; }
   // Where an object's file is (or would be).
   std::filesystem::path path_of(const ObjectRef& ref) const;
-  std::filesystem::path tmp_dir() const { return m_root / "tmp"; }
+  // This process's folder in tmp/ (docs/format.md, "Concurrency"): tmp/<host>-<pid>-<started>-
+  // <random>; another process removes it only once its owner is provably gone.
+  std::filesystem::path tmp_dir() const { return m_root / "tmp" / process_tmp_name(); }
+  static std::string process_tmp_name();
 
   std::string location() const override;
   std::string describe(const ObjectRef& ref) const override;
@@ -37,11 +44,12 @@ class LocalStorage final : public Storage {
   std::vector<std::string> list(ObjectKind kind) const override;
   bool remove(const ObjectRef& ref) const override;
   void remove_all(ObjectKind kind, const std::vector<std::string>& names) const override;
-  size_t clean_leftovers() const override;
-  std::unique_ptr<StorageLock> lock(LockMode mode, bool writer,
-                                    const std::string& command) const override;
+  size_t clean_leftovers(Leftovers which = Leftovers::dead) const override;
+  std::unique_ptr<StorageLock> lock(LockMode mode, WriterLock writer, const std::string& command,
+                                    bool read_only_ok = false) const override;
 
  private:
+  void remove_other_infos(const std::string& mine) const;
   std::filesystem::path m_root;
 };
 

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstring>
 
 namespace vssimg {
@@ -94,6 +95,15 @@ Point Store::load_point(const std::string& id) const {
   return p;
 }
 
+int64_t Store::next_sequence() const {
+  int64_t highest = 0;
+  for (const auto& info : list_points())
+    highest = std::max(highest, info.meta.get_int(point_key::k_sequence));
+  const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  return std::max<int64_t>(highest + 1, now.count());
+}
+
 void Store::commit_point(const Point& point) const {
   auto bytes = encode_point(point);
   m_storage->write(point_object(point.id), bytes.data(), bytes.size());
@@ -141,8 +151,8 @@ BlockIndex Store::load_index(std::vector<std::string>* problems,
   return index;
 }
 
-size_t Store::clean_tmp() const {
-  return m_storage->clean_leftovers();
+size_t Store::clean_tmp(Leftovers which) const {
+  return m_storage->clean_leftovers(which);
 }
 
 }  // namespace vssimg

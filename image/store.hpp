@@ -38,6 +38,10 @@ class Store {
   std::vector<PointInfo> list_points(std::vector<std::string>* problems = nullptr) const;
   // Reads and checks a whole point. Throws Error(damage) or Error(usage) if unknown.
   Point load_point(const std::string& id) const;
+  // The `sequence` of a point committed now (docs/format.md): microseconds since 1970, or
+  // 1 + the highest sequence in the store when that is higher (a clock set back). Needs no
+  // coordination between writers: two at the same microsecond tie, and ties go by id.
+  int64_t next_sequence() const;
   // Writes a point file (the commit point of a backup).
   void commit_point(const Point& point) const;
   void delete_point(const std::string& id) const;
@@ -53,9 +57,9 @@ class Store {
   BlockIndex load_index(std::vector<std::string>* problems,
                         std::vector<std::string>* damaged = nullptr) const;
 
-  // Deletes leftovers of interrupted writers (Storage::clean_leftovers). Only under the
-  // writer lock.
-  size_t clean_tmp() const;
+  // Deletes leftovers of interrupted writers (Storage::clean_leftovers): under the writer
+  // lock those of writers provably gone, under the exclusive store lock `Leftovers::all`.
+  size_t clean_tmp(Leftovers which = Leftovers::dead) const;
 
  private:
   std::unique_ptr<Storage> m_storage;

@@ -146,7 +146,7 @@ std::vector<char> check_packs(const Store& store, const BlockIndex& index,
     result.time_limit_reached = plan.deadline != 0 && result.packs_read < result.packs_selected;
   }
   // After damage the order stays (the state is advisory; the damage record says more).
-  if (remember && checked.pack_damage.empty() && checked.bad.empty()) {
+  if (remember && !options.read_only && checked.pack_damage.empty() && checked.bad.empty()) {
     save_verify_state(store, updated_verify_state(index.packs(), plan, state, now_unix()),
                       result.notes);
   }
@@ -252,7 +252,7 @@ VerifyResult run_verify(const Store& store, const VerifyOptions& options, Progre
   report_store_damage(problems, pack_damage, bad, options, result);
   note_unindexed_packs(store, index, result.notes);
   attribute_damage(chosen.points, bad, result);
-  save_damage(store, found, result.notes);
+  if (!options.read_only) save_damage(store, found, result.notes);
   return result;
 }
 

@@ -24,6 +24,9 @@ struct VerifyOptions {
   // Read the packs read longest ago first and remember what was read in the store's
   // verify.state (docs/format.md, "Verify state").
   bool remember = true;
+  // The store cannot be written (a read-only store, no lock held): verify.state is still
+  // read, but neither it nor the damage record is written.
+  bool read_only = false;
 };
 
 // Slice of a pack for --subset: the pack id's first 8 bytes (big-endian) mod `count`,

@@ -61,7 +61,7 @@ run_json 1 backup backup missing.img
 run_json 2 "" --no-such-flag
 grep -q "vssimg finished with exit code 2" "$LOG" || fail "usage error without a command not logged"
 hold_lock store/locks/store.lock
-run_json 11 prune prune
+run_json 11 prune --lock-wait 0 prune
 release_lock
 # Damage: flip a byte in the middle of a pack.
 pack=$(find store/packs -name '*.pack' | head -1)
@@ -87,7 +87,7 @@ pass "log file: timestamp and pid on every line; start, source, summary, error l
 # Warnings reach the log (backup --keep-* refused while the store is held).
 hold_lock store/locks/store.lock
 printf 'x' | dd of=vol.img bs=1 seek=5 conv=notrunc status=none
-run_json 3 backup backup vol.img --keep-last 1
+run_json 3 backup --lock-wait 0 backup vol.img --keep-last 1
 release_lock
 grep -q '"type":"warning"' out || fail "no warning record for the skipped retention"
 grep -q 'warning: retention not applied' "$LOG" || fail "warning not in the log"

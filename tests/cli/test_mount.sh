@@ -79,7 +79,7 @@ e2fsck -fn mnt/volume.img >/dev/null 2>&1 || fail "e2fsck -fn of the mounted ima
 if (echo x >>mnt/volume.img) 2>/dev/null; then fail "volume.img was writable"; fi
 pass "e2fsck reads the image in place; it cannot be written"
 
-expect_exit 11 "$VSSIMG" prune
+expect_exit 11 "$VSSIMG" --lock-wait 0 prune
 expect_exit 0 "$VSSIMG" verify
 pass "while mounted the store is locked shared: prune refused (11), verify runs"
 

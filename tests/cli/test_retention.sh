@@ -150,8 +150,8 @@ pass "verify --subset 1/3..3/3 read $sum of $total packs once each; bad values e
 
 # Locks: forget and prune are refused while another process holds the store.
 hold_lock store/locks/store.lock
-expect_exit 11 $VSSIMG $S prune
-expect_exit 11 $VSSIMG $S forget --keep-last 1
+expect_exit 11 $VSSIMG $S --lock-wait 0 prune
+expect_exit 11 $VSSIMG $S --lock-wait 0 forget --keep-last 1
 release_lock
 pass "prune and forget take the store lock exclusively (exit 11 while it is held)"
 echo "$TESTS_RUN passed, 0 failed"

@@ -1,6 +1,7 @@
 // The local-directory storage: write-once objects, uncommitted writers, listings, ranged
 // reads, removal and locks, as Storage promises them (image/storage.hpp).
 #include "core/base/error.hpp"
+#include "core/os/platform.hpp"
 #include "image/lock.hpp"
 #include "image/storage_local.hpp"
 #include "tests/catch.hpp"
@@ -106,27 +107,55 @@ TEST_CASE("storage: names never reach outside their folder") {
   REQUIRE_THROWS_AS(f.put(ObjectKind::config, "other", "x"), Error);
 }
 
-TEST_CASE("storage: interrupted writers' leftovers are cleaned") {
+TEST_CASE("storage: interrupted writers' leftovers are cleaned, live writers' never") {
   StorageFixture f;
-  test::write_file(f.storage->tmp_dir() / "x.pack.1234.tmp", {1, 2});
-  REQUIRE(f.storage->clean_leftovers() == 1);
-  REQUIRE(fs::is_empty(f.storage->tmp_dir()));
+  const fs::path tmp = f.storage->root() / "tmp";
+  auto put_tmp = [&](const std::string& folder, const char* file) {
+    fs::create_directories(tmp / folder);
+    test::write_file(tmp / folder / file, {1});
+  };
+  test::write_file(tmp / "x.pack.1234.tmp", {1, 2});          // an earlier build's loose file
+  const std::string mine = LocalStorage::process_tmp_name();  // <host>-<pid>-<started>-<rnd>
+  put_tmp(mine, "mine.tmp");                                  // being written by this process
+  const size_t pid_at = mine.rfind('-', mine.rfind('-', mine.rfind('-') - 1) - 1) + 1;
+  const std::string host = mine.substr(0, pid_at);  // "<host>-"
+  put_tmp(host + "999999999-1-ab", "a.tmp");        // this host, a pid that is no process
+  put_tmp(host + std::to_string(process_id()) + "-1-ab", "b.tmp");  // this pid, earlier start
+  put_tmp("other.host-1-1-ab", "c.tmp");                            // another host's: never judged
+#ifndef _WIN32
+  put_tmp(host + "1-1-ab", "d.tmp");  // this host's pid 1 (init): alive
+#endif
+  REQUIRE(f.storage->clean_leftovers() == 3);
+  REQUIRE(fs::exists(tmp / mine / "mine.tmp"));
+  REQUIRE(fs::exists(tmp / "other.host-1-1-ab" / "c.tmp"));
+  REQUIRE_FALSE(fs::exists(tmp / (host + "999999999-1-ab")));
+#ifndef _WIN32
+  REQUIRE(fs::exists(tmp / (host + "1-1-ab") / "d.tmp"));
+#endif
+  f.storage->clean_leftovers(Leftovers::all);  // under the exclusive lock: all but this one's
+  REQUIRE(fs::exists(tmp / mine / "mine.tmp"));
+  fs::remove(tmp / mine / "mine.tmp");
+  REQUIRE(f.storage->clean_leftovers(Leftovers::all) == 0);
+  REQUIRE(std::distance(fs::directory_iterator(tmp), fs::directory_iterator()) == 1);
 }
 
 TEST_CASE("storage: locks and holder info") {
   StorageFixture f;
   {
-    auto writer = f.storage->lock(LockMode::shared, true, "backup");
+    auto writer = f.storage->lock(LockMode::shared, WriterLock::shared, "backup");
     REQUIRE(f.storage->list(ObjectKind::lock).size() == 1);
     try {
-      f.storage->lock(LockMode::exclusive, false, "prune");
+      f.storage->lock(LockMode::exclusive, WriterLock::none, "prune");
       FAIL("exclusive lock granted beside a shared one");
     } catch (const Error& e) {
       REQUIRE(e.kind() == ErrorKind::store_locked);
     }
   }
   REQUIRE(f.storage->list(ObjectKind::lock).empty());  // released with its info
-  auto ex = f.storage->lock(LockMode::exclusive, false, "prune");
+  f.put(ObjectKind::lock, "other.host-4242", "command=backup\nhost=other.host\npid=4242\n");
+  auto ex = f.storage->lock(LockMode::exclusive, WriterLock::none, "prune");
+  // Under the exclusive lock no one else holds a lock: another host's info is a leftover.
+  REQUIRE(f.storage->list(ObjectKind::lock).size() == 1);
 
   LockHolder h{"backup C:", "srv1", 42, 1700000000};
   REQUIRE(decode_lock_info(encode_lock_info(h), lock_info_name(h)).command == "backup C:");
