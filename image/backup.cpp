@@ -5,7 +5,9 @@
 #include "core/base/error.hpp"
 #include "core/base/pipeline.hpp"
 #include "core/os/platform.hpp"
+#include "image/backup_parent.hpp"
 #include "image/damage_blocks.hpp"
+#include "image/point_map_stream.hpp"
 #include "image/point_meta.hpp"
 
 #include <fmt/format.h>
@@ -19,7 +21,7 @@ namespace vssimg {
 
 namespace {
 
-enum class Kind : uint8_t { data, zero, free_, unreadable };
+enum class Kind : uint8_t { data, zero, hole, free_, unreadable };
 
 constexpr size_t k_batch_bytes = 4u << 20;     // a job covers this much at most
 constexpr size_t k_buffer_budget = 96u << 20;  // all jobs' buffers together
@@ -32,6 +34,7 @@ struct Job {
   AlignedBuffer packed;
   std::vector<Kind> kind;
   std::vector<BlockId> ids;
+  std::vector<BlockId> parent;  // the parent point's entries (UNREADABLE: none)
   std::vector<uint8_t> is_new;
   std::vector<uint32_t> stored_len;
   std::vector<Codec> codec;
@@ -39,42 +42,6 @@ struct Job {
   std::vector<std::string> warnings;  // bad sectors recorded as unreadable, in volume order
   std::exception_ptr error;           // a read that failed for good; raised in volume order
 };
-
-// Loads the newest point of the same source as the comparison base, keeping only the
-// ids the index still has with a usable copy (a damaged index must not make us reference
-// lost blocks; a block with no intact copy must be stored again).
-std::vector<BlockId> load_parent(const Store& store, const std::string& source_label,
-                                 const BlockIndex& index, const BlockIdSet& unusable,
-                                 std::string& parent_id, ProgressSink& progress) {
-  std::vector<BlockId> map;
-  std::string id;
-  try {
-    id = store.resolve_point("latest", source_label);
-  } catch (const Error&) {
-    return map;  // first backup of this source
-  }
-  try {
-    Point parent = store.load_point(id);
-    size_t missing = 0;
-    for (auto& b : parent.map) {
-      if (b.is_marker()) continue;
-      const bool lost = !index.contains(b);
-      if (lost || unusable.count(b)) b = BlockId::unreadable_marker();  // never a data id
-      missing += lost ? 1 : 0;
-    }
-    if (missing) {
-      progress.warning(
-          fmt::format("parent point {} refers to {} blocks missing from the index; "
-                      "they are stored again (run vssimg verify)",
-                      id, missing));
-    }
-    parent_id = id;
-    map = std::move(parent.map);
-  } catch (const Error& e) {
-    progress.warning(fmt::format("not comparing with parent point {}: {}", id, e.what()));
-  }
-  return map;
-}
 
 class PackSink {
  public:
@@ -170,6 +137,7 @@ class BackupRun {
   void read_source();
   Job make_job() const;
   bool produce(Job& job);
+  bool in_hole(uint64_t offset, uint32_t len);
   void process(Job& job);
   uint32_t read_run(Job& job, uint32_t i);
   bool read_block_retrying(Job& job, uint8_t* dst, uint64_t b);
@@ -203,10 +171,12 @@ class BackupRun {
   std::shared_mutex m_index_mutex;  // workers look up, the consumer inserts
   BlockIdSet m_unusable;            // indexed, no intact copy (guarded by m_index_mutex)
   BlockIdSet m_healed;              // of those, stored again by this backup
-  std::vector<BlockId> m_parent;    // the parent point's map; empty without a parent
-  Point m_point;
+  ParentMap m_parent;               // the parent point's map, streamed by the producer
+  Point m_point;                    // id and metadata; the map goes to m_map
+  PointMapWriter m_map;             // the new point's map, written by the consumer
   PackSink m_sink;
   uint64_t m_next_block = 0;  // the producer's
+  SourceRun m_run;            // the producer's: the source's run at its last block
   uint64_t m_done_bytes = 0;  // the consumer's
 };
 
@@ -232,6 +202,7 @@ BackupRun::BackupRun(const Store& store, BlockSource& source, const BackupOption
       m_shape(backup_shape(m_threads, m_bs)),
       m_per_batch(static_cast<uint32_t>(m_shape.units_per_job)),
       m_hasher(store.hasher()),
+      m_map(m_nblocks),
       m_sink(store, m_index, m_index_mutex, m_unusable, m_healed, options.pack_target_size,
              m_result.stats) {}
 
@@ -245,12 +216,10 @@ BackupResult BackupRun::run() {
   load_comparison_base();
   m_point.id = new_point_id();
   m_point.block_size = m_bs;
-  m_point.map.resize(static_cast<size_t>(m_nblocks));
   read_source();
-  // Neither is needed to write the point: at 256 KiB blocks a 4 TB volume's parent map is
-  // 256 MiB and a 4 TB store's index 0.5 GiB, so the point's encoding does not add to them.
-  std::vector<BlockId>().swap(m_parent);
-  m_index = BlockIndex();
+  m_parent.report(m_progress);
+  m_parent = ParentMap();
+  m_index = BlockIndex();  // not needed to write the point
   commit_point();
   m_result.points_whole_again = points_whole_again(m_store, m_healed, m_unusable, m_point.id);
   return std::move(m_result);
@@ -271,8 +240,8 @@ void BackupRun::load_comparison_base() {
                     "still has are stored again",
                     m_unusable.size()));
   }
-  m_parent =
-      load_parent(m_store, m_source_label, m_index, m_unusable, m_result.parent_id, m_progress);
+  m_parent = ParentMap::open(m_store, m_source_label, m_progress);
+  m_result.parent_id = m_parent.id();
 }
 
 // Runs the pipeline to the end of the source. After a failure the packs committed so far
@@ -299,6 +268,7 @@ Job BackupRun::make_job() const {
   j.packed = AlignedBuffer(size_t{m_per_batch} * m_bound);
   j.kind.resize(m_per_batch);
   j.ids.resize(m_per_batch);
+  j.parent.resize(m_per_batch);
   j.is_new.resize(m_per_batch);
   j.stored_len.resize(m_per_batch);
   j.codec.resize(m_per_batch);
@@ -317,11 +287,22 @@ bool BackupRun::produce(Job& job) {
     uint64_t b = job.first_block + i;
     job.len[i] = block_len(b);
     bool in_use = !m_options.allocation || m_options.allocation->any_used(b * m_bs, job.len[i]);
-    job.kind[i] = in_use ? Kind::data : Kind::free_;
-    if (in_use) used += job.len[i];
+    job.kind[i] = !in_use ? Kind::free_ : in_hole(b * m_bs, job.len[i]) ? Kind::hole : Kind::data;
+    job.parent[i] = BlockId::unreadable_marker();
+    if (job.kind[i] != Kind::data) continue;
+    used += job.len[i];
+    job.parent[i] = m_parent.at(b, m_index, m_unusable, m_index_mutex);
   }
   if (used) m_source.will_read(job.first_block * m_bs, uint64_t{job.count} * m_bs);
   return true;
+}
+
+// True if [offset, offset+len) lies in a hole of the source (read as zeros, never written).
+// The producer asks in increasing order, so the run of the last answer is reused until
+// an offset lies past it: one question per run, or per block where runs are shorter.
+bool BackupRun::in_hole(uint64_t offset, uint32_t len) {
+  if (offset >= m_run.end) m_run = m_source.run_at(offset);
+  return m_run.hole && m_run.end >= offset + len;
 }
 
 void BackupRun::process(Job& job) {
@@ -397,8 +378,7 @@ void BackupRun::process_block(Job& job, uint32_t i) {
   }
   BlockId id = m_hasher.hash(block, job.len[i]);
   job.ids[i] = id;
-  uint64_t b = job.first_block + i;
-  if (b < m_parent.size() && m_parent[b] == id) return;
+  if (job.parent[i] == id) return;
   {
     std::shared_lock lock(m_index_mutex);
     if (m_index.contains(id) && !m_unusable.count(id)) return;
@@ -427,28 +407,33 @@ void BackupRun::record_block(const Job& job, uint32_t i) {
   const uint32_t len = job.len[i];
   switch (job.kind[i]) {
     case Kind::free_:
-      m_point.map[b] = BlockId::free_marker();
+      m_map.add(BlockId::free_marker());
       stats.free_skipped_bytes += len;
       break;
     case Kind::zero:
-      m_point.map[b] = BlockId::zero_marker();
+      m_map.add(BlockId::zero_marker());
       stats.zero_bytes += len;
       stats.bytes_read += len;
       break;
+    case Kind::hole:
+      m_map.add(BlockId::zero_marker());
+      stats.zero_bytes += len;
+      stats.hole_skipped_bytes += len;
+      break;
     case Kind::unreadable:
-      m_point.map[b] = BlockId::unreadable_marker();
+      m_map.add(BlockId::unreadable_marker());
       stats.unreadable_bytes += len;
       m_result.unreadable_offsets.push_back(b * m_bs);
       break;
     case Kind::data:
-      m_point.map[b] = job.ids[i];
+      m_map.add(job.ids[i]);
       stats.bytes_read += len;
       if (job.is_new[i]) {
         const uint8_t* payload = job.codec[i] == Codec::lz4
                                      ? job.packed.data() + size_t{i} * m_bound
                                      : job.data.data() + size_t{i} * m_bs;
         m_sink.store(job.ids[i], job.codec[i], payload, job.stored_len[i], len);
-      } else if (b < m_parent.size() && m_parent[b] == job.ids[i]) {
+      } else if (job.parent[i] == job.ids[i]) {
         stats.parent_reused_bytes += len;
       } else {
         stats.index_reused_bytes += len;
@@ -460,7 +445,7 @@ void BackupRun::record_block(const Job& job, uint32_t i) {
 void BackupRun::commit_point() {
   m_result.stats.seconds = monotonic_seconds() - m_started;
   m_point.meta = encode_point_meta(point_facts());
-  m_store.commit_point(m_point);
+  m_map.commit(m_store.storage(), m_point.id, m_point.meta, m_bs);
   m_result.point_id = m_point.id;
 }
 

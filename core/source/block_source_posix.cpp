@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace vssimg {
@@ -30,6 +31,21 @@ class PosixSource final : public BlockSource {
                   "source ended early: it changed while being read (it is shorter now); "
                   "back up a snapshot of it (VSS, LVM), not the live source");
     }
+  }
+
+  // SEEK_DATA/SEEK_HOLE (regular files only); lseek moves the file position, which no
+  // read uses (positioned reads).
+  SourceRun run_at(uint64_t offset) override {
+    const SourceRun data_to_end{false, m_size};
+    if (m_device || offset >= m_size) return data_to_end;
+    const int fd = static_cast<int>(m_file.native());
+    off_t data = ::lseek(fd, static_cast<off_t>(offset), SEEK_DATA);
+    if (data < 0) return errno == ENXIO ? SourceRun{true, m_size} : data_to_end;
+    if (static_cast<uint64_t>(data) > offset)
+      return SourceRun{true, std::min<uint64_t>(static_cast<uint64_t>(data), m_size)};
+    off_t hole = ::lseek(fd, static_cast<off_t>(offset), SEEK_HOLE);
+    if (hole < 0 || static_cast<uint64_t>(hole) <= offset) return data_to_end;
+    return SourceRun{false, std::min<uint64_t>(static_cast<uint64_t>(hole), m_size)};
   }
 
   void will_read(uint64_t offset, uint64_t len) override {
