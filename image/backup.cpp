@@ -6,6 +6,7 @@
 #include "core/base/pipeline.hpp"
 #include "core/os/platform.hpp"
 #include "image/backup_parent.hpp"
+#include "image/backup_sink.hpp"
 #include "image/damage_blocks.hpp"
 #include "image/point_map_stream.hpp"
 #include "image/point_meta.hpp"
@@ -26,10 +27,16 @@ enum class Kind : uint8_t { data, zero, hole, free_, unreadable };
 constexpr size_t k_batch_bytes = 4u << 20;     // a job covers this much at most
 constexpr size_t k_buffer_budget = 96u << 20;  // all jobs' buffers together
 constexpr int k_read_attempts = 3;
+constexpr uint64_t k_max_run = 65536;  // blocks of one run job (one map chunk)
 
 struct Job {
   uint64_t first_block = 0;
   uint32_t count = 0;
+  // A run job (count 0): run_blocks blocks from first_block, all FREE or all holes, which
+  // no worker touches; one job instead of one per few MiB keeps a huge, mostly unused
+  // volume from being a pipeline round trip per 4 MiB.
+  uint64_t run_blocks = 0;
+  Kind run_kind = Kind::free_;
   AlignedBuffer data;
   AlignedBuffer packed;
   std::vector<Kind> kind;
@@ -41,83 +48,6 @@ struct Job {
   std::vector<uint32_t> len;
   std::vector<std::string> warnings;  // bad sectors recorded as unreadable, in volume order
   std::exception_ptr error;           // a read that failed for good; raised in volume order
-};
-
-class PackSink {
- public:
-  // `unusable`: indexed blocks with no intact copy; a block of it that is stored again
-  // moves to `healed`.
-  PackSink(const Store& store, BlockIndex& index, std::shared_mutex& index_mutex,
-           BlockIdSet& unusable, BlockIdSet& healed, size_t target_size, BackupStats& stats)
-      : m_store(store),
-        m_index(index),
-        m_unusable(unusable),
-        m_healed(healed),
-        m_mutex(index_mutex),
-        m_target(target_size),
-        m_stats(stats),
-        m_segments(store.storage(), store.config().store_id) {}
-
-  // Stores a block unless the store already has a usable copy of it.
-  void store(const BlockId& id, Codec codec, const uint8_t* payload, uint32_t stored_len,
-             uint32_t raw_len) {
-    // Only consumers write, one at a time: no lock to read.
-    const bool heals = m_unusable.count(id) != 0;
-    if (!heals && m_index.contains(id)) {
-      m_stats.index_reused_bytes += raw_len;
-      return;
-    }
-    if (!m_writer) {
-      m_writer = std::make_unique<PackWriter>(m_store.storage(), m_store.config().store_id);
-      m_ordinal = m_index.add_pack(m_writer->id());
-    }
-    const PackEntry& e = m_writer->add(id, codec, payload, stored_len, raw_len);
-    {
-      std::unique_lock lock(m_mutex);
-      m_index.add_copy(id, BlockLocation{m_ordinal, e.offset});
-      if (heals && m_unusable.erase(id)) m_healed.insert(id);
-    }
-    m_stats.healed_blocks += heals ? 1 : 0;
-    m_stats.new_bytes += raw_len;
-    m_stats.new_stored_bytes += stored_len;
-    ++m_stats.new_blocks;
-    if (m_writer->size() >= m_target) commit_pack();
-  }
-
-  void finish() {
-    commit_pack();
-    m_segments.flush();
-  }
-
-  // After a failure: index the packs already committed so the next backup reuses them.
-  // Best effort; the uncommitted pack is dropped with its temporary file.
-  void checkpoint_after_failure() noexcept {
-    try {
-      m_writer.reset();
-      m_segments.flush();
-    } catch (...) {
-    }
-  }
-
- private:
-  void commit_pack() {
-    if (!m_writer) return;
-    auto entries = m_writer->commit();
-    m_segments.add(m_writer->id(), std::move(entries));
-    m_writer.reset();
-    ++m_stats.packs_written;
-  }
-
-  const Store& m_store;
-  BlockIndex& m_index;
-  BlockIdSet& m_unusable;
-  BlockIdSet& m_healed;
-  std::shared_mutex& m_mutex;
-  size_t m_target;
-  BackupStats& m_stats;
-  std::unique_ptr<PackWriter> m_writer;
-  uint32_t m_ordinal = 0;
-  SegmentBatcher m_segments;
 };
 
 // One backup. The producer only hands out block ranges (and which blocks the filesystem
@@ -138,6 +68,9 @@ class BackupRun {
   Job make_job() const;
   bool produce(Job& job);
   bool in_hole(uint64_t offset, uint32_t len);
+  Kind kind_of(uint64_t b);
+  bool produce_run(Job& job);
+  void record_run(const Job& job);
   void process(Job& job);
   uint32_t read_run(Job& job, uint32_t i);
   bool read_block_retrying(Job& job, uint8_t* dst, uint64_t b);
@@ -279,6 +212,7 @@ Job BackupRun::make_job() const {
 bool BackupRun::produce(Job& job) {
   check_interrupted();
   if (m_next_block >= m_nblocks) return false;
+  if (produce_run(job)) return true;
   job.first_block = m_next_block;
   job.count = static_cast<uint32_t>(std::min<uint64_t>(m_per_batch, m_nblocks - m_next_block));
   m_next_block += job.count;
@@ -286,14 +220,35 @@ bool BackupRun::produce(Job& job) {
   for (uint32_t i = 0; i < job.count; ++i) {
     uint64_t b = job.first_block + i;
     job.len[i] = block_len(b);
-    bool in_use = !m_options.allocation || m_options.allocation->any_used(b * m_bs, job.len[i]);
-    job.kind[i] = !in_use ? Kind::free_ : in_hole(b * m_bs, job.len[i]) ? Kind::hole : Kind::data;
+    job.kind[i] = kind_of(b);
     job.parent[i] = BlockId::unreadable_marker();
     if (job.kind[i] != Kind::data) continue;
     used += job.len[i];
     job.parent[i] = m_parent.at(b, m_index, m_unusable, m_index_mutex);
   }
   if (used) m_source.will_read(job.first_block * m_bs, uint64_t{job.count} * m_bs);
+  return true;
+}
+
+// FREE (the filesystem does not use it), a hole of the source, or data to read.
+Kind BackupRun::kind_of(uint64_t b) {
+  const uint32_t len = block_len(b);
+  if (m_options.allocation && !m_options.allocation->any_used(b * m_bs, len)) return Kind::free_;
+  return in_hole(b * m_bs, len) ? Kind::hole : Kind::data;
+}
+
+// A run job of the FREE or hole blocks from the producer's position, if it has any.
+bool BackupRun::produce_run(Job& job) {
+  job.run_blocks = 0;
+  const Kind k = kind_of(m_next_block);
+  if (k == Kind::data) return false;
+  uint64_t n = 1;
+  while (n < k_max_run && m_next_block + n < m_nblocks && kind_of(m_next_block + n) == k) ++n;
+  job.first_block = m_next_block;
+  job.count = 0;
+  job.run_blocks = n;
+  job.run_kind = k;
+  m_next_block += n;
   return true;
 }
 
@@ -397,7 +352,19 @@ void BackupRun::consume(Job& job) {
     record_block(job, i);
     m_done_bytes += job.len[i];
   }
+  if (job.run_blocks) record_run(job);
   m_progress.update(m_done_bytes);
+}
+
+void BackupRun::record_run(const Job& job) {
+  const uint64_t bytes =
+      std::min(m_size, (job.first_block + job.run_blocks) * m_bs) - job.first_block * m_bs;
+  const bool free = job.run_kind == Kind::free_;
+  for (uint64_t i = 0; i < job.run_blocks; ++i)
+    m_map.add(free ? BlockId::free_marker() : BlockId::zero_marker());
+  (free ? m_result.stats.free_skipped_bytes : m_result.stats.hole_skipped_bytes) += bytes;
+  if (!free) m_result.stats.zero_bytes += bytes;
+  m_done_bytes += bytes;
 }
 
 // Block i of the job into the point's map and the stats; a new block into a pack.

@@ -39,13 +39,22 @@ class PosixSource final : public BlockSource {
     const SourceRun data_to_end{false, m_size};
     if (m_device || offset >= m_size) return data_to_end;
     const int fd = static_cast<int>(m_file.native());
+    SourceRun run = data_to_end;
     off_t data = ::lseek(fd, static_cast<off_t>(offset), SEEK_DATA);
-    if (data < 0) return errno == ENXIO ? SourceRun{true, m_size} : data_to_end;
-    if (static_cast<uint64_t>(data) > offset)
-      return SourceRun{true, std::min<uint64_t>(static_cast<uint64_t>(data), m_size)};
-    off_t hole = ::lseek(fd, static_cast<off_t>(offset), SEEK_HOLE);
-    if (hole < 0 || static_cast<uint64_t>(hole) <= offset) return data_to_end;
-    return SourceRun{false, std::min<uint64_t>(static_cast<uint64_t>(hole), m_size)};
+    if (data < 0) {
+      if (errno == ENXIO) run = SourceRun{true, m_size};
+    } else if (static_cast<uint64_t>(data) > offset) {
+      run = SourceRun{true, std::min<uint64_t>(static_cast<uint64_t>(data), m_size)};
+    } else {
+      off_t hole = ::lseek(fd, static_cast<off_t>(offset), SEEK_HOLE);
+      if (hole > 0 && static_cast<uint64_t>(hole) > offset)
+        run = SourceRun{false, std::min<uint64_t>(static_cast<uint64_t>(hole), m_size)};
+    }
+    // A file whose size changed since it was opened gets no holes: its reads report the
+    // change (the end of a shrunk file would otherwise look like a hole).
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) != m_size) return data_to_end;
+    return run;
   }
 
   void will_read(uint64_t offset, uint64_t len) override {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A huge sparse ext4 image (default 1 TiB; VSSIMG_HUGE_SIZE=16T-4K for the full size, as
+# A huge sparse ext4 image (default 1 TiB; VSSIMG_HUGE_SIZE=17592186040320, 16 TiB - 4 KiB, for the full size, as
 # scripts/bench-huge runs it): backup, change a file, backup, restore (holes stay holes),
 # e2fsck clean and the file equal. Holes of the image are not read and the block maps are
 # streamed, so this stays fast and small.

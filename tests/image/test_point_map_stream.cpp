@@ -1,5 +1,6 @@
 // Point maps streamed chunk by chunk: the same bytes as encode_point, read back by
 // PointMapReader; a backup compares with its parent across chunk boundaries.
+#include "core/base/error.hpp"
 #include "image/backup.hpp"
 #include "image/point_map_stream.hpp"
 #include "tests/catch.hpp"
@@ -121,7 +122,9 @@ class SparseUseSource final : public BlockSource {
     auto* out = static_cast<uint8_t*>(buf);
     for (size_t i = 0; i < len; ++i)
       out[i] = static_cast<uint8_t>((offset + i) * 2654435761u >> 13);
-    out[0] ^= static_cast<uint8_t>(generation);
+    for (size_t i = 0; i < len; ++i) {
+      if ((offset + i) % k_bs == 0) out[i] ^= static_cast<uint8_t>(generation);  // every block
+    }
   }
   int generation = 0;
 
