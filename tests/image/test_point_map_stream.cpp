@@ -120,8 +120,12 @@ class SparseUseSource final : public BlockSource {
   uint64_t size() const override { return m_size; }
   void read_at(void* buf, size_t len, uint64_t offset) override {
     auto* out = static_cast<uint8_t*>(buf);
-    for (size_t i = 0; i < len; ++i)
-      out[i] = static_cast<uint8_t>((offset + i) * 2654435761u >> 13);
+    for (size_t i = 0; i < len; ++i) {  // a mix of the offset: no two blocks alike
+      uint64_t x = (offset + i) * 0x9E3779B97F4A7C15ull;
+      x ^= x >> 31;
+      x *= 0xBF58476D1CE4E5B9ull;
+      out[i] = static_cast<uint8_t>(x >> 56);
+    }
     for (size_t i = 0; i < len; ++i) {
       if ((offset + i) % k_bs == 0) out[i] ^= static_cast<uint8_t>(generation);  // every block
     }
