@@ -79,10 +79,13 @@ void print_point(Context& ctx, const SetPoint& p) {
   ctx.out->text(fmt::format("point {} created{}", r.point_id,
                             r.parent_id.empty() ? "" : " (compared with " + r.parent_id + ")"));
   ctx.out->text(fmt::format("  source    {} ({})", p.source, human_bytes(s.source_size)));
-  ctx.out->text(fmt::format("  read      {} in {:.1f} s ({}/s); skipped {} free, {} zero",
-                            human_bytes(s.bytes_read), s.seconds,
-                            human_bytes(static_cast<uint64_t>(rate)),
-                            human_bytes(s.free_skipped_bytes), human_bytes(s.zero_bytes)));
+  ctx.out->text(fmt::format(
+      "  read      {} in {:.1f} s ({}/s); skipped {} free, {} zero{}", human_bytes(s.bytes_read),
+      s.seconds, human_bytes(static_cast<uint64_t>(rate)), human_bytes(s.free_skipped_bytes),
+      human_bytes(s.zero_bytes),
+      s.hole_skipped_bytes
+          ? fmt::format(" ({} of it holes, not read)", human_bytes(s.hole_skipped_bytes))
+          : std::string()));
   ctx.out->text(fmt::format("  new       {} ({} stored, {} blocks)", human_bytes(s.new_bytes),
                             human_bytes(s.new_stored_bytes), s.new_blocks));
   ctx.out->text(fmt::format("  reused    {} (unchanged since parent {}, elsewhere in store {})",
@@ -111,6 +114,7 @@ JsonObject& add_point_fields(JsonObject& o, const SetPoint& p) {
       .add("bytes_read", s.bytes_read)
       .add("free_skipped_bytes", s.free_skipped_bytes)
       .add("zero_bytes", s.zero_bytes)
+      .add("hole_skipped_bytes", s.hole_skipped_bytes)
       .add("unreadable_bytes", s.unreadable_bytes)
       .add("new_bytes", s.new_bytes)
       .add("new_stored_bytes", s.new_stored_bytes)
@@ -157,6 +161,7 @@ void summarize(Context& ctx, const std::vector<SetPoint>& points, size_t sources
     t.bytes_read += s.bytes_read;
     t.free_skipped_bytes += s.free_skipped_bytes;
     t.zero_bytes += s.zero_bytes;
+    t.hole_skipped_bytes += s.hole_skipped_bytes;
     t.unreadable_bytes += s.unreadable_bytes;
     t.new_bytes += s.new_bytes;
     t.new_stored_bytes += s.new_stored_bytes;
@@ -166,6 +171,7 @@ void summarize(Context& ctx, const std::vector<SetPoint>& points, size_t sources
       .add("bytes_read", t.bytes_read)
       .add("free_skipped_bytes", t.free_skipped_bytes)
       .add("zero_bytes", t.zero_bytes)
+      .add("hole_skipped_bytes", t.hole_skipped_bytes)
       .add("unreadable_bytes", t.unreadable_bytes)
       .add("new_bytes", t.new_bytes)
       .add("new_stored_bytes", t.new_stored_bytes)

@@ -3,6 +3,7 @@
 #include "cli/point_flags.hpp"
 #include "cli/exit_codes.hpp"
 #include "image/lock.hpp"
+#include "image/point_map_stream.hpp"
 #include "image/point_meta.hpp"
 #include "image/store.hpp"
 
@@ -133,11 +134,24 @@ int run_show(Context& ctx, const ShowOptions& opts) {
   Store store(ctx.store_path());
   StoreLock lock(store.storage(), LockMode::shared, WriterLock::none, "show",
                  lock_options(ctx, StoreAccess::read));
-  Point p = store.load_point(resolve_point(store, opts.point, point_filter(opts.filter)));
+  // The map is streamed, one chunk at a time: show never holds a whole map.
+  PointMapReader reader(store.storage(),
+                        resolve_point(store, opts.point, point_filter(opts.filter)));
+  Point p;
+  p.id = reader.info().id;
+  p.meta = reader.info().meta;
+  p.block_size = reader.info().block_size;
+  if (p.block_size != store.block_size())
+    throw Error(ErrorKind::damage, "reading", "point " + p.id,
+                "block size differs from the store's");
+  const uint64_t blocks = reader.info().block_count;
   const auto& m = p.meta;
   uint64_t counts[4] = {0, 0, 0, 0};  // data, zero, free, unreadable
-  for (const auto& b : p.map) {
-    counts[b.is_zero() ? 1 : b.is_free() ? 2 : b.is_unreadable() ? 3 : 0]++;
+  for (;;) {
+    const auto& chunk = reader.next_chunk();
+    if (chunk.empty()) break;
+    for (const auto& b : chunk)
+      counts[b.is_zero() ? 1 : b.is_free() ? 2 : b.is_unreadable() ? 3 : 0]++;
   }
   ctx.out->text(fmt::format("point        {}", p.id));
   ctx.out->text(fmt::format("created      {}", local_time(m.get_int(point_key::k_created))));
@@ -154,7 +168,7 @@ int run_show(Context& ctx, const ShowOptions& opts) {
                                                    : m.get(point_key::k_parent)));
   ctx.out->text(fmt::format("consistency  {}", consistency_name(m.get(point_key::k_consistency))));
   ctx.out->text(fmt::format(
-      "blocks       {} of {}: {} data, {} zero, {} free (skipped {}), {} unreadable", p.map.size(),
+      "blocks       {} of {}: {} data, {} zero, {} free (skipped {}), {} unreadable", blocks,
       human_bytes(p.block_size), counts[0], counts[1], counts[2],
       human_bytes(static_cast<uint64_t>(m.get_int(point_key::k_free_skipped_bytes))), counts[3]));
   ctx.out->text(
@@ -163,9 +177,7 @@ int run_show(Context& ctx, const ShowOptions& opts) {
                   human_bytes(static_cast<uint64_t>(m.get_int(point_key::k_new_stored_bytes))),
                   m.get(point_key::k_duration_seconds)));
   JsonObject rec("point");
-  rec.add("id", p.id)
-      .add("block_size", p.block_size)
-      .add("blocks", static_cast<uint64_t>(p.map.size()));
+  rec.add("id", p.id).add("block_size", p.block_size).add("blocks", blocks);
   rec.add("data_blocks", counts[0])
       .add("zero_blocks", counts[1])
       .add("free_blocks", counts[2])

@@ -5,9 +5,11 @@
 #include "core/base/error.hpp"
 #include "core/base/pipeline.hpp"
 #include "core/os/platform.hpp"
-#include "image/damage_blocks.hpp"
-#include "image/point_meta.hpp"
 #include "image/backup_parent.hpp"
+#include "image/backup_sink.hpp"
+#include "image/damage_blocks.hpp"
+#include "image/point_map_stream.hpp"
+#include "image/point_meta.hpp"
 
 #include <fmt/format.h>
 
@@ -20,102 +22,32 @@ namespace vssimg {
 
 namespace {
 
-enum class Kind : uint8_t { data, zero, free_, unreadable };
+enum class Kind : uint8_t { data, zero, hole, free_, unreadable };
 
 constexpr size_t k_batch_bytes = 4u << 20;     // a job covers this much at most
 constexpr size_t k_buffer_budget = 96u << 20;  // all jobs' buffers together
 constexpr int k_read_attempts = 3;
+constexpr uint64_t k_max_run = 65536;  // blocks of one run job (one map chunk)
 
 struct Job {
   uint64_t first_block = 0;
   uint32_t count = 0;
+  // A run job (count 0): run_blocks blocks from first_block, all FREE or all holes, which
+  // no worker touches; one job instead of one per few MiB keeps a huge, mostly unused
+  // volume from being a pipeline round trip per 4 MiB.
+  uint64_t run_blocks = 0;
+  Kind run_kind = Kind::free_;
   AlignedBuffer data;
   AlignedBuffer packed;
   std::vector<Kind> kind;
   std::vector<BlockId> ids;
+  std::vector<BlockId> parent;  // the parent point's entries (UNREADABLE: none)
   std::vector<uint8_t> is_new;
   std::vector<uint32_t> stored_len;
   std::vector<Codec> codec;
   std::vector<uint32_t> len;
   std::vector<std::string> warnings;  // bad sectors recorded as unreadable, in volume order
   std::exception_ptr error;           // a read that failed for good; raised in volume order
-};
-
-class PackSink {
- public:
-  // `unusable`: indexed blocks with no intact copy; a block of it that is stored again
-  // moves to `healed`.
-  PackSink(const Store& store, BlockIndex& index, std::shared_mutex& index_mutex,
-           BlockIdSet& unusable, BlockIdSet& healed, size_t target_size, BackupStats& stats)
-      : m_store(store),
-        m_index(index),
-        m_unusable(unusable),
-        m_healed(healed),
-        m_mutex(index_mutex),
-        m_target(target_size),
-        m_stats(stats),
-        m_segments(store.storage(), store.config().store_id) {}
-
-  // Stores a block unless the store already has a usable copy of it.
-  void store(const BlockId& id, Codec codec, const uint8_t* payload, uint32_t stored_len,
-             uint32_t raw_len) {
-    // Only consumers write, one at a time: no lock to read.
-    const bool heals = m_unusable.count(id) != 0;
-    if (!heals && m_index.contains(id)) {
-      m_stats.index_reused_bytes += raw_len;
-      return;
-    }
-    if (!m_writer) {
-      m_writer = std::make_unique<PackWriter>(m_store.storage(), m_store.config().store_id);
-      m_ordinal = m_index.add_pack(m_writer->id());
-    }
-    const PackEntry& e = m_writer->add(id, codec, payload, stored_len, raw_len);
-    {
-      std::unique_lock lock(m_mutex);
-      m_index.add_copy(id, BlockLocation{m_ordinal, e.offset});
-      if (heals && m_unusable.erase(id)) m_healed.insert(id);
-    }
-    m_stats.healed_blocks += heals ? 1 : 0;
-    m_stats.new_bytes += raw_len;
-    m_stats.new_stored_bytes += stored_len;
-    ++m_stats.new_blocks;
-    if (m_writer->size() >= m_target) commit_pack();
-  }
-
-  void finish() {
-    commit_pack();
-    m_segments.flush();
-  }
-
-  // After a failure: index the packs already committed so the next backup reuses them.
-  // Best effort; the uncommitted pack is dropped with its temporary file.
-  void checkpoint_after_failure() noexcept {
-    try {
-      m_writer.reset();
-      m_segments.flush();
-    } catch (...) {
-    }
-  }
-
- private:
-  void commit_pack() {
-    if (!m_writer) return;
-    auto entries = m_writer->commit();
-    m_segments.add(m_writer->id(), std::move(entries));
-    m_writer.reset();
-    ++m_stats.packs_written;
-  }
-
-  const Store& m_store;
-  BlockIndex& m_index;
-  BlockIdSet& m_unusable;
-  BlockIdSet& m_healed;
-  std::shared_mutex& m_mutex;
-  size_t m_target;
-  BackupStats& m_stats;
-  std::unique_ptr<PackWriter> m_writer;
-  uint32_t m_ordinal = 0;
-  SegmentBatcher m_segments;
 };
 
 // One backup. The producer only hands out block ranges (and which blocks the filesystem
@@ -135,6 +67,10 @@ class BackupRun {
   void read_source();
   Job make_job() const;
   bool produce(Job& job);
+  bool in_hole(uint64_t offset, uint32_t len);
+  Kind kind_of(uint64_t b);
+  bool produce_run(Job& job);
+  void record_run(const Job& job);
   void process(Job& job);
   uint32_t read_run(Job& job, uint32_t i);
   bool read_block_retrying(Job& job, uint8_t* dst, uint64_t b);
@@ -168,10 +104,12 @@ class BackupRun {
   std::shared_mutex m_index_mutex;  // workers look up, the consumer inserts
   BlockIdSet m_unusable;            // indexed, no intact copy (guarded by m_index_mutex)
   BlockIdSet m_healed;              // of those, stored again by this backup
-  std::vector<BlockId> m_parent;    // the parent point's map; empty without a parent
-  Point m_point;
+  ParentMap m_parent;               // the parent point's map, streamed by the producer
+  Point m_point;                    // id and metadata; the map goes to m_map
+  PointMapWriter m_map;             // the new point's map, written by the consumer
   PackSink m_sink;
   uint64_t m_next_block = 0;  // the producer's
+  SourceRun m_run;            // the producer's: the source's run at its last block
   uint64_t m_done_bytes = 0;  // the consumer's
 };
 
@@ -197,6 +135,7 @@ BackupRun::BackupRun(const Store& store, BlockSource& source, const BackupOption
       m_shape(backup_shape(m_threads, m_bs)),
       m_per_batch(static_cast<uint32_t>(m_shape.units_per_job)),
       m_hasher(store.hasher()),
+      m_map(m_nblocks),
       m_sink(store, m_index, m_index_mutex, m_unusable, m_healed, options.pack_target_size,
              m_result.stats) {}
 
@@ -210,12 +149,10 @@ BackupResult BackupRun::run() {
   load_comparison_base();
   m_point.id = new_point_id();
   m_point.block_size = m_bs;
-  m_point.map.resize(static_cast<size_t>(m_nblocks));
   read_source();
-  // Neither is needed to write the point: at 256 KiB blocks a 4 TB volume's parent map is
-  // 256 MiB and a 4 TB store's index 0.5 GiB, so the point's encoding does not add to them.
-  std::vector<BlockId>().swap(m_parent);
-  m_index = BlockIndex();
+  m_parent.report(m_progress);
+  m_parent = ParentMap();
+  m_index = BlockIndex();  // not needed to write the point
   commit_point();
   m_result.points_whole_again = points_whole_again(m_store, m_healed, m_unusable, m_point.id);
   return std::move(m_result);
@@ -236,8 +173,8 @@ void BackupRun::load_comparison_base() {
                     "still has are stored again",
                     m_unusable.size()));
   }
-  m_parent = load_parent(m_store, {m_source_label, backup_host(m_options.host)}, m_index,
-                         m_unusable, m_result.parent_id, m_progress);
+  m_parent = ParentMap::open(m_store, {m_source_label, backup_host(m_options.host)}, m_progress);
+  m_result.parent_id = m_parent.id();
 }
 
 // Runs the pipeline to the end of the source. After a failure the packs committed so far
@@ -264,6 +201,7 @@ Job BackupRun::make_job() const {
   j.packed = AlignedBuffer(size_t{m_per_batch} * m_bound);
   j.kind.resize(m_per_batch);
   j.ids.resize(m_per_batch);
+  j.parent.resize(m_per_batch);
   j.is_new.resize(m_per_batch);
   j.stored_len.resize(m_per_batch);
   j.codec.resize(m_per_batch);
@@ -274,6 +212,7 @@ Job BackupRun::make_job() const {
 bool BackupRun::produce(Job& job) {
   check_interrupted();
   if (m_next_block >= m_nblocks) return false;
+  if (produce_run(job)) return true;
   job.first_block = m_next_block;
   job.count = static_cast<uint32_t>(std::min<uint64_t>(m_per_batch, m_nblocks - m_next_block));
   m_next_block += job.count;
@@ -281,12 +220,44 @@ bool BackupRun::produce(Job& job) {
   for (uint32_t i = 0; i < job.count; ++i) {
     uint64_t b = job.first_block + i;
     job.len[i] = block_len(b);
-    bool in_use = !m_options.allocation || m_options.allocation->any_used(b * m_bs, job.len[i]);
-    job.kind[i] = in_use ? Kind::data : Kind::free_;
-    if (in_use) used += job.len[i];
+    job.kind[i] = kind_of(b);
+    job.parent[i] = BlockId::unreadable_marker();
+    if (job.kind[i] != Kind::data) continue;
+    used += job.len[i];
+    job.parent[i] = m_parent.at(b, m_index, m_unusable, m_index_mutex);
   }
   if (used) m_source.will_read(job.first_block * m_bs, uint64_t{job.count} * m_bs);
   return true;
+}
+
+// FREE (the filesystem does not use it), a hole of the source, or data to read.
+Kind BackupRun::kind_of(uint64_t b) {
+  const uint32_t len = block_len(b);
+  if (m_options.allocation && !m_options.allocation->any_used(b * m_bs, len)) return Kind::free_;
+  return in_hole(b * m_bs, len) ? Kind::hole : Kind::data;
+}
+
+// A run job of the FREE or hole blocks from the producer's position, if it has any.
+bool BackupRun::produce_run(Job& job) {
+  job.run_blocks = 0;
+  const Kind k = kind_of(m_next_block);
+  if (k == Kind::data) return false;
+  uint64_t n = 1;
+  while (n < k_max_run && m_next_block + n < m_nblocks && kind_of(m_next_block + n) == k) ++n;
+  job.first_block = m_next_block;
+  job.count = 0;
+  job.run_blocks = n;
+  job.run_kind = k;
+  m_next_block += n;
+  return true;
+}
+
+// True if [offset, offset+len) lies in a hole of the source (read as zeros, never written).
+// The producer asks in increasing order, so the run of the last answer is reused until
+// an offset lies past it: one question per run, or per block where runs are shorter.
+bool BackupRun::in_hole(uint64_t offset, uint32_t len) {
+  if (offset >= m_run.end) m_run = m_source.run_at(offset);
+  return m_run.hole && m_run.end >= offset + len;
 }
 
 void BackupRun::process(Job& job) {
@@ -362,8 +333,7 @@ void BackupRun::process_block(Job& job, uint32_t i) {
   }
   BlockId id = m_hasher.hash(block, job.len[i]);
   job.ids[i] = id;
-  uint64_t b = job.first_block + i;
-  if (b < m_parent.size() && m_parent[b] == id) return;
+  if (job.parent[i] == id) return;
   {
     std::shared_lock lock(m_index_mutex);
     if (m_index.contains(id) && !m_unusable.count(id)) return;
@@ -382,7 +352,19 @@ void BackupRun::consume(Job& job) {
     record_block(job, i);
     m_done_bytes += job.len[i];
   }
+  if (job.run_blocks) record_run(job);
   m_progress.update(m_done_bytes);
+}
+
+void BackupRun::record_run(const Job& job) {
+  const uint64_t bytes =
+      std::min(m_size, (job.first_block + job.run_blocks) * m_bs) - job.first_block * m_bs;
+  const bool free = job.run_kind == Kind::free_;
+  for (uint64_t i = 0; i < job.run_blocks; ++i)
+    m_map.add(free ? BlockId::free_marker() : BlockId::zero_marker());
+  (free ? m_result.stats.free_skipped_bytes : m_result.stats.hole_skipped_bytes) += bytes;
+  if (!free) m_result.stats.zero_bytes += bytes;
+  m_done_bytes += bytes;
 }
 
 // Block i of the job into the point's map and the stats; a new block into a pack.
@@ -392,28 +374,33 @@ void BackupRun::record_block(const Job& job, uint32_t i) {
   const uint32_t len = job.len[i];
   switch (job.kind[i]) {
     case Kind::free_:
-      m_point.map[b] = BlockId::free_marker();
+      m_map.add(BlockId::free_marker());
       stats.free_skipped_bytes += len;
       break;
     case Kind::zero:
-      m_point.map[b] = BlockId::zero_marker();
+      m_map.add(BlockId::zero_marker());
       stats.zero_bytes += len;
       stats.bytes_read += len;
       break;
+    case Kind::hole:
+      m_map.add(BlockId::zero_marker());
+      stats.zero_bytes += len;
+      stats.hole_skipped_bytes += len;
+      break;
     case Kind::unreadable:
-      m_point.map[b] = BlockId::unreadable_marker();
+      m_map.add(BlockId::unreadable_marker());
       stats.unreadable_bytes += len;
       m_result.unreadable_offsets.push_back(b * m_bs);
       break;
     case Kind::data:
-      m_point.map[b] = job.ids[i];
+      m_map.add(job.ids[i]);
       stats.bytes_read += len;
       if (job.is_new[i]) {
         const uint8_t* payload = job.codec[i] == Codec::lz4
                                      ? job.packed.data() + size_t{i} * m_bound
                                      : job.data.data() + size_t{i} * m_bs;
         m_sink.store(job.ids[i], job.codec[i], payload, job.stored_len[i], len);
-      } else if (b < m_parent.size() && m_parent[b] == job.ids[i]) {
+      } else if (job.parent[i] == job.ids[i]) {
         stats.parent_reused_bytes += len;
       } else {
         stats.index_reused_bytes += len;
@@ -425,7 +412,7 @@ void BackupRun::record_block(const Job& job, uint32_t i) {
 void BackupRun::commit_point() {
   m_result.stats.seconds = monotonic_seconds() - m_started;
   m_point.meta = encode_point_meta(point_facts());
-  m_store.commit_point(m_point);
+  m_map.commit(m_store.storage(), m_point.id, m_point.meta, m_bs);
   m_result.point_id = m_point.id;
 }
 

@@ -32,7 +32,8 @@ struct BackupStats {
   uint64_t blocks = 0;
   uint64_t bytes_read = 0;          // bytes read from the source
   uint64_t free_skipped_bytes = 0;  // FREE: not read
-  uint64_t zero_bytes = 0;          // ZERO: read, not stored
+  uint64_t zero_bytes = 0;          // ZERO: not stored (read, or a hole of the source)
+  uint64_t hole_skipped_bytes = 0;  // of zero_bytes: holes of a sparse image file, not read
   uint64_t unreadable_bytes = 0;
   uint64_t parent_reused_bytes = 0;  // matched the parent point at the same offset
   uint64_t index_reused_bytes = 0;   // found elsewhere in the store

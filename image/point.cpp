@@ -115,20 +115,23 @@ ObjectRef point_object(const std::string& id) {
   return ObjectRef{ObjectKind::point, id};
 }
 
-namespace {
-void put_header(std::vector<uint8_t>& out, const Point& point, size_t meta_len, size_t chunks) {
+void encode_point_header(std::vector<uint8_t>& out, uint64_t block_count, uint32_t block_size,
+                         size_t meta_len) {
+  const size_t chunks = static_cast<size_t>((block_count + k_ids_per_chunk - 1) / k_ids_per_chunk);
   uint8_t h[header::k_size] = {};
   std::memcpy(h + header::magic.offset, layout::k_magic, header::magic.size);
   set_u32(h + header::version.offset, k_format_version);
   set_u32(h + header::metadata_length.offset, static_cast<uint32_t>(meta_len));
   set_u32(h + header::chunk_count.offset, static_cast<uint32_t>(chunks));
-  set_u64(h + header::block_count.offset, point.map.size());
-  set_u32(h + header::block_size.offset, point.block_size);
+  set_u64(h + header::block_count.offset, block_count);
+  set_u32(h + header::block_size.offset, block_size);
   put_bytes(out, h, sizeof h);
 }
 
-void put_chunk(std::vector<uint8_t>& out, const uint8_t* raw, size_t raw_len,
-               std::vector<uint8_t>& packed) {
+void encode_map_chunk(const BlockId* ids, size_t count, std::vector<uint8_t>& out) {
+  const auto* raw = reinterpret_cast<const uint8_t*>(ids);
+  const size_t raw_len = count * layout::k_map_entry_size;
+  std::vector<uint8_t> packed(compress_bound(raw_len));
   size_t stored = lz4_compress(raw, raw_len, packed.data(), packed.size());
   Codec codec = stored ? Codec::lz4 : Codec::raw;
   const uint8_t* payload = stored ? packed.data() : raw;
@@ -141,20 +144,39 @@ void put_chunk(std::vector<uint8_t>& out, const uint8_t* raw, size_t raw_len,
   put_bytes(out, c, sizeof c);
   put_bytes(out, payload, stored);
 }
-}  // namespace
+
+MapChunkHeader parse_map_chunk_header(const uint8_t* bytes) {
+  MapChunkHeader h;
+  h.raw_len = get_u32(bytes + chunk::raw_length.offset);
+  h.stored_len = get_u32(bytes + chunk::stored_length.offset);
+  h.codec = bytes[chunk::codec.offset];
+  h.checksum = get_u64(bytes + chunk::checksum.offset);
+  return h;
+}
+
+void decode_map_chunk(const MapChunkHeader& h, const uint8_t* payload, size_t count, BlockId* out,
+                      const std::string& name, uint64_t c) {
+  auto damaged = [&](const std::string& what) {
+    return Error(ErrorKind::damage, "reading", name, fmt::format("chunk {} {}", c, what));
+  };
+  if (h.raw_len != count * layout::k_map_entry_size) throw damaged("has the wrong length");
+  if (checksum64(payload, h.stored_len) != h.checksum) throw damaged("checksum mismatch");
+  if (!decode_block(static_cast<Codec>(h.codec), payload, h.stored_len,
+                    reinterpret_cast<uint8_t*>(out), h.raw_len)) {
+    throw damaged("does not decompress");
+  }
+}
 
 std::vector<uint8_t> encode_point(const Point& point) {
   std::string meta = point.meta.encode();
   size_t chunks = (point.map.size() + k_ids_per_chunk - 1) / k_ids_per_chunk;
   std::vector<uint8_t> out;
-  put_header(out, point, meta.size(), chunks);
+  encode_point_header(out, point.map.size(), point.block_size, meta.size());
   put_str(out, meta);
-  std::vector<uint8_t> packed(compress_bound(k_ids_per_chunk * layout::k_map_entry_size));
   for (size_t c = 0; c < chunks; ++c) {
     size_t first = c * k_ids_per_chunk;
     size_t n = std::min(k_ids_per_chunk, point.map.size() - first);
-    const auto* raw = reinterpret_cast<const uint8_t*>(point.map.data() + first);
-    put_chunk(out, raw, n * layout::k_map_entry_size, packed);
+    encode_map_chunk(point.map.data() + first, n, out);
   }
   uint8_t t[trailer::k_size] = {};
   set_u64(t + trailer::checksum.offset, checksum64(out.data(), out.size()));
@@ -226,23 +248,15 @@ Point decode_point(const uint8_t* data, size_t len, const std::string& id) {
   for (uint32_t c = 0; c < h.chunks; ++c) {
     const uint8_t* ch = r.skip(chunk::k_header_size);
     if (ch == nullptr) throw damaged(fmt::format("chunk {} truncated", c));
-    uint32_t raw_len = get_u32(ch + chunk::raw_length.offset);
-    uint32_t stored = get_u32(ch + chunk::stored_length.offset);
-    auto codec = static_cast<Codec>(ch[chunk::codec.offset]);
-    uint64_t sum = get_u64(ch + chunk::checksum.offset);
-    const uint8_t* payload = r.skip(stored);
+    const MapChunkHeader mh = parse_map_chunk_header(ch);
+    const uint8_t* payload = r.skip(mh.stored_len);
     if (!r.ok() || payload == nullptr) throw damaged(fmt::format("chunk {} truncated", c));
     size_t first = size_t{c} * k_ids_per_chunk;
     size_t n = static_cast<size_t>(std::min<uint64_t>(k_ids_per_chunk, h.block_count - first));
-    if (raw_len != n * layout::k_map_entry_size)
+    if (mh.raw_len != n * layout::k_map_entry_size)
       throw damaged(fmt::format("chunk {} has the wrong length", c));
     p.map.resize(first + n);
-    if (checksum64(payload, stored) != sum)
-      throw damaged(fmt::format("chunk {} checksum mismatch", c));
-    if (!decode_block(codec, payload, stored, reinterpret_cast<uint8_t*>(p.map.data() + first),
-                      raw_len)) {
-      throw damaged(fmt::format("chunk {} does not decompress", c));
-    }
+    decode_map_chunk(mh, payload, n, p.map.data() + first, name, c);
   }
   if (r.remaining() != 0) throw damaged("trailing bytes after the block map");
   if (p.meta.get("id") != id) throw damaged("id in the file does not match its name");

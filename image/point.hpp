@@ -60,4 +60,25 @@ Point decode_point(const uint8_t* data, size_t len, const std::string& id);
 // Parses header and metadata only (no map, no whole-file checksum).
 PointInfo decode_point_info(const uint8_t* data, size_t len, const std::string& id);
 
+// The pieces of a point file, for writers and readers that stream the block map
+// (image/point_map_stream.hpp); encode_point and decode_point use the same ones. The
+// header (docs/format.md, "Point file"); its chunk count follows from the block count.
+void encode_point_header(std::vector<uint8_t>& out, uint64_t block_count, uint32_t block_size,
+                         size_t meta_len);
+// One chunk of the block map: the only encoder and decoder of map chunks. Appends the
+// chunk (header and stored bytes) of `count` ids to `out`.
+void encode_map_chunk(const BlockId* ids, size_t count, std::vector<uint8_t>& out);
+struct MapChunkHeader {
+  uint32_t raw_len = 0;
+  uint32_t stored_len = 0;  // bytes that follow the chunk header
+  uint8_t codec = 0;
+  uint64_t checksum = 0;
+};
+// Reads point_layout::chunk::k_header_size bytes.
+MapChunkHeader parse_map_chunk_header(const uint8_t* bytes);
+// Checks chunk `c`'s length and checksum and decodes its stored bytes into `count` ids.
+// Throws Error(damage) naming `name` and the chunk.
+void decode_map_chunk(const MapChunkHeader& h, const uint8_t* payload, size_t count, BlockId* out,
+                      const std::string& name, uint64_t c);
+
 }  // namespace vssimg

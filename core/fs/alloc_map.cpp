@@ -7,17 +7,24 @@ namespace vssimg {
 AllocationMap::AllocationMap(std::string filesystem, uint64_t volume_size,
                              std::vector<ByteRange> ranges)
     : m_filesystem(std::move(filesystem)), m_volume_size(volume_size) {
+  // Normalised in place: a huge volume's runs are held once, not twice.
   std::sort(ranges.begin(), ranges.end(),
             [](const ByteRange& a, const ByteRange& b) { return a.offset < b.offset; });
-  for (ByteRange r : ranges) {
+  size_t kept = 0;
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    ByteRange r = ranges[i];
     if (r.length == 0 || r.offset >= volume_size) continue;
     if (r.length > volume_size - r.offset) r.length = volume_size - r.offset;
-    if (!m_used.empty() && r.offset <= m_used.back().end()) {
-      m_used.back().length = std::max(m_used.back().end(), r.end()) - m_used.back().offset;
+    if (kept && r.offset <= ranges[kept - 1].end()) {
+      ranges[kept - 1].length = std::max(ranges[kept - 1].end(), r.end()) - ranges[kept - 1].offset;
     } else {
-      m_used.push_back(r);
+      ranges[kept++] = r;
     }
   }
+  const bool shrink = kept < ranges.size() / 2;  // else copying would double the peak
+  ranges.resize(kept);
+  if (shrink) ranges.shrink_to_fit();
+  m_used = std::move(ranges);
 }
 
 uint64_t AllocationMap::used_bytes() const {

@@ -258,6 +258,9 @@ FsScan scan_ext(VolumeReader& volume) {
   ChannelState state;
   ExtFsHandle fs = open_filesystem(volume, state);
   check_clean(fs->super);
+  // Extent trees, not bit arrays: the bitmaps of a 16 TiB volume (the one read here and
+  // the one ext2fs_check_desc builds) cost memory by their runs, not 512 MiB of bits each.
+  fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
   check_group_descriptors(fs.get(), state);
   throw_if_failed(ext2fs_read_block_bitmap(fs.get()), state, "reading block bitmap");
   BitmapRanges bitmap = bitmap_ranges(fs.get());

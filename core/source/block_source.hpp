@@ -9,6 +9,13 @@
 
 namespace vssimg {
 
+// A run of a source that is all data or all hole (a never-written range of a sparse image
+// file: it reads as zeros). `end` is where the run ends (> the asked offset, <= size()).
+struct SourceRun {
+  bool hole = false;
+  uint64_t end = 0;
+};
+
 class BlockSource {
  public:
   virtual ~BlockSource() = default;
@@ -26,6 +33,15 @@ class BlockSource {
   virtual void will_read(uint64_t offset, uint64_t len) {
     (void)offset;
     (void)len;
+  }
+  // The run that holds `offset` (< size()). Image files answer from the filesystem
+  // (SEEK_DATA/SEEK_HOLE; FSCTL_QUERY_ALLOCATED_RANGES on Windows sparse files), so a
+  // backup records holes as ZERO without reading them; others say: data to the end.
+  // Called by one thread at a time (the backup's producer); throws no I/O errors (an
+  // answer it cannot get is "data").
+  virtual SourceRun run_at(uint64_t offset) {
+    (void)offset;
+    return SourceRun{false, size()};
   }
   // True for block devices and volumes, false for regular files.
   virtual bool is_device() const { return false; }

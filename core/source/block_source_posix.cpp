@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace vssimg {
@@ -30,6 +31,30 @@ class PosixSource final : public BlockSource {
                   "source ended early: it changed while being read (it is shorter now); "
                   "back up a snapshot of it (VSS, LVM), not the live source");
     }
+  }
+
+  // SEEK_DATA/SEEK_HOLE (regular files only); lseek moves the file position, which no
+  // read uses (positioned reads).
+  SourceRun run_at(uint64_t offset) override {
+    const SourceRun data_to_end{false, m_size};
+    if (m_device || offset >= m_size) return data_to_end;
+    const int fd = static_cast<int>(m_file.native());
+    SourceRun run = data_to_end;
+    off_t data = ::lseek(fd, static_cast<off_t>(offset), SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) run = SourceRun{true, m_size};
+    } else if (static_cast<uint64_t>(data) > offset) {
+      run = SourceRun{true, std::min<uint64_t>(static_cast<uint64_t>(data), m_size)};
+    } else {
+      off_t hole = ::lseek(fd, static_cast<off_t>(offset), SEEK_HOLE);
+      if (hole > 0 && static_cast<uint64_t>(hole) > offset)
+        run = SourceRun{false, std::min<uint64_t>(static_cast<uint64_t>(hole), m_size)};
+    }
+    // A file whose size changed since it was opened gets no holes: its reads report the
+    // change (the end of a shrunk file would otherwise look like a hole).
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) != m_size) return data_to_end;
+    return run;
   }
 
   void will_read(uint64_t offset, uint64_t len) override {

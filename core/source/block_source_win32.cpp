@@ -60,6 +60,10 @@ class Win32Source final : public BlockSource {
   uint64_t size() const override { return m_size; }
   uint32_t alignment() const override { return m_sector; }
   bool is_device() const override { return m_device; }
+  // Files: the holes of a sparse file (source_runs_win32.cpp); devices have none.
+  SourceRun run_at(uint64_t offset) override {
+    return m_device ? SourceRun{false, m_size} : allocated_run(m_handle.get(), offset, m_size);
+  }
   HANDLE handle() const { return m_handle.get(); }
   const std::wstring& open_path() const { return m_open_path; }
 

@@ -68,6 +68,9 @@ std::optional<std::string> shadow_origin(const std::string& device_path);
 // by the source) and the path CreateFileW got, without a trailing backslash (files of
 // the volume are <path>\name). nullptr / empty for files and other sources.
 void* device_handle(BlockSource& source);
+// The run at `offset` (< size) of the file open as `handle` (FSCTL_QUERY_ALLOCATED_RANGES;
+// "data to the end" when the query fails, e.g. on a filesystem without sparse files).
+SourceRun allocated_run(void* handle, uint64_t offset, uint64_t size);
 std::wstring device_path(BlockSource& source);
 
 }  // namespace vssimg::win32
