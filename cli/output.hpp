@@ -21,6 +21,7 @@ struct GlobalOptions {
   unsigned threads = 0;           // --threads (0 = all cores)
   bool quiet = false;             // -q: nothing on success (no results, info or progress)
   bool event_log = false;         // --event-log: one Application event per run (Windows)
+  bool s3_path_style = false;     // --s3-path-style: http://host/bucket/key for s3:// stores
 };
 
 class Output {
