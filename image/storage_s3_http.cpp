@@ -29,16 +29,25 @@ void global_init() {
 }
 
 struct Body {
-  const char* data;
-  size_t left;
+  const char* start;
+  size_t len;
+  size_t at = 0;
 };
+
+// Lets libcurl resend the body itself (a reused connection found closed mid-upload).
+int seek_body(void* user, curl_off_t offset, int origin) {
+  auto* b = static_cast<Body*>(user);
+  if (origin != SEEK_SET || offset < 0 || static_cast<uint64_t>(offset) > b->len)
+    return CURL_SEEKFUNC_CANTSEEK;
+  b->at = static_cast<size_t>(offset);
+  return CURL_SEEKFUNC_OK;
+}
 
 size_t read_body(char* buf, size_t size, size_t n, void* user) {
   auto* b = static_cast<Body*>(user);
-  size_t k = std::min(size * n, b->left);
-  std::memcpy(buf, b->data, k);
-  b->data += k;
-  b->left -= k;
+  size_t k = std::min(size * n, b->len - b->at);
+  std::memcpy(buf, b->start + b->at, k);
+  b->at += k;
   return k;
 }
 
@@ -177,6 +186,8 @@ void set_method(CURL* h, const Request& req, Body& body) {
     curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(h, CURLOPT_READFUNCTION, read_body);
     curl_easy_setopt(h, CURLOPT_READDATA, &body);
+    curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_body);
+    curl_easy_setopt(h, CURLOPT_SEEKDATA, &body);
     curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.body_len));
   } else if (req.method == "POST") {
     curl_easy_setopt(h, CURLOPT_POST, 1L);
@@ -216,7 +227,7 @@ bool Client::attempt(void* handle, const Request& req, Response& resp, std::stri
     if (k != "host") hl.add(k, v);
   hl.add("Authorization", authorization(in, m_config.creds, m_config.region, "s3", date));
   hl.list = curl_slist_append(hl.list, "Expect:");
-  Body body{static_cast<const char*>(req.body), req.body_len};
+  Body body{static_cast<const char*>(req.body), req.body_len, 0};
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl.list);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
