@@ -49,7 +49,10 @@ endif()
 # cross build) the build still works and an s3:// store is refused with one clear message.
 set(VSSIMG_HAVE_S3 OFF)
 option(VSSIMG_S3 "Build the S3 storage (needs libcurl and libsodium)" ON)
-if(VSSIMG_S3)
+if(VSSIMG_S3 AND MINGW AND CMAKE_CROSSCOMPILING)
+  # scripts/build-windows cross-builds from Debian, which has no Windows libcurl.
+  message(STATUS "vssimg: MinGW cross build: no S3 storage (s3:// stores are refused)")
+elseif(VSSIMG_S3)
   find_package(CURL QUIET)
   find_package(unofficial-sodium CONFIG QUIET)
   if(TARGET unofficial-sodium::sodium)
