@@ -7,6 +7,7 @@
 #include "core/os/platform.hpp"
 #include "core/os/path.hpp"
 #include "core/os/process.hpp"
+#include "image/storage_open.hpp"
 #include "vss/vss.hpp"
 
 #include <fmt/format.h>
@@ -96,7 +97,10 @@ void build_app(CLI::App& app, GlobalOptions& global, CommandTable& table) {
   app.footer(exit_code_table());
   // Read here rather than through CLI11's envname, which gets it in the ANSI code page.
   global.store = utf8_environment_variable("VSSIMG_STORE").value_or("");
-  app.add_option("--store", global.store, "Store path (local or UNC); or set VSSIMG_STORE");
+  app.add_option("--store", global.store,
+                 "Store path (local or UNC) or s3://BUCKET/PREFIX; or set VSSIMG_STORE");
+  app.add_flag("--s3-path-style", global.s3_path_style,
+               "S3: path-style URLs (the default when AWS_ENDPOINT_URL is set)");
   app.add_flag("--json", global.json, "Results as JSON Lines on stdout (see docs/json.md)");
   app.add_option("--progress", global.progress,
                  "Progress on stderr: auto (only on a console), always, never")
@@ -226,6 +230,7 @@ int run_cli(int argc, char** argv) {
 
   install_interrupt_handlers();
   ctx.out = std::make_unique<Output>(ctx.global);
+  set_storage_options(StorageOptions{ctx.global.s3_path_style, &ctx.out->progress()});
   RunOutcome outcome;
   for (const auto& [sub, run] : table.entries) {
     if (!sub->parsed()) continue;

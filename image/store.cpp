@@ -4,7 +4,7 @@
 #include "core/os/path.hpp"
 #include "core/os/platform.hpp"
 #include "image/point_meta.hpp"
-#include "image/storage_local.hpp"
+#include "image/storage_open.hpp"
 
 #include <fmt/format.h>
 
@@ -42,7 +42,7 @@ void Store::create(const fs::path& root, uint32_t block_size) {
         ErrorKind::usage, "creating store", path_to_utf8(root),
         fmt::format("block size {} is not a power of two from 64 KiB to 4 MiB", block_size));
   }
-  create(*LocalStorage::create_directory(root), block_size);
+  create(*create_storage(path_to_utf8(root)), block_size);
 }
 
 Store::Store(std::unique_ptr<Storage> storage) : m_storage(std::move(storage)) {
@@ -55,7 +55,7 @@ Store::Store(std::unique_ptr<Storage> storage) : m_storage(std::move(storage)) {
   m_hasher = std::make_unique<BlockHasher>(m_config.secret);
 }
 
-Store::Store(fs::path root) : Store(LocalStorage::open_directory(root)) {}
+Store::Store(fs::path root) : Store(open_storage(path_to_utf8(root))) {}
 
 std::vector<PointInfo> Store::list_points(std::vector<std::string>* problems) const {
   std::vector<PointInfo> out;

@@ -1,0 +1,265 @@
+#include "image/storage_s3.hpp"
+
+#include "core/base/error.hpp"
+#include "image/storage_s3_xml.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace vssimg {
+
+namespace {
+
+// Where each kind lives under the prefix: the local layout (docs/format.md, "Layout").
+struct KindPlace {
+  const char* folder;  // "packs/" or "" (the prefix itself)
+  const char* extension;
+};
+
+KindPlace place_of(ObjectKind kind) {
+  switch (kind) {
+    case ObjectKind::config:
+      return {"", ""};
+    case ObjectKind::pack:
+      return {"packs/", ".pack"};
+    case ObjectKind::index:
+      return {"index/", ".idx"};
+    case ObjectKind::point:
+      return {"points/", ".point"};
+    case ObjectKind::lock:
+      return {"locks/", ".info"};
+    case ObjectKind::state:
+      return {"", ".state"};
+  }
+  throw Error("locating object", "", "unknown object kind");
+}
+
+void check_name(const ObjectRef& ref) {
+  const std::string& n = ref.name;
+  bool ok = ref.kind == ObjectKind::config
+                ? n.empty()
+                : !n.empty() && n.front() != '.' && (ref.kind != ObjectKind::pack || n.size() >= 2);
+  ok = ok && std::none_of(n.begin(), n.end(), [](char c) {
+         return c == '/' || c == '\\' || c == ':' || static_cast<unsigned char>(c) < 0x20;
+       });
+  if (!ok) throw Error("locating object", n, "not a valid object name");
+}
+
+// An object being written: its bytes in memory until commit() PUTs them at once.
+class S3Writer final : public ObjectWriter {
+ public:
+  S3Writer(const S3Storage& storage, std::string key, WriteMode mode)
+      : m_storage(storage), m_key(std::move(key)), m_mode(mode) {}
+  void append(const void* data, size_t len) override {
+    const auto* p = static_cast<const uint8_t*>(data);
+    m_bytes.insert(m_bytes.end(), p, p + len);
+  }
+  uint64_t size() const override { return m_bytes.size(); }
+  void commit() override {
+    m_storage.put(m_key, m_bytes.data(), m_bytes.size(), m_mode == WriteMode::create_new);
+    std::vector<uint8_t>().swap(m_bytes);
+  }
+
+ private:
+  const S3Storage& m_storage;
+  std::string m_key;
+  WriteMode m_mode;
+  std::vector<uint8_t> m_bytes;
+};
+
+// Ranged GETs of one object of a size known from its HEAD.
+class S3Reader final : public ObjectReader {
+ public:
+  S3Reader(const s3::Client& client, std::string key, uint64_t size)
+      : m_client(client), m_key(std::move(key)), m_size(size), m_name(client.describe(m_key)) {}
+  uint64_t size() const override { return m_size; }
+  const std::string& name() const override { return m_name; }
+  size_t read_at(void* buf, size_t len, uint64_t offset) const override {
+    if (offset >= m_size || len == 0) return 0;
+    const uint64_t last = std::min<uint64_t>(offset + len, m_size) - 1;
+    s3::Request req{"GET", m_key, {}, {{"range", fmt::format("bytes={}-{}", offset, last)}}};
+    s3::Response r = m_client.send(req, "reading");
+    if (r.status != 206 && r.status != 200) s3::throw_response(r, "reading", m_name);
+    const size_t want = static_cast<size_t>(last - offset + 1);
+    const char* data = r.body.data();
+    size_t n = r.body.size();
+    if (r.status == 200) {  // the whole object: the server ignored the range
+      data += std::min<uint64_t>(offset, n);
+      n -= static_cast<size_t>(std::min<uint64_t>(offset, n));
+    }
+    n = std::min(n, want);
+    std::memcpy(buf, data, n);
+    return n;
+  }
+
+ private:
+  const s3::Client& m_client;
+  std::string m_key;
+  uint64_t m_size;
+  std::string m_name;
+};
+
+std::optional<uint64_t> head_size(const s3::Client& client, const std::string& key) {
+  s3::Response r = client.send(s3::Request{"HEAD", key}, "reading the size of");
+  if (r.status == 404) return std::nullopt;
+  if (r.status != 200) s3::throw_response(r, "reading the size of", client.describe(key));
+  const std::string len = r.header("content-length");
+  char* end = nullptr;
+  const unsigned long long n = std::strtoull(len.c_str(), &end, 10);
+  if (len.empty() || *end != '\0') {
+    throw Error("reading the size of", client.describe(key), "no Content-Length in the answer");
+  }
+  return n;
+}
+
+}  // namespace
+
+S3Storage::S3Storage(s3::Config config, std::string prefix)
+    : m_client(std::move(config)), m_prefix(prefix.empty() ? "" : prefix + "/") {}
+
+std::string S3Storage::location() const {
+  return "s3://" + m_client.config().bucket + "/" + m_prefix;
+}
+
+std::string S3Storage::key_of(const ObjectRef& ref) const {
+  check_name(ref);
+  const KindPlace place = place_of(ref.kind);
+  if (ref.kind == ObjectKind::config) return m_prefix + "config";
+  std::string key = m_prefix + place.folder;
+  if (ref.kind == ObjectKind::pack) key += ref.name.substr(0, 2) + "/";
+  return key + ref.name + place.extension;
+}
+
+std::string S3Storage::describe(const ObjectRef& ref) const {
+  return m_client.describe(key_of(ref));
+}
+
+void S3Storage::put(const std::string& key, const void* data, size_t len, bool create_new) const {
+  s3::Request req{"PUT", key, {}, {}, data, len};
+  if (create_new) req.headers.emplace_back("if-none-match", "*");
+  s3::Response r = m_client.send(req, "writing");
+  if (r.status == 412) throw Error("writing", m_client.describe(key), "already exists");
+  if (r.status != 200) s3::throw_response(r, "writing", m_client.describe(key));
+}
+
+std::unique_ptr<ObjectWriter> S3Storage::create(const ObjectRef& ref, WriteMode mode) const {
+  return std::make_unique<S3Writer>(*this, key_of(ref), mode);
+}
+
+std::unique_ptr<ObjectReader> S3Storage::open(const ObjectRef& ref) const {
+  const std::string key = key_of(ref);
+  auto n = head_size(m_client, key);
+  if (!n) throw Error("opening", m_client.describe(key), "no such object");
+  return std::make_unique<S3Reader>(m_client, key, *n);
+}
+
+std::optional<uint64_t> S3Storage::size(const ObjectRef& ref) const {
+  return head_size(m_client, key_of(ref));
+}
+
+std::vector<std::pair<std::string, uint64_t>> S3Storage::list_keys(const std::string& prefix,
+                                                                   bool recursive) const {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  std::string token;
+  do {
+    s3::Request req{"GET", "", {{"list-type", "2"}, {"prefix", prefix}, {"max-keys", "1000"}}};
+    if (!recursive) req.query.emplace_back("delimiter", "/");
+    if (!token.empty()) req.query.emplace_back("continuation-token", token);
+    s3::Response r = m_client.send(req, "listing");
+    const std::string what = m_client.describe(prefix);
+    if (r.status == 404) throw Error(ErrorKind::store_not_found, "listing", what, "no such bucket");
+    if (r.status != 200) s3::throw_response(r, "listing", what);
+    s3::ListPage page = s3::parse_list_page(r.body, what);
+    out.insert(out.end(), page.objects.begin(), page.objects.end());
+    token = page.truncated ? page.next_token : "";
+  } while (!token.empty());
+  return out;
+}
+
+std::vector<std::string> S3Storage::list(ObjectKind kind) const {
+  if (kind == ObjectKind::config) {
+    return size(ObjectRef{kind, ""}) ? std::vector<std::string>{""} : std::vector<std::string>{};
+  }
+  const KindPlace place = place_of(kind);
+  const std::string prefix = m_prefix + place.folder;
+  const std::string ext = place.extension;
+  std::vector<std::string> out;
+  for (const auto& [key, n] : list_keys(prefix, kind == ObjectKind::pack)) {
+    std::string name = key.substr(key.rfind('/') == std::string::npos ? 0 : key.rfind('/') + 1);
+    if (name.size() <= ext.size() || name.compare(name.size() - ext.size(), ext.size(), ext) != 0)
+      continue;
+    if (kind == ObjectKind::state && key.size() != prefix.size() + name.size()) continue;
+    out.push_back(name.substr(0, name.size() - ext.size()));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool S3Storage::remove(const ObjectRef& ref) const {
+  const std::string key = key_of(ref);
+  if (!head_size(m_client, key)) return false;
+  s3::Response r = m_client.send(s3::Request{"DELETE", key}, "deleting");
+  if (r.status != 204 && r.status != 200 && r.status != 404)
+    s3::throw_response(r, "deleting", m_client.describe(key));
+  return true;
+}
+
+void S3Storage::remove_all(ObjectKind kind, const std::vector<std::string>& names) const {
+  constexpr size_t k_batch = 1000;  // DeleteObjects takes at most 1000 keys
+  for (size_t at = 0; at < names.size(); at += k_batch) {
+    std::string body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete><Quiet>true</Quiet>";
+    for (size_t i = at; i < std::min(names.size(), at + k_batch); ++i)
+      body +=
+          "<Object><Key>" + s3::xml_escape(key_of(ObjectRef{kind, names[i]})) + "</Key></Object>";
+    body += "</Delete>";
+    const std::string md5 = s3::md5_base64(body.data(), body.size());
+    s3::Request req{"POST", "", {{"delete", ""}}, {{"content-md5", md5}}, body.data(), body.size()};
+    s3::Response r = m_client.send(req, "deleting");
+    const std::string what = m_client.describe(m_prefix);
+    if (r.status != 200) s3::throw_response(r, "deleting objects under", what);
+    for (const auto& [key, code] : s3::parse_delete_errors(r.body, what)) {
+      if (code != "NoSuchKey") throw Error("deleting", m_client.describe(key), "S3 error " + code);
+    }
+  }
+}
+
+void S3Storage::create_store() {
+  s3::Response r = m_client.send(s3::Request{"PUT", ""}, "creating bucket");
+  const s3::S3Error e = s3::parse_error(r.body);
+  if (r.status != 200 && e.code != "BucketAlreadyOwnedByYou")
+    s3::throw_response(r, "creating bucket", m_client.describe(""));
+  if (!list_keys(m_prefix, true).empty()) {
+    throw Error("creating store", location(),
+                size(ObjectRef{ObjectKind::config, ""}) ? "a store already exists there"
+                                                        : "objects exist under that prefix");
+  }
+}
+
+void S3Storage::check_store() const {
+  // A GET, not a HEAD: its error body names the S3 code (SignatureDoesNotMatch, ...).
+  const std::string config = key_of(ObjectRef{ObjectKind::config, ""});
+  s3::Request req{"GET", "", {{"list-type", "2"}, {"prefix", config}, {"max-keys", "1"}}};
+  s3::Response r = m_client.send(req, "opening store");
+  if (r.status == 404) {
+    throw Error(ErrorKind::store_not_found, "opening store", location(),
+                "no such bucket (create a store with vssimg init)");
+  }
+  if (r.status != 200) s3::throw_response(r, "opening store", location());
+  const s3::ListPage page = s3::parse_list_page(r.body, location());
+  if (page.objects.empty() || page.objects.front().first != config) {
+    throw Error(ErrorKind::store_not_found, "opening store", location(),
+                "not a vssimg store (no config object)");
+  }
+  const int64_t skew = m_client.clock_skew();
+  if (skew > k_max_skew_seconds || skew < -k_max_skew_seconds) {
+    throw Error(
+        "opening store", location(),
+        fmt::format("this computer's clock is {} s {} the server's (more than {} s); "
+                    "set the clock right",
+                    skew < 0 ? -skew : skew, skew < 0 ? "ahead of" : "behind", k_max_skew_seconds));
+  }
+}
+
+}  // namespace vssimg

@@ -1,0 +1,56 @@
+// The storage of a store in an S3 bucket (AWS S3, Ceph radosgw, MinIO, ...): the same
+// layout as a local store directory, as object keys under a prefix (docs/format.md,
+// "Object storage"). Objects are written once with PUT If-None-Match: * from memory, read
+// with ranged GETs, sized with HEAD, listed with ListObjectsV2 and removed with DELETE.
+// Locks are lock objects (storage_s3_lock.cpp). HTTP, signing and retries: storage_s3_http.
+#pragma once
+
+#include "image/storage.hpp"
+#include "image/storage_s3_http.hpp"
+
+#include <memory>
+#include <string>
+
+namespace vssimg {
+
+class S3Storage final : public Storage {
+ public:
+  // `prefix` without leading or trailing slashes ("" for the bucket's root).
+  S3Storage(s3::Config config, std::string prefix);
+
+  // Creates the bucket when it is missing; refuses when a store exists under the prefix.
+  void create_store();
+  // Throws Error(store_not_found) when the bucket or the config object is missing, and
+  // Error(failure) when the server's clock is more than k_max_skew_seconds off.
+  void check_store() const;
+
+  std::string location() const override;
+  std::string describe(const ObjectRef& ref) const override;
+  std::unique_ptr<ObjectWriter> create(const ObjectRef& ref,
+                                       WriteMode mode = WriteMode::create_new) const override;
+  std::unique_ptr<ObjectReader> open(const ObjectRef& ref) const override;
+  std::optional<uint64_t> size(const ObjectRef& ref) const override;
+  std::vector<std::string> list(ObjectKind kind) const override;
+  bool remove(const ObjectRef& ref) const override;
+  void remove_all(ObjectKind kind, const std::vector<std::string>& names) const override;
+  size_t clean_leftovers(Leftovers) const override { return 0; }  // a PUT is all or nothing
+  std::unique_ptr<StorageLock> lock(LockMode mode, WriterLock writer, const std::string& command,
+                                    bool read_only_ok = false) const override;
+
+  // The object key of `ref` ("prefix/packs/ab/ab....pack").
+  std::string key_of(const ObjectRef& ref) const;
+  const s3::Client& client() const { return m_client; }
+  // PUTs `len` bytes at `key`; `create_new` adds If-None-Match: * (412 → "already exists").
+  void put(const std::string& key, const void* data, size_t len, bool create_new) const;
+
+  static constexpr int64_t k_max_skew_seconds = 600;
+
+ private:
+  std::vector<std::pair<std::string, uint64_t>> list_keys(const std::string& prefix,
+                                                          bool recursive) const;
+
+  s3::Client m_client;
+  std::string m_prefix;  // "" or "prefix/"
+};
+
+}  // namespace vssimg
