@@ -43,3 +43,28 @@ else()
     target_link_libraries(vssimg_lz4 INTERFACE PkgConfig::LZ4)
   endif()
 endif()
+
+# libsodium (the AEAD, keyed BLAKE2b and Argon2id of encrypted stores): pkg-config on
+# Debian, a config package on vcpkg, or a given library (MinGW, built by
+# scripts/build-windows from Debian's source package). VSSIMG_SODIUM=OFF builds without
+# it: encrypted stores are then refused with one line (core/base/crypto_none.cpp).
+option(VSSIMG_SODIUM "Build with libsodium (encrypted stores)" ON)
+if(NOT VSSIMG_SODIUM)
+  add_library(vssimg_sodium INTERFACE)
+elseif(VSSIMG_SODIUM_LIBRARY)
+  add_library(vssimg_sodium INTERFACE)
+  target_include_directories(vssimg_sodium SYSTEM INTERFACE ${VSSIMG_SODIUM_INCLUDE_DIR})
+  target_link_libraries(vssimg_sodium INTERFACE ${VSSIMG_SODIUM_LIBRARY})
+  target_compile_definitions(vssimg_sodium INTERFACE SODIUM_STATIC=1)
+else()
+  find_package(unofficial-sodium CONFIG QUIET)
+  if(TARGET unofficial-sodium::sodium)
+    add_library(vssimg_sodium INTERFACE)
+    target_link_libraries(vssimg_sodium INTERFACE unofficial-sodium::sodium)
+  else()
+    find_package(PkgConfig REQUIRED)
+    pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+    add_library(vssimg_sodium INTERFACE)
+    target_link_libraries(vssimg_sodium INTERFACE PkgConfig::SODIUM)
+  endif()
+endif()
