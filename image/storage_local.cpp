@@ -44,6 +44,8 @@ KindPlace place_of(ObjectKind kind) {
       return {"locks", ".info"};
     case ObjectKind::state:
       return {"", ".state"};
+    case ObjectKind::key:
+      return {"", ".key"};
   }
   throw Error("locating object", "", "unknown object kind");
 }
@@ -193,9 +195,11 @@ std::string LocalStorage::describe(const ObjectRef& ref) const {
 std::unique_ptr<ObjectWriter> LocalStorage::create(const ObjectRef& ref, WriteMode mode) const {
   std::error_code ec;
   fs::create_directory(tmp_dir(), ec);  // made by create_directory(); again if deleted since
-  // The config holds the hash secret: owner-only from its first byte.
+  // The config holds the hash secret, a key file the wrapped master key: owner-only from
+  // its first byte.
   return std::make_unique<LocalWriter>(path_of(ref), tmp_dir(), mode,
-                                       ref.kind == ObjectKind::config);
+                                       ref.kind == ObjectKind::config ||
+                                           ref.kind == ObjectKind::key);
 }
 
 std::unique_ptr<ObjectReader> LocalStorage::open(const ObjectRef& ref) const {
