@@ -50,6 +50,7 @@ void add_ls_command(CLI::App& app, CommandTable& table);            // cmd_ls.cp
 void add_extract_command(CLI::App& app, CommandTable& table);       // cmd_extract.cpp
 void add_mount_command(CLI::App& app, CommandTable& table);         // cmd_mount_posix/_win32.cpp
 void add_export_command(CLI::App& app, CommandTable& table);        // cmd_export.cpp
+void add_key_command(CLI::App& app, CommandTable& table);           // cmd_key.cpp
 
 // Entry point used by main(): parses, runs, maps errors to exit codes.
 int run_cli(int argc, char** argv);

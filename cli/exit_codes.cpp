@@ -22,6 +22,8 @@ int exit_code_for(ErrorKind kind) {
       return k_exit_vss;
     case ErrorKind::privilege:
       return k_exit_privilege;
+    case ErrorKind::key_refused:
+      return k_exit_key_refused;
     case ErrorKind::interrupted:
       return interrupt_signal() == InterruptSignal::terminate ? k_exit_terminated
                                                               : k_exit_interrupted;
@@ -45,6 +47,7 @@ std::string exit_code_table() {
          "  12   verify found damage (or damage stopped the command)\n"
          "  13   VSS failed (snapshot not created)\n"
          "  14   not elevated / insufficient privileges\n"
+         "  15   encrypted store: no password given, or wrong password\n"
          "  130  interrupted (Ctrl+C; on Windows also Ctrl+Break, console closed, logoff, "
          "shutdown); nothing committed is lost\n"
          "  143  terminated (SIGTERM, e.g. systemd stop or kill); nothing committed is lost\n"

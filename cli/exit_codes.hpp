@@ -19,6 +19,7 @@ enum ExitCode : int {
   k_exit_damage = 12,
   k_exit_vss = 13,
   k_exit_privilege = 14,
+  k_exit_key_refused = 15,
   k_exit_interrupted = 130,
   k_exit_terminated = 143,  // 128 + SIGTERM, as shells report a process the signal ended
 };

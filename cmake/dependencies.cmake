@@ -44,9 +44,34 @@ else()
   endif()
 endif()
 
-# libcurl and libsodium: the S3 storage (image/storage_s3*: HTTP, SigV4). Debian packages
-# libcurl4-openssl-dev and libsodium-dev, vcpkg curl and libsodium. Without them (the MinGW
-# cross build) the build still works and an s3:// store is refused with one clear message.
+# libsodium (the AEAD, keyed BLAKE2b and Argon2id of encrypted stores): pkg-config on
+# Debian, a config package on vcpkg, or a given library (MinGW, built by
+# scripts/build-windows from Debian's source package). VSSIMG_SODIUM=OFF builds without
+# it: encrypted stores are then refused with one line (core/base/crypto_none.cpp).
+option(VSSIMG_SODIUM "Build with libsodium (encrypted stores)" ON)
+if(NOT VSSIMG_SODIUM)
+  add_library(vssimg_sodium INTERFACE)
+elseif(VSSIMG_SODIUM_LIBRARY)
+  add_library(vssimg_sodium INTERFACE)
+  target_include_directories(vssimg_sodium SYSTEM INTERFACE ${VSSIMG_SODIUM_INCLUDE_DIR})
+  target_link_libraries(vssimg_sodium INTERFACE ${VSSIMG_SODIUM_LIBRARY})
+  target_compile_definitions(vssimg_sodium INTERFACE SODIUM_STATIC=1)
+else()
+  find_package(unofficial-sodium CONFIG QUIET)
+  if(TARGET unofficial-sodium::sodium)
+    add_library(vssimg_sodium INTERFACE)
+    target_link_libraries(vssimg_sodium INTERFACE unofficial-sodium::sodium)
+  else()
+    find_package(PkgConfig REQUIRED)
+    pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+    add_library(vssimg_sodium INTERFACE)
+    target_link_libraries(vssimg_sodium INTERFACE PkgConfig::SODIUM)
+  endif()
+endif()
+
+# libcurl: the S3 storage (image/storage_s3*: HTTP; SigV4 over libsodium). Debian package
+# libcurl4-openssl-dev, vcpkg curl. Without it (the MinGW cross build) the build still works
+# and an s3:// store is refused with one clear message.
 set(VSSIMG_HAVE_S3 OFF)
 option(VSSIMG_S3 "Build the S3 storage (needs libcurl and libsodium)" ON)
 if(VSSIMG_S3 AND MINGW AND CMAKE_CROSSCOMPILING)
@@ -54,23 +79,9 @@ if(VSSIMG_S3 AND MINGW AND CMAKE_CROSSCOMPILING)
   message(STATUS "vssimg: MinGW cross build: no S3 storage (s3:// stores are refused)")
 elseif(VSSIMG_S3)
   find_package(CURL QUIET)
-  find_package(unofficial-sodium CONFIG QUIET)
-  if(TARGET unofficial-sodium::sodium)
-    add_library(vssimg_sodium INTERFACE)
-    target_link_libraries(vssimg_sodium INTERFACE unofficial-sodium::sodium)
-  else()
-    find_package(PkgConfig QUIET)
-    if(PKG_CONFIG_FOUND)
-      pkg_check_modules(SODIUM QUIET IMPORTED_TARGET libsodium)
-    endif()
-    if(SODIUM_FOUND)
-      add_library(vssimg_sodium INTERFACE)
-      target_link_libraries(vssimg_sodium INTERFACE PkgConfig::SODIUM)
-    endif()
-  endif()
-  if(TARGET CURL::libcurl AND TARGET vssimg_sodium)
+  if(TARGET CURL::libcurl AND VSSIMG_SODIUM)
     set(VSSIMG_HAVE_S3 ON)
   else()
-    message(STATUS "vssimg: libcurl or libsodium not found; building without the S3 storage")
+    message(STATUS "vssimg: libcurl not found or VSSIMG_SODIUM=OFF; building without the S3 storage")
   endif()
 endif()

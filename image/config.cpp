@@ -38,7 +38,7 @@ std::vector<uint8_t> encode_config(const StoreConfig& c) {
 namespace {
 // Magic, version and required features first: a store of a newer format is refused as
 // such even when the rest of its config no longer fits this build's layout.
-void check_identity(const uint8_t* data, size_t len, const std::string& name) {
+void check_identity(const uint8_t* data, size_t len, const std::string& name, uint32_t known) {
   if (len < layout::required_features.end() ||
       std::memcmp(data + layout::magic.offset, layout::k_magic, layout::magic.size) != 0) {
     throw Error(ErrorKind::store_not_found, "opening store", name,
@@ -57,12 +57,13 @@ void check_identity(const uint8_t* data, size_t len, const std::string& name) {
     throw Error(ErrorKind::damage, "reading", name, "checksum mismatch");
   }
   check_required_features(FormatKind::store, get_u32(data + layout::required_features.offset),
-                          k_known_required_features, name);
+                          known, name);
 }
 }  // namespace
 
-StoreConfig decode_config(const uint8_t* data, size_t len, const std::string& name) {
-  check_identity(data, len, name);
+StoreConfig decode_config(const uint8_t* data, size_t len, const std::string& name,
+                          uint32_t known) {
+  check_identity(data, len, name, known);
   StoreConfig c;
   c.version = get_u32(data + layout::version.offset);
   c.required_features = get_u32(data + layout::required_features.offset);

@@ -19,6 +19,8 @@ const char* kind_name(FormatKind kind) {
       return "point";
     case FormatKind::damage:
       return "damage record";
+    case FormatKind::key:
+      return "key file";
   }
   return "file";
 }

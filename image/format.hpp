@@ -215,8 +215,29 @@ static_assert(fields_tile({checksum, magic}, k_size));
 }  // namespace trailer
 }  // namespace damage_layout
 
+// Key files of an encrypted store (docs/format.md, "Key files"): one fixed-size record.
+namespace key_layout {
+inline constexpr char k_magic[8] = {'V', 'S', 'S', 'I', 'M', 'G', 'K', 'Y'};
+inline constexpr Field magic{0, 8};
+inline constexpr Field version{8, 4};
+inline constexpr Field protection{12, 4};  // 1 password (Argon2id), 2 DPAPI (reserved)
+inline constexpr Field store_id{16, k_id_size};
+inline constexpr Field key_id{32, 8};
+inline constexpr Field created{40, 8};
+inline constexpr Field argon_ops{48, 4};
+inline constexpr Field argon_mem_kib{52, 4};
+inline constexpr Field salt{56, 16};
+inline constexpr Field host{72, 64};
+inline constexpr Field wrapped{136, 72};  // master key (32) sealed: nonce 24 · 32 · tag 16
+inline constexpr Field checksum{208, 8};  // XXH3-64 of everything before it
+inline constexpr size_t k_size = 216;
+static_assert(fields_tile({magic, version, protection, store_id, key_id, created, argon_ops,
+                           argon_mem_kib, salt, host, wrapped, checksum},
+                          k_size));
+}  // namespace key_layout
+
 // The file kinds that carry a format version.
-enum class FormatKind { store, pack, index_segment, point, damage };
+enum class FormatKind { store, pack, index_segment, point, damage, key };
 
 // The one version check of every reader. Throws Error(newer_format) naming both versions
 // when `version` is newer than k_format_version; older versions (all valid ones are 1 in

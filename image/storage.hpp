@@ -23,6 +23,7 @@ enum class ObjectKind {
   point,   // a recovery point; name: 16 hex digits of the point id
   lock,    // a lock holder's info; name: <host>-<pid>
   state,   // advisory state a command keeps between runs (name "verify")
+  key,     // a key file of an encrypted store; name: key-<16 hex digits>
 };
 
 // restic's Handle: which object.

@@ -49,6 +49,8 @@ KindPlace place_of(ObjectKind kind) {
       return {"locks", ".info"};
     case ObjectKind::state:
       return {"", ".state"};
+    case ObjectKind::key:
+      return {"", ".key"};
   }
   throw Error("locating object", "", "unknown object kind");
 }
@@ -235,9 +237,11 @@ std::string LocalStorage::describe(const ObjectRef& ref) const {
 std::unique_ptr<ObjectWriter> LocalStorage::create(const ObjectRef& ref, WriteMode mode) const {
   std::error_code ec;
   fs::create_directories(tmp_dir(), ec);  // this process's folder in tmp/
-  // The config holds the hash secret: owner-only from its first byte.
+  // The config holds the hash secret, a key file the wrapped master key: owner-only from
+  // its first byte.
   return std::make_unique<LocalWriter>(path_of(ref), tmp_dir(), mode,
-                                       ref.kind == ObjectKind::config);
+                                       ref.kind == ObjectKind::config ||
+                                           ref.kind == ObjectKind::key);
 }
 
 std::unique_ptr<ObjectReader> LocalStorage::open(const ObjectRef& ref) const {

@@ -32,6 +32,8 @@ KindPlace place_of(ObjectKind kind) {
       return {"locks/", ".info"};
     case ObjectKind::state:
       return {"", ".state"};
+    case ObjectKind::key:
+      return {"", ".key"};  // key-<id>.key beside the config, as in a local store
   }
   throw Error("locating object", "", "unknown object kind");
 }

@@ -18,6 +18,7 @@ enum class ErrorKind {
   damage,           // the store (or a compared source) is damaged
   vss,              // VSS failed: no snapshot was created
   privilege,        // not elevated / insufficient privileges
+  key_refused,      // an encrypted store: no password given, or none of its keys opens with it
   interrupted,      // Ctrl+C / SIGTERM
 };
 

@@ -19,5 +19,6 @@ TEST_CASE("each error kind has its documented exit code", "[cli][exit]") {
   CHECK(exit_code_for(ErrorKind::damage) == 12);
   CHECK(exit_code_for(ErrorKind::vss) == 13);
   CHECK(exit_code_for(ErrorKind::privilege) == 14);
+  CHECK(exit_code_for(ErrorKind::key_refused) == 15);
   CHECK(exit_code_for(ErrorKind::interrupted) == 130);
 }

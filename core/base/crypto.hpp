@@ -1,0 +1,121 @@
+// The cryptography of encrypted stores (docs/format.md, "Encryption"), over libsodium:
+// records sealed with XChaCha20-Poly1305 (random 24-byte nonce, associated data binding a
+// record to its store, kind and identity), block ids from keyed BLAKE2b, and the
+// Argon2id wrap of the master key in key files. Platform-neutral; built without
+// libsodium (VSSIMG_SODIUM=OFF) every function here throws "encryption is not available".
+#pragma once
+
+#include "core/base/hash.hpp"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vssimg {
+
+inline constexpr size_t k_master_key_size = 32;
+inline constexpr size_t k_seal_nonce_size = 24;
+inline constexpr size_t k_seal_tag_size = 16;
+// A sealed record is nonce · ciphertext · tag: this many bytes longer than its plaintext.
+inline constexpr size_t k_seal_overhead = k_seal_nonce_size + k_seal_tag_size;
+inline constexpr size_t k_pwhash_salt_size = 16;
+
+// True when this build can read and write encrypted stores.
+bool crypto_available();
+
+// Fills `len` bytes with randomness from the operating system's CSPRNG.
+void random_bytes(void* out, size_t len);
+
+// What kind of object a sealed record belongs to; part of its associated data, so a
+// record of one kind never opens as another.
+enum class SealKind : uint32_t {
+  pack_record = 1,    // identity: pack id · record offset
+  index_segment = 2,  // identity: segment name
+  point_chunk = 3,    // identity: point id · chunk number
+  point_meta = 4,     // identity: point id
+  config_secret = 5,  // identity: empty
+  state = 6,          // identity: object name (verify state, damage record)
+  key_test = 7,       // the check value of a key file; identity: key name
+};
+
+// The associated data of one record: store id (16) · kind (u32 LE) · identity bytes.
+std::vector<uint8_t> seal_ad(const std::array<uint8_t, 16>& store_id, SealKind kind,
+                             const void* identity, size_t identity_len);
+
+// A store's master key: wiped from memory when destroyed. Not copyable.
+class MasterKey {
+ public:
+  MasterKey();  // all zero; fill with random() or bytes()
+  ~MasterKey();
+  MasterKey(const MasterKey&) = delete;
+  MasterKey& operator=(const MasterKey&) = delete;
+  MasterKey(MasterKey&& other) noexcept;
+  static MasterKey random();
+  uint8_t* data() { return m_key.data(); }
+  const uint8_t* data() const { return m_key.data(); }
+
+ private:
+  std::array<uint8_t, k_master_key_size> m_key{};
+};
+
+// Seals and opens records with the subkeys of one master key (BLAKE2b KDF: one for
+// records, one for block ids). Thread-safe (stateless after construction).
+class Sealer {
+ public:
+  explicit Sealer(const MasterKey& master);
+  ~Sealer();
+  Sealer(const Sealer&) = delete;
+  Sealer& operator=(const Sealer&) = delete;
+
+  // Writes nonce · ciphertext · tag of `plain` to `out` (plain_len + k_seal_overhead
+  // bytes; `out` must not overlap `plain`).
+  void seal(uint8_t* out, const void* plain, size_t plain_len,
+            const std::vector<uint8_t>& ad) const;
+  std::vector<uint8_t> seal(const void* plain, size_t plain_len,
+                            const std::vector<uint8_t>& ad) const;
+  // Opens what seal() wrote into `out` (sealed_len - k_seal_overhead bytes). Throws
+  // Error(damage, "opening", object, "authentication failed ...") when the bytes, the
+  // associated data or the key differ from those it was sealed with.
+  void open(uint8_t* out, const void* sealed, size_t sealed_len, const std::vector<uint8_t>& ad,
+            const std::string& object) const;
+  std::vector<uint8_t> open(const void* sealed, size_t sealed_len, const std::vector<uint8_t>& ad,
+                            const std::string& object) const;
+
+  // The id of a data block: keyed BLAKE2b, 16 bytes (a PRF: ids reveal nothing of the
+  // content to one without the key; equal blocks still have equal ids). Never a marker.
+  BlockId block_id(const void* data, size_t len) const;
+
+ private:
+  std::array<uint8_t, 32> m_record_key{};
+  std::array<uint8_t, 32> m_id_key{};
+};
+
+// Argon2id parameters of a key file (docs/format.md, "Key files").
+struct PwhashParams {
+  uint64_t ops = 3;                  // passes
+  uint64_t mem_bytes = 64ull << 20;  // memory
+  std::array<uint8_t, k_pwhash_salt_size> salt{};
+};
+
+// Bounds a key file's recorded parameters must lie within (a damaged or hostile key
+// file must not make us allocate terabytes or loop for hours).
+bool pwhash_params_sane(const PwhashParams& params);
+
+// The 32-byte key-encryption key Argon2id derives from `password` with `params`.
+// Throws Error (failure) when the memory cannot be had.
+std::array<uint8_t, 32> derive_password_key(const std::string& password,
+                                            const PwhashParams& params);
+
+// Wraps (XChaCha20-Poly1305 under `kek`, with `ad`) the master key: k_master_key_size +
+// k_seal_overhead bytes. unwrap_master_key returns false when the kek or the bytes are wrong.
+std::vector<uint8_t> wrap_master_key(const MasterKey& master, const std::array<uint8_t, 32>& kek,
+                                     const std::vector<uint8_t>& ad);
+bool unwrap_master_key(MasterKey& out, const uint8_t* wrapped, size_t wrapped_len,
+                       const std::array<uint8_t, 32>& kek, const std::vector<uint8_t>& ad);
+
+// Wipes memory the compiler may not optimise away (passwords, keys).
+void secure_wipe(void* data, size_t len);
+
+}  // namespace vssimg

@@ -1,0 +1,113 @@
+// core/base/crypto: sealing, associated data, keyed ids and the Argon2id key wrap.
+#include "core/base/crypto.hpp"
+#include "core/base/error.hpp"
+#include "tests/catch.hpp"
+#include "tests/helpers.hpp"
+
+#include <cstring>
+
+using namespace vssimg;
+
+namespace {
+
+std::array<uint8_t, 16> store_a() {
+  std::array<uint8_t, 16> id{};
+  id.fill(0xa1);
+  return id;
+}
+std::array<uint8_t, 16> store_b() {
+  std::array<uint8_t, 16> id{};
+  id.fill(0xb2);
+  return id;
+}
+std::vector<uint8_t> ad_of(const std::array<uint8_t, 16>& store, SealKind kind,
+                           const std::string& identity) {
+  return seal_ad(store, kind, identity.data(), identity.size());
+}
+
+}  // namespace
+
+TEST_CASE("crypto: a sealed record opens to its plaintext and hides it", "[crypto]") {
+  if (!crypto_available()) return;  // a build without libsodium (VSSIMG_SODIUM=OFF)
+  MasterKey key = MasterKey::random();
+  Sealer sealer(key);
+  auto plain = test::pseudo_random(256 * 1024, 3);
+  std::memcpy(plain.data() + 1000, "MARKER-TEXT-42", 14);
+  auto ad = ad_of(store_a(), SealKind::pack_record, "pack1@32");
+  auto sealed = sealer.seal(plain.data(), plain.size(), ad);
+  REQUIRE(sealed.size() == plain.size() + k_seal_overhead);
+  std::string text(sealed.begin(), sealed.end());
+  REQUIRE(text.find("MARKER-TEXT-42") == std::string::npos);
+  REQUIRE(sealer.open(sealed.data(), sealed.size(), ad, "rec") == plain);
+  // Random nonces: sealing twice gives different bytes.
+  REQUIRE(sealer.seal(plain.data(), plain.size(), ad) != sealed);
+}
+
+TEST_CASE("crypto: a flipped bit, another place, store, kind or key fails to open", "[crypto]") {
+  if (!crypto_available()) return;  // a build without libsodium (VSSIMG_SODIUM=OFF)
+  MasterKey key = MasterKey::random();
+  Sealer sealer(key);
+  auto plain = test::pseudo_random(4096, 5);
+  auto ad = ad_of(store_a(), SealKind::point_chunk, "p1#0");
+  auto sealed = sealer.seal(plain.data(), plain.size(), ad);
+  auto flipped = sealed;
+  flipped[100] ^= 0x10;
+  REQUIRE_THROWS_AS(sealer.open(flipped.data(), flipped.size(), ad, "r"), Error);
+  REQUIRE_THROWS(sealer.open(sealed.data(), sealed.size(),
+                             ad_of(store_a(), SealKind::point_chunk, "p1#1"), "r"));
+  REQUIRE_THROWS(sealer.open(sealed.data(), sealed.size(),
+                             ad_of(store_b(), SealKind::point_chunk, "p1#0"), "r"));
+  REQUIRE_THROWS(sealer.open(sealed.data(), sealed.size(),
+                             ad_of(store_a(), SealKind::index_segment, "p1#0"), "r"));
+  MasterKey other = MasterKey::random();
+  Sealer other_sealer(other);
+  REQUIRE_THROWS(other_sealer.open(sealed.data(), sealed.size(), ad, "r"));
+  REQUIRE_THROWS(sealer.open(sealed.data(), 10, ad, "r"));  // shorter than the overhead
+  try {
+    sealer.open(flipped.data(), flipped.size(), ad, "pack 3f at 32");
+    FAIL("opened a tampered record");
+  } catch (const Error& e) {
+    REQUIRE(e.kind() == ErrorKind::damage);
+    REQUIRE(e.object() == "pack 3f at 32");
+  }
+}
+
+TEST_CASE("crypto: keyed BLAKE2b ids are stable per key, differ across keys", "[crypto]") {
+  if (!crypto_available()) return;  // a build without libsodium (VSSIMG_SODIUM=OFF)
+  MasterKey k1 = MasterKey::random();
+  MasterKey k2 = MasterKey::random();
+  Sealer s1(k1);
+  Sealer s2(k2);
+  auto block = test::pseudo_random(256 * 1024, 9);
+  BlockId a = s1.block_id(block.data(), block.size());
+  REQUIRE(a == s1.block_id(block.data(), block.size()));
+  REQUIRE_FALSE(a.is_marker());
+  REQUIRE(a != s2.block_id(block.data(), block.size()));
+  block[0] ^= 1;
+  REQUIRE(a != s1.block_id(block.data(), block.size()));
+}
+
+TEST_CASE("crypto: the Argon2id wrap opens only with the right password", "[crypto]") {
+  if (!crypto_available()) return;  // a build without libsodium (VSSIMG_SODIUM=OFF)
+  PwhashParams params;
+  params.ops = 1;
+  params.mem_bytes = 8u << 20;  // small: a unit test
+  random_bytes(params.salt.data(), params.salt.size());
+  REQUIRE(pwhash_params_sane(params));
+  MasterKey master = MasterKey::random();
+  auto ad = ad_of(store_a(), SealKind::key_test, "key1");
+  auto wrapped = wrap_master_key(master, derive_password_key("correct horse", params), ad);
+  MasterKey out;
+  REQUIRE(unwrap_master_key(out, wrapped.data(), wrapped.size(),
+                            derive_password_key("correct horse", params), ad));
+  REQUIRE(std::memcmp(out.data(), master.data(), k_master_key_size) == 0);
+  MasterKey bad;
+  REQUIRE_FALSE(unwrap_master_key(bad, wrapped.data(), wrapped.size(),
+                                  derive_password_key("wrong horse", params), ad));
+  REQUIRE_FALSE(unwrap_master_key(bad, wrapped.data(), wrapped.size() - 1,
+                                  derive_password_key("correct horse", params), ad));
+  PwhashParams huge = params;
+  huge.mem_bytes = 1ull << 40;
+  REQUIRE_FALSE(pwhash_params_sane(huge));
+  REQUIRE_THROWS(derive_password_key("x", huge));
+}
