@@ -86,18 +86,24 @@ expect_exit 0 $VSSIMG $S --json show latest
 grep -q '"consistency":"crash"' out || { cat out; fail "consistency not crash"; }
 pass "a source in use: one warning, consistency crash, exit 3"
 
-# Permission failures: exit 14, naming what failed (needs root to make another user).
+# A store this user cannot write is read without a lock (issue 16); one it cannot read
+# is exit 14 naming what failed (needs root to make another user).
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
   chmod -R a+rX "$WORK"
   as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
-  for cmd in list verify "restore latest $WORK/nobody.img"; do
-    expect_exit 14 as_nobody $VSSIMG $S $cmd
-    expect_one_line_error "opening lock .*permission denied"
+  out_dir=$(mktemp -d "$WORK/nobody.XXXXXX"); chmod 0777 "$out_dir"
+  for cmd in list verify "restore latest $out_dir/nobody.img"; do
+    expect_exit 0 as_nobody $VSSIMG $S $cmd
+    grep -q "read-only for this user" err || { cat err; fail "$cmd: no read-only note"; }
   done
+  $VSSIMG $S restore latest - >"$out_dir/root.img" 2>/dev/null
+  cmp -s "$out_dir/nobody.img" "$out_dir/root.img" || fail "restore as nobody differs"
+  expect_exit 14 as_nobody $VSSIMG $S backup src.img
+  expect_one_line_error "read-only"
   chmod 0700 "$WORK/store"
   expect_exit 14 as_nobody $VSSIMG $S list
   grep -q "permission denied" err || { cat err; fail "unreadable store"; }
-  pass "a store this user cannot write: list, verify, restore exit 14 and say why"
+  pass "a store this user cannot write: list, verify, restore work with a note; backup and an unreadable store exit 14 and say why"
 else
   echo "skip - permission tests need root (to run as another user)"
 fi
