@@ -23,7 +23,7 @@ struct GlobalOptions {
   bool event_log = false;         // --event-log: one Application event per run (Windows)
   // --lock-wait: how long to wait for another process's store lock (cli/lock_options.hpp).
   std::string lock_wait = "5min";
-  bool s3_path_style = false;     // --s3-path-style: http://host/bucket/key for s3:// stores
+  bool s3_path_style = false;  // --s3-path-style: http://host/bucket/key for s3:// stores
 };
 
 class Output {

@@ -239,9 +239,8 @@ std::unique_ptr<ObjectWriter> LocalStorage::create(const ObjectRef& ref, WriteMo
   fs::create_directories(tmp_dir(), ec);  // this process's folder in tmp/
   // The config holds the hash secret, a key file the wrapped master key: owner-only from
   // its first byte.
-  return std::make_unique<LocalWriter>(path_of(ref), tmp_dir(), mode,
-                                       ref.kind == ObjectKind::config ||
-                                           ref.kind == ObjectKind::key);
+  return std::make_unique<LocalWriter>(
+      path_of(ref), tmp_dir(), mode, ref.kind == ObjectKind::config || ref.kind == ObjectKind::key);
 }
 
 std::unique_ptr<ObjectReader> LocalStorage::open(const ObjectRef& ref) const {
