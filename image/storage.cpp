@@ -7,6 +7,37 @@
 
 namespace vssimg {
 
+ObjectPlace object_place(ObjectKind kind) {
+  switch (kind) {
+    case ObjectKind::config:
+      return {"", ""};
+    case ObjectKind::pack:
+      return {"packs", ".pack"};
+    case ObjectKind::index:
+      return {"index", ".idx"};
+    case ObjectKind::point:
+      return {"points", ".point"};
+    case ObjectKind::lock:
+      return {"locks", ".info"};
+    case ObjectKind::state:
+      return {"", ".state"};
+    case ObjectKind::key:
+      return {"", ".key"};
+  }
+  throw Error("locating object", "", "unknown object kind");
+}
+
+void check_object_name(const ObjectRef& ref) {
+  const std::string& n = ref.name;
+  bool ok = ref.kind == ObjectKind::config
+                ? n.empty()
+                : !n.empty() && n.front() != '.' && (ref.kind != ObjectKind::pack || n.size() >= 2);
+  ok = ok && std::none_of(n.begin(), n.end(), [](char c) {
+         return c == '/' || c == '\\' || c == ':' || static_cast<unsigned char>(c) < 0x20;
+       });
+  if (!ok) throw Error("locating object", n, "not a valid object name");
+}
+
 void ObjectReader::read_exact_at(void* buf, size_t len, uint64_t offset) const {
   if (read_at(buf, len, offset) != len) {
     throw Error(ErrorKind::damage, "reading", name() + " at offset " + std::to_string(offset),

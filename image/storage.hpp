@@ -32,6 +32,18 @@ struct ObjectRef {
   std::string name;
 };
 
+// Where objects of a kind live in every storage (docs/format.md, "Layout"; object keys on
+// S3 follow it): a folder under the store's root ("" for the root itself) and the
+// extension of their names. Packs are fanned out by the first two hex digits of the name.
+struct ObjectPlace {
+  const char* folder;
+  const char* extension;
+};
+ObjectPlace object_place(ObjectKind kind);
+// Throws Error unless `ref.name` is a valid name for its kind: names become file names and
+// keys, and nothing in them may reach outside their folder.
+void check_object_name(const ObjectRef& ref);
+
 // Random access to one object's bytes. Reads are thread-safe (a reader may be shared).
 class ObjectReader {
  public:

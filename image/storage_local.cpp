@@ -28,45 +28,6 @@ namespace {
 const char* const k_folders[] = {"packs", "index", "points", "locks", "tmp"};
 constexpr const char* k_config_file = "config";
 
-// Where each kind lives: its folder under the root ("" for the root itself) and the
-// extension of its file names.
-struct KindPlace {
-  const char* folder;
-  const char* extension;
-};
-
-KindPlace place_of(ObjectKind kind) {
-  switch (kind) {
-    case ObjectKind::config:
-      return {"", ""};
-    case ObjectKind::pack:
-      return {"packs", ".pack"};  // fanned out by the first two hex digits
-    case ObjectKind::index:
-      return {"index", ".idx"};
-    case ObjectKind::point:
-      return {"points", ".point"};
-    case ObjectKind::lock:
-      return {"locks", ".info"};
-    case ObjectKind::state:
-      return {"", ".state"};
-    case ObjectKind::key:
-      return {"", ".key"};
-  }
-  throw Error("locating object", "", "unknown object kind");
-}
-
-// Names become file names: nothing in them may reach outside their folder.
-void check_name(const ObjectRef& ref) {
-  const std::string& n = ref.name;
-  bool ok = ref.kind == ObjectKind::config
-                ? n.empty()
-                : !n.empty() && n.front() != '.' && (ref.kind != ObjectKind::pack || n.size() >= 2);
-  ok = ok && std::none_of(n.begin(), n.end(), [](char c) {
-         return c == '/' || c == '\\' || c == ':' || static_cast<unsigned char>(c) < 0x20;
-       });
-  if (!ok) throw Error("locating object", n, "not a valid object name");
-}
-
 std::string display(const fs::path& p) {
   return path_to_utf8(p);
 }
@@ -218,8 +179,8 @@ LocalStorage::~LocalStorage() {
 }
 
 fs::path LocalStorage::path_of(const ObjectRef& ref) const {
-  check_name(ref);
-  const KindPlace place = place_of(ref.kind);
+  check_object_name(ref);
+  const ObjectPlace place = object_place(ref.kind);
   if (ref.kind == ObjectKind::config) return m_root / k_config_file;
   fs::path dir = m_root / place.folder;
   if (ref.kind == ObjectKind::pack) dir /= ref.name.substr(0, 2);
@@ -257,7 +218,7 @@ std::optional<uint64_t> LocalStorage::size(const ObjectRef& ref) const {
 }
 
 std::vector<std::string> LocalStorage::list(ObjectKind kind) const {
-  const KindPlace place = place_of(kind);
+  const ObjectPlace place = object_place(kind);
   if (kind == ObjectKind::config) {
     return size(ObjectRef{kind, ""}) ? std::vector<std::string>{""} : std::vector<std::string>{};
   }
@@ -309,7 +270,7 @@ size_t LocalStorage::clean_leftovers(Leftovers which) const {
 std::unique_ptr<StorageLock> LocalStorage::lock(LockMode mode, WriterLock writer,
                                                 const std::string& command,
                                                 bool read_only_ok) const {
-  const fs::path locks = m_root / place_of(ObjectKind::lock).folder;
+  const fs::path locks = m_root / object_place(ObjectKind::lock).folder;
   std::error_code ec;
   fs::create_directory(locks, ec);  // made by create_directory(); again if deleted since
   auto held = std::make_unique<LocalLock>();

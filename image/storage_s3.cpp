@@ -12,41 +12,9 @@ namespace vssimg {
 
 namespace {
 
-// Where each kind lives under the prefix: the local layout (docs/format.md, "Layout").
-struct KindPlace {
-  const char* folder;  // "packs/" or "" (the prefix itself)
-  const char* extension;
-};
-
-KindPlace place_of(ObjectKind kind) {
-  switch (kind) {
-    case ObjectKind::config:
-      return {"", ""};
-    case ObjectKind::pack:
-      return {"packs/", ".pack"};
-    case ObjectKind::index:
-      return {"index/", ".idx"};
-    case ObjectKind::point:
-      return {"points/", ".point"};
-    case ObjectKind::lock:
-      return {"locks/", ".info"};
-    case ObjectKind::state:
-      return {"", ".state"};
-    case ObjectKind::key:
-      return {"", ".key"};  // key-<id>.key beside the config, as in a local store
-  }
-  throw Error("locating object", "", "unknown object kind");
-}
-
-void check_name(const ObjectRef& ref) {
-  const std::string& n = ref.name;
-  bool ok = ref.kind == ObjectKind::config
-                ? n.empty()
-                : !n.empty() && n.front() != '.' && (ref.kind != ObjectKind::pack || n.size() >= 2);
-  ok = ok && std::none_of(n.begin(), n.end(), [](char c) {
-         return c == '/' || c == '\\' || c == ':' || static_cast<unsigned char>(c) < 0x20;
-       });
-  if (!ok) throw Error("locating object", n, "not a valid object name");
+// The key folder of a kind under the prefix: "packs/", or "" for the prefix itself.
+std::string folder_of(const ObjectPlace& place) {
+  return *place.folder ? std::string(place.folder) + "/" : std::string();
 }
 
 // An object being written: its bytes in memory until commit() PUTs them at once.
@@ -126,10 +94,10 @@ std::string S3Storage::location() const {
 }
 
 std::string S3Storage::key_of(const ObjectRef& ref) const {
-  check_name(ref);
-  const KindPlace place = place_of(ref.kind);
+  check_object_name(ref);
+  const ObjectPlace place = object_place(ref.kind);
   if (ref.kind == ObjectKind::config) return m_prefix + "config";
-  std::string key = m_prefix + place.folder;
+  std::string key = m_prefix + folder_of(place);
   if (ref.kind == ObjectKind::pack) key += ref.name.substr(0, 2) + "/";
   return key + ref.name + place.extension;
 }
@@ -184,8 +152,8 @@ std::vector<std::string> S3Storage::list(ObjectKind kind) const {
   if (kind == ObjectKind::config) {
     return size(ObjectRef{kind, ""}) ? std::vector<std::string>{""} : std::vector<std::string>{};
   }
-  const KindPlace place = place_of(kind);
-  const std::string prefix = m_prefix + place.folder;
+  const ObjectPlace place = object_place(kind);
+  const std::string prefix = m_prefix + folder_of(place);
   const std::string ext = place.extension;
   std::vector<std::string> out;
   for (const auto& [key, n] : list_keys(prefix, kind == ObjectKind::pack)) {
