@@ -1,5 +1,6 @@
 #include "image/storage_s3_sign.hpp"
 
+#include "core/base/bytes.hpp"
 #include "core/base/error.hpp"
 
 #include <sodium.h>
@@ -31,16 +32,6 @@ Digest hmac(std::string_view key, std::string_view msg) {
 
 std::string_view view(const Digest& d) {
   return {reinterpret_cast<const char*>(d.data()), d.size()};
-}
-
-std::string hex(const unsigned char* p, size_t n) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out(n * 2, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = digits[p[i] >> 4];
-    out[2 * i + 1] = digits[p[i] & 15];
-  }
-  return out;
 }
 
 std::string lower(std::string s) {
@@ -87,7 +78,7 @@ std::string sha256_hex(const void* data, size_t len) {
   init_sodium();
   std::array<unsigned char, crypto_hash_sha256_BYTES> d{};
   crypto_hash_sha256(d.data(), static_cast<const unsigned char*>(data), len);
-  return hex(d.data(), d.size());
+  return to_hex(d.data(), d.size());
 }
 
 std::string uri_encode(std::string_view s, bool encode_slash) {
@@ -147,7 +138,7 @@ std::string authorization(const SignInput& in, const Credentials& creds, const s
   const Digest sig = hmac(view(k), string_to_sign(canonical, amz_date, scope));
   return "AWS4-HMAC-SHA256 Credential=" + creds.access_key + "/" + scope +
          ", SignedHeaders=" + signed_header_names(canonical_headers(in.headers)) +
-         ", Signature=" + hex(sig.data(), sig.size());
+         ", Signature=" + to_hex(sig.data(), sig.size());
 }
 
 }  // namespace vssimg::s3
