@@ -157,43 +157,6 @@ std::string RetentionDuration::str() const {
   return s;
 }
 
-RetentionDuration parse_retention_duration(const std::string& text, const std::string& what) {
-  auto bad = [&](const std::string& why) {
-    return Error(
-        ErrorKind::usage, "parsing", what,
-        fmt::format("'{}' {}; use numbers with units y, m, d, h, like 2d3h or 1y6m", text, why));
-  };
-  RetentionDuration d;
-  size_t i = 0;
-  if (text.empty()) throw bad("is empty");
-  while (i < text.size()) {
-    size_t start = i;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-    if (i == start) throw bad("has a unit without a number");
-    if (i - start > 6) throw bad("has a number that is too large");
-    if (i == text.size()) throw bad("has a number without a unit");
-    int n = std::stoi(text.substr(start, i - start));
-    switch (text[i]) {
-      case 'y':
-        d.years += n;
-        break;
-      case 'm':
-        d.months += n;
-        break;
-      case 'd':
-        d.days += n;
-        break;
-      case 'h':
-        d.hours += n;
-        break;
-      default:
-        throw bad(fmt::format("has the unknown unit '{}'", text[i]));
-    }
-    ++i;
-  }
-  return d;
-}
-
 int parse_keep_count(const std::string& text, const std::string& what) {
   if (text == "unlimited") return k_keep_unlimited;
   bool digits = !text.empty() && text.size() <= 9 &&

@@ -21,8 +21,7 @@ struct RetentionDuration {
   std::string str() const;
 };
 
-// Parses "2d3h", "1y5m7d2h", "36h". Throws Error(usage) naming `what` on anything else.
-RetentionDuration parse_retention_duration(const std::string& text, const std::string& what);
+// (--keep-within is parsed by cli/parse.cpp, parse_keep_within.)
 
 inline constexpr int k_keep_unlimited = -1;
 
