@@ -122,10 +122,9 @@ BlockId Sealer::block_id(const void* data, size_t len) const {
   return id;
 }
 
-bool pwhash_params_sane(const PwhashParams& p) {
-  return p.ops >= crypto_pwhash_OPSLIMIT_MIN && p.ops <= 64 && p.mem_bytes >= (8u << 10) &&
-         p.mem_bytes <= (4ull << 30);
-}
+static_assert(crypto_pwhash_argon2id_OPSLIMIT_MIN <= 1 &&
+                  crypto_pwhash_argon2id_MEMLIMIT_MIN <= (8u << 10),
+              "pwhash_params_sane admits parameters libsodium refuses");
 
 std::array<uint8_t, 32> derive_password_key(const std::string& password,
                                             const PwhashParams& params) {

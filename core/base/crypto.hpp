@@ -100,8 +100,12 @@ struct PwhashParams {
 };
 
 // Bounds a key file's recorded parameters must lie within (a damaged or hostile key
-// file must not make us allocate terabytes or loop for hours).
-bool pwhash_params_sane(const PwhashParams& params);
+// file must not make us allocate terabytes or loop for hours): 1 to 64 passes, 8 KiB
+// (libsodium's Argon2id minimum, checked in crypto.cpp) to 4 GiB. Part of the key-file
+// format, so the same in every build, with libsodium or without.
+inline bool pwhash_params_sane(const PwhashParams& p) {
+  return p.ops >= 1 && p.ops <= 64 && p.mem_bytes >= (8u << 10) && p.mem_bytes <= (4ull << 30);
+}
 
 // The 32-byte key-encryption key Argon2id derives from `password` with `params`.
 // Throws Error (failure) when the memory cannot be had.

@@ -59,9 +59,6 @@ std::vector<uint8_t> Sealer::open(const void*, size_t, const std::vector<uint8_t
 BlockId Sealer::block_id(const void*, size_t) const {
   unavailable();
 }
-bool pwhash_params_sane(const PwhashParams&) {
-  return false;
-}
 std::array<uint8_t, 32> derive_password_key(const std::string&, const PwhashParams&) {
   unavailable();
 }
