@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Many writers, one store (docs/format.md, "Concurrency", "Read-only stores"): four
-# backups of four volumes (four host names when backup has --host) run at once, some
+# backups of four volumes (four host names, backup --host) run at once, some
 # killed with SIGKILL at random moments; verify --read-data is clean and every committed
 # point restores identical. Two backups storing the same blocks at once leave two copies
 # that verify accepts and prune removes. prune waits for a running backup and a backup
@@ -50,8 +50,7 @@ check_all_points() {
   done
 }
 
-host_flag() { :; }
-if $VSSIMG backup --help 2>&1 | grep -q -- '--host'; then host_flag() { echo "--host srv$1"; }; fi
+host_flag() { echo "--host srv$1"; }   # four servers, one host name each
 
 head -c 1M /dev/urandom >common   # blocks the four volumes share (deduplicated)
 for n in 1 2 3 4; do
