@@ -4,6 +4,7 @@
 #include "cli/parse.hpp"
 #include "core/os/test_seams.hpp"
 #include "core/source/block_source.hpp"
+#include "image/backup_parent.hpp"
 #include "image/damage_heal.hpp"
 #include "image/lock.hpp"
 #include "image/point_select.hpp"
@@ -17,6 +18,7 @@ namespace {
 struct HealCommandOptions {
   std::string from;
   std::string point = "latest";
+  std::string host;  // whose `latest`: this machine's name unless given
 };
 
 // The JSON array of the offsets still damaged.
@@ -32,9 +34,13 @@ int run_heal_command(Context& ctx, const HealCommandOptions& opts) {
   auto lock = std::make_unique<StoreLock>(store.storage(), LockMode::shared, WriterLock::exclusive,
                                           "heal --from " + source_label,
                                           lock_options(ctx, StoreAccess::write));
-  // `latest` is the newest point of the --from source; an id may be of another source (a
-  // copy of the volume, the disk that replaced it).
-  const PointFilter filter{is_latest_name(opts.point) ? source_label : std::string(), {}};
+  // `latest` is the newest point of the --from source on this host (or --host): in a
+  // shared store another server's point of `C:` is not this volume. An id may be of
+  // another source or host (a copy of the volume, the disk that replaced it).
+  if (!opts.host.empty()) check_host_name(opts.host, "--host");
+  const PointFilter filter = is_latest_name(opts.point)
+                                 ? PointFilter{source_label, backup_host(opts.host)}
+                                 : PointFilter{};
   const std::string point_id = resolve_point(store, opts.point, filter);
   ctx.out->log(fmt::format("heal of point {} from {} started", point_id, source_label));
   auto source = open_block_source(opts.from);
@@ -74,6 +80,8 @@ void add_heal_command(CLI::App& app, CommandTable& table) {
                   "Point id, unique prefix, or 'latest' (default: latest of the source)");
   sub->add_option("--from", opts->from, "The source the point was made from (file, device, C:)")
       ->required();
+  sub->add_option("--host", opts->host,
+                  "Whose latest point: the host name backup recorded (default: this machine)");
   table.add(sub, [opts](Context& ctx) { return run_heal_command(ctx, *opts); });
 }
 

@@ -202,4 +202,13 @@ json_field out points_whole_again | grep -q "$p1" || { cat out; fail "heal: $p1 
 expect_exit 0 $VSSIMG $S verify --read-data
 restores_identical "$WORK/store" "$p1" a.img
 pass "heal --from: heals from the source that still has the block, names the offsets of one that does not"
+# 10. In a shared store, heal's `latest` is this host's point of the source, not the
+# newest point of that source name from another server.
+expect_exit 0 $VSSIMG $S --json backup a.img --host srv2
+p_other=$(json_field out point | tr -d '"')
+expect_exit 0 $VSSIMG $S --json heal --from a.img
+[ "$(json_field out point | tr -d '"')" = "$p1" ] || { cat out; fail "heal: latest is not this host's point"; }
+expect_exit 0 $VSSIMG $S --json heal --from a.img --host SRV2
+[ "$(json_field out point | tr -d '"')" = "$p_other" ] || { cat out; fail "heal --host: not srv2's point"; }
+pass "heal: latest is of this host (--host chooses another)"
 echo "$TESTS_RUN passed, 0 failed"
