@@ -68,3 +68,26 @@ release_lock() {
 }
 
 store_bytes() { du -sb "$1" | cut -f1; }
+
+# point_of FILE: the first point id FILE names ("point <16 hex>").
+point_of() { grep -o 'point [0-9a-f]\{16\}' "$1" | head -1 | cut -d' ' -f2; }
+damage_objects() { ls store 2>/dev/null | grep -c '^damage-.*\.state$' || true; }
+json_field() {  # json_field FILE KEY: the value of KEY in the summary record
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("type") == "summary":
+        print(json.dumps(r[sys.argv[2]]))
+PY
+}
+# wait_stopped PID: until the process is stopped (state T). Bounded, not timed: fails
+# only if the process exits instead or never stops within a minute.
+wait_stopped() {
+  for _ in $(seq 600); do
+    [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = T ] && return 0
+    kill -0 "$1" 2>/dev/null || fail "process $1 exited instead of stopping"
+    sleep 0.1
+  done
+  fail "process $1 did not stop"
+}

@@ -10,16 +10,6 @@ export VSSIMG_TEST_PACK_SIZE=256K
 S="--store $WORK/store"
 host=$(hostname)
 
-# wait_stopped PID: until the process is stopped (state T). Bounded, not timed: fails
-# only if the process exits instead or never stops within a minute.
-wait_stopped() {
-  for _ in $(seq 600); do
-    [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = T ] && return 0
-    kill -0 "$1" 2>/dev/null || fail "process $1 exited instead of stopping"
-    sleep 0.1
-  done
-  fail "process $1 did not stop"
-}
 
 head -c 3M /dev/urandom > src.img
 expect_exit 0 $VSSIMG $S init --block-size 64K

@@ -13,15 +13,6 @@ export VSSIMG_TEST_PACK_SIZE=128K
 S="--store $WORK/store"
 RANDOM=1616
 
-# wait_stopped PID: until the process is stopped (state T); bounded, not timed.
-wait_stopped() {
-  for _ in $(seq 600); do
-    [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = T ] && return 0
-    kill -0 "$1" 2>/dev/null || fail "process $1 exited instead of stopping"
-    sleep 0.1
-  done
-  fail "process $1 did not stop"
-}
 # wait_for_line FILE PATTERN PID: until FILE has PATTERN (PID must still run meanwhile).
 wait_for_line() {
   for _ in $(seq 600); do

@@ -21,17 +21,6 @@ b[off] ^= 0x5a
 open(p, 'wb').write(b)
 PY
 }
-point_of() { grep -o 'point [0-9a-f]\{16\}' "$1" | head -1 | cut -d' ' -f2; }
-damage_objects() { ls store 2>/dev/null | grep -c '^damage-.*\.state$' || true; }
-json_field() {  # json_field FILE KEY: the value of KEY in the summary record
-  python3 - "$1" "$2" <<'PY'
-import json, sys
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    if r.get("type") == "summary":
-        print(json.dumps(r[sys.argv[2]]))
-PY
-}
 
 fresh_store() {
   rm -rf store
