@@ -23,18 +23,6 @@ void secure_wipe(void* data, size_t len) {
   auto* p = static_cast<volatile uint8_t*>(data);
   for (size_t i = 0; i < len; ++i) p[i] = 0;
 }
-std::vector<uint8_t> seal_ad(const std::array<uint8_t, 16>& store_id, SealKind kind,
-                             const void* identity, size_t identity_len) {
-  std::vector<uint8_t> ad(store_id.begin(), store_id.end());
-  put_u32(ad, static_cast<uint32_t>(kind));
-  if (identity_len) put_bytes(ad, identity, identity_len);
-  return ad;
-}
-MasterKey::MasterKey() = default;
-MasterKey::~MasterKey() {
-  secure_wipe(m_key.data(), m_key.size());
-}
-MasterKey::MasterKey(MasterKey&& other) noexcept : m_key(other.m_key) {}
 MasterKey MasterKey::random() {
   unavailable();
 }
