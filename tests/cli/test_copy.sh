@@ -5,6 +5,7 @@
 # at random moments) leave a store that verifies, and the next copy completes it; --keep-last
 # applies the destination's retention; a damaged source block skips that point (error
 # naming point and offset), copies the others, exit 12.
+HERE=$(cd "$(dirname "$0")" && pwd)
 source "$(dirname "$0")/../fault/lib.sh"
 source "$(dirname "$0")/lib.sh" "$1"
 export VSSIMG_TEST_PACK_SIZE=256K
@@ -31,6 +32,8 @@ same_restore() {
   cmp rb.img "$5" || fail "restore of copy $4 in $3 differs from the source store's restore"
 }
 clean() { expect_exit 0 $VSSIMG --store "$1" verify --read-data; grep -q "no damage" out || { cat out; fail "$1: verify --read-data found damage"; }; }
+# json_ok COMMAND CODE: the last run's --json output matches docs/json.md.
+json_ok() { python3 "$HERE/check_json.py" "$HERE/../../docs/json.md" "$1" "$2" "$WORK/out" || fail "JSON of $1 does not match docs/json.md"; }
 last_point() { grep -o 'point [0-9a-f]\{16\}' out | head -1 | cut -d' ' -f2; }
 
 for s in a b c d; do expect_exit 0 $VSSIMG --store "$WORK/$s" init --block-size 64K; done
@@ -46,6 +49,7 @@ pass "source store: three points of two hosts"
 # Every point, newest first.
 expect_exit 0 $VSSIMG --store a --json copy --to "$WORK/b"
 [ "$(summary_field points_copied)" = 3 ] || { cat out; fail "copy did not copy 3 points"; }
+json_ok copy 0
 order=$(python3 -c '
 import json, sys
 print(" ".join(r["source_point"] for r in map(json.loads, open(sys.argv[1])) if r["type"] == "copy_point"))' out)
@@ -65,6 +69,7 @@ pass "copy of every point: newest first, hosts kept, verify clean, restores byte
 expect_exit 0 $VSSIMG --store a --json copy --to "$WORK/b"
 [ "$(summary_field points_copied)" = 0 ] || { cat out; fail "a second copy copied points again"; }
 [ "$(summary_field points_already_copied)" = 3 ] || { cat out; fail "a second copy did not skip 3"; }
+json_ok copy 0
 [ "$(summary_field new_blocks)" = 0 ] || { cat out; fail "a second copy stored blocks"; }
 expect_exit 0 $VSSIMG --store b --json copy --to "$WORK/a"
 [ "$(summary_field points_copied)" = 0 ] || { cat out; fail "copying the copies back duplicated points"; }
@@ -84,6 +89,7 @@ pass "a selected point is copied alone; a similar point sends only its 16 new bl
 
 expect_exit 0 $VSSIMG --store a --json copy --to "$WORK/d" --keep-last 1
 [ "$(summary_field removed)" = 1 ] || { cat out; fail "--keep-last 1 removed $(summary_field removed), not 1"; }
+json_ok copy 0
 expect_exit 0 $VSSIMG --store d list
 [ "$(grep -c '^[0-9a-f]\{16\}' out)" = 2 ] || { cat out; fail "d keeps not one point per host and source"; }
 clean d
@@ -157,5 +163,6 @@ expect_exit 12 $VSSIMG --store e2 --json copy --to "$WORK/f"
 grep -q "copying point $p3 at offset [0-9]*: .*checksum mismatch" err || { cat err; fail "the damage is not named with point and offset"; }
 [ "$(summary_field points_copied)" = 2 ] || { cat out; fail "the undamaged points were not copied"; }
 [ "$(summary_field points_failed)" = 1 ] || { cat out; fail "points_failed is not 1"; }
+json_ok copy 12
 clean f
 pass "a damaged source block: point skipped with point and offset named, others copied, exit 12"
