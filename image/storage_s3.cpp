@@ -3,10 +3,12 @@
 #include "core/base/error.hpp"
 #include "image/storage_s3_xml.hpp"
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstring>
 
 namespace vssimg {
@@ -253,11 +255,14 @@ void S3Storage::check_store() const {
   }
   const int64_t skew = m_client.clock_skew();
   if (skew > k_max_skew_seconds || skew < -k_max_skew_seconds) {
-    throw Error(
-        "opening store", location(),
-        fmt::format("this computer's clock is {} s {} the server's (more than {} s); "
-                    "set the clock right",
-                    skew < 0 ? -skew : skew, skew < 0 ? "ahead of" : "behind", k_max_skew_seconds));
+    const std::time_t here = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    const std::time_t there = here + static_cast<std::time_t>(skew);
+    throw Error("opening store", location(),
+                fmt::format("this computer's clock says {:%Y-%m-%d %H:%M:%S} UTC, the server's "
+                            "Date header {:%Y-%m-%d %H:%M:%S} UTC: {} s {} it (more than {} s); "
+                            "set the clock right",
+                            fmt::gmtime(here), fmt::gmtime(there), skew < 0 ? -skew : skew,
+                            skew < 0 ? "ahead of" : "behind", k_max_skew_seconds));
   }
 }
 

@@ -4,7 +4,7 @@
 # --read-data, restore byte-identical, forget, prune, repair index; a wrong secret exits 14
 # with the S3 code; a dead endpoint fails with one line, exit 1; copy local -> S3 -> local
 # byte-identical; two backups of two hosts at once; prune beside a running backup (the
-# backup's point verifies and restores); prune's safety window. Skipped (77) without a
+# backup's point verifies and restores); prune's safety window; clock skew refused. Skipped (77) without a
 # server: run `scripts/s3-server start DIR; source DIR/env` first to run it by hand.
 if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
   echo "SKIP: no S3 server (AWS_ENDPOINT_URL unset; scripts/test starts one with scripts/s3-server)"
@@ -179,3 +179,15 @@ grep -q "no damage" out || { cat out; fail "verify after the windowless prune fo
 rm -f rc.img; expect_exit 0 $VSSIMG $S restore latest --host host-d rc.img
 cmp d.img rc.img || fail "host-d's kept point differs after prune"
 pass "prune on S3 leaves packs of the last hour alone; without the window it deletes the dead pack"
+
+# A server whose clock is an hour ahead (the proxy rewrites Date): refused, one line naming
+# both times, exit 1.
+S3_PROXY_DATE_SHIFT=3600 python3 "$(dirname "$0")/s3_fault_proxy.py" "${AWS_ENDPOINT_URL##*:}" "$WORK/skew.port" &
+skewproxy=$!
+trap 'kill $skewproxy 2>/dev/null || true; rm -rf "$WORK"' EXIT
+for _ in $(seq 600); do [ -e "$WORK/skew.port" ] && break; sleep 0.1; done
+[ -e "$WORK/skew.port" ] || fail "the skew proxy did not start"
+expect_exit 1 env AWS_ENDPOINT_URL=http://127.0.0.1:$(cat "$WORK/skew.port") $VSSIMG $S list
+expect_one_line_error "this computer's clock says .* UTC, the server's Date header .* UTC: 3[56][0-9][0-9] s behind it (more than 600 s)"
+kill $skewproxy
+pass "a server clock an hour ahead: refused with both times named, exit 1"
