@@ -134,6 +134,7 @@ void build_app(CLI::App& app, GlobalOptions& global, CommandTable& table) {
   add_extract_command(app, table);
   add_mount_command(app, table);
   add_key_command(app, table);
+  add_copy_command(app, table);
 }
 
 // A command line CLI11 refused: the message on stderr, the log file if one was named, and

@@ -69,6 +69,11 @@ void print_prune(Context& ctx, const PruneStats& s, bool dry_run) {
       "  unused    {} ({:.1f}%) before, {}{} ({:.1f}%) after", human_bytes(s.unused_before),
       percent_of(s.unused_before, s.pack_bytes_before), dry_run ? "about " : "",
       human_bytes(s.unused_after), percent_of(s.unused_after, s.pack_bytes_after)));
+  if (s.packs_young) {
+    ctx.out->text(
+        fmt::format("  young     {} packs written in the last {} min left alone (safety window)",
+                    s.packs_young, k_prune_window_seconds / 60));
+  }
 }
 
 void add_prune_summary(Context& ctx, const PruneStats& s) {
@@ -77,6 +82,7 @@ void add_prune_summary(Context& ctx, const PruneStats& s) {
       .add("packs_deleted", static_cast<uint64_t>(s.packs_deleted))
       .add("packs_unindexed", static_cast<uint64_t>(s.packs_unindexed))
       .add("packs_repacked", static_cast<uint64_t>(s.packs_repacked))
+      .add("packs_young", static_cast<uint64_t>(s.packs_young))
       .add("packs_written", static_cast<uint64_t>(s.packs_written))
       .add("packs_after", static_cast<uint64_t>(s.packs_after))
       .add("segments_deleted", static_cast<uint64_t>(s.segments_deleted))

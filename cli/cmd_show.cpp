@@ -166,6 +166,10 @@ int run_show(Context& ctx, const ShowOptions& opts) {
   ctx.out->text(fmt::format("parent       {}", m.get(point_key::k_parent).empty()
                                                    ? "(none)"
                                                    : m.get(point_key::k_parent)));
+  if (m.has(point_key::k_origin_point)) {
+    ctx.out->text(fmt::format("copied from  point {} of store {}", m.get(point_key::k_origin_point),
+                              m.get(point_key::k_origin_store)));
+  }
   ctx.out->text(fmt::format("consistency  {}", consistency_name(m.get(point_key::k_consistency))));
   ctx.out->text(fmt::format(
       "blocks       {} of {}: {} data, {} zero, {} free (skipped {}), {} unreadable", blocks,

@@ -51,6 +51,7 @@ void add_extract_command(CLI::App& app, CommandTable& table);       // cmd_extra
 void add_mount_command(CLI::App& app, CommandTable& table);         // cmd_mount_posix/_win32.cpp
 void add_export_command(CLI::App& app, CommandTable& table);        // cmd_export.cpp
 void add_key_command(CLI::App& app, CommandTable& table);           // cmd_key.cpp
+void add_copy_command(CLI::App& app, CommandTable& table);          // cmd_copy.cpp
 
 // Entry point used by main(): parses, runs, maps errors to exit codes.
 int run_cli(int argc, char** argv);

@@ -10,6 +10,7 @@
 #include "image/store.hpp"
 
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 
 namespace vssimg {

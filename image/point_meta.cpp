@@ -96,6 +96,17 @@ void set_snapshot(PointMeta& m, const SnapshotOutcome& s) {
 
 }  // namespace
 
+PointMeta copied_point_meta(const PointMeta& source, const std::string& id,
+                            const std::string& parent, const std::string& origin_store,
+                            const std::string& origin_point) {
+  PointMeta m = source;
+  m.set(point_key::k_id, id);
+  m.set(point_key::k_parent, parent);
+  m.set(point_key::k_origin_store, origin_store);
+  m.set(point_key::k_origin_point, origin_point);
+  return m;
+}
+
 PointMeta encode_point_meta(const PointFacts& f) {
   PointMeta m;
   m.set(point_key::k_id, f.id);

@@ -48,6 +48,10 @@ inline constexpr char k_vss_writer_states[] = "vss.writer_states";
 inline constexpr char k_vss_components[] = "vss.components";
 // The backup components document (SaveAsXML, UTF-8) in base64; absent when VSS gave none.
 inline constexpr char k_vss_components_document[] = "vss.components_document";
+// A point written by `copy` (docs/format.md, "Copied points"): the store id (32 hex
+// digits) and point id it was copied from. Absent in points written by a backup.
+inline constexpr char k_origin_store[] = "origin.store";
+inline constexpr char k_origin_point[] = "origin.point";
 }  // namespace point_key
 
 // The keys of docs/format.md's table whose values are integers. excluded_bytes is not
@@ -125,6 +129,13 @@ struct PointFacts {
 
 // The point's metadata: each key of docs/format.md from its one field of `facts`.
 PointMeta encode_point_meta(const PointFacts& facts);
+
+// The metadata of a copy of a point (`copy`): every key of `source` as it is (times, host,
+// source, sizes, VSS outcome, and keys of newer versions), with the new `id`, the `parent`
+// (the copy of the source's parent in the destination, or empty) and the origin keys.
+PointMeta copied_point_meta(const PointMeta& source, const std::string& id,
+                            const std::string& parent, const std::string& origin_store,
+                            const std::string& origin_point);
 
 // A list in one metadata value (docs/format.md, "Lists in metadata"): one line per row,
 // fields separated by a tab; `%`, tab, newline and carriage return inside a field as %XX.

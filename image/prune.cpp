@@ -92,17 +92,19 @@ BlockIndex load_complete_index(const Store& store, const LiveSet& live) {
 // copies with an intact twin are dead). Kept copies the damage record lists go to
 // `kept_damage`. Throws Error(damage) when the table cannot be read.
 PackPlan plan_pack(const Store& store, const CopyChooser& chooser, uint32_t ordinal,
-                   const LiveSet& live, const PackId& id, uint64_t size, DamageSet& kept_damage) {
+                   const LiveSet& live, const PackId& id, uint64_t size, DamageSet& kept_damage,
+                   bool young) {
   PackPlan plan;
   plan.id = id;
   plan.size = size;
-  if (!chooser.readable(ordinal)) return plan;  // nothing in it is kept: removed
+  plan.young = young;
+  if (!chooser.readable(ordinal)) return plan;  // nothing in it is kept (young: left alone)
   auto pack = store.storage().open(pack_object(id));
   for (const auto& e : read_pack_table(*pack, store.config().store_id, pack_display_name(id))) {
     BlockLocation loc;
     bool damaged = false;
-    if (!live.count(e.id) || !chooser.choose(e.id, loc, damaged) || loc.pack != ordinal ||
-        loc.offset != e.offset) {
+    if (!young && (!live.count(e.id) || !chooser.choose(e.id, loc, damaged) ||
+                   loc.pack != ordinal || loc.offset != e.offset)) {
       continue;
     }
     plan.live.push_back(e);
@@ -135,18 +137,27 @@ std::optional<uint32_t> plan_packs(const Store& store, const BlockIndex& index,
                                    DamageSet& kept_damage) {
   std::map<PackId, uint32_t> ordinal;
   for (uint32_t i = 0; i < index.packs().size(); ++i) ordinal[index.packs()[i]] = i;
+  const auto recent = store.storage().recent(
+      ObjectKind::pack, test_seams::prune_window().value_or(k_prune_window_seconds));
   for (const auto& id : store.packs_on_disk()) {
     uint64_t size = size_or_zero(store, pack_object(id));
     plan.bytes_before += size;
     plan.pack_bytes_before += size;
     auto it = ordinal.find(id);
+    const bool young = std::binary_search(recent.begin(), recent.end(), id.hex());
+    plan.young += young ? 1 : 0;
+    if (it == ordinal.end() && young) {  // a running backup's, before its segment
+      ++plan.young_unindexed;
+      continue;
+    }
     if (it == ordinal.end()) {
       plan.unindexed.push_back(id);
       plan.unindexed_bytes += size;
       continue;
     }
     try {
-      plan.packs.push_back(plan_pack(store, chooser, it->second, live, id, size, kept_damage));
+      plan.packs.push_back(
+          plan_pack(store, chooser, it->second, live, id, size, kept_damage, young));
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::damage) throw;
       return it->second;
@@ -185,10 +196,11 @@ PruneStats stats_of_plan(const PrunePlan& plan) {
   PruneStats stats;
   stats.points = plan.points;
   stats.live_blocks = plan.live_blocks;
-  stats.packs_before = plan.packs.size() + plan.unindexed.size();
+  stats.packs_before = plan.packs.size() + plan.unindexed.size() + plan.young_unindexed;
   stats.packs_unindexed = plan.unindexed.size();
   stats.packs_deleted = plan.unindexed.size() + plan.count(PackAction::remove);
   stats.packs_repacked = plan.count(PackAction::repack);
+  stats.packs_young = plan.young;
   stats.bytes_before = plan.bytes_before;
   stats.pack_bytes_before = plan.pack_bytes_before;
   stats.unused_before = plan.unused_before();
@@ -360,8 +372,8 @@ uint64_t dead_bytes(const PackPlan& pack) {
 }
 
 PackAction decide_pack(const PackPlan& pack, const PruneOptions& options) {
-  if (pack.live.empty()) return PackAction::remove;
-  if (pack.holds_damage) return PackAction::keep;
+  if (pack.live.empty() && !pack.young) return PackAction::remove;
+  if (pack.holds_damage || pack.young) return PackAction::keep;
   uint64_t dead = dead_bytes(pack);
   if (dead > 0 &&
       static_cast<double>(dead) >= options.repack_threshold * static_cast<double>(pack.size)) {
@@ -375,11 +387,11 @@ void decide_packs(std::vector<PackPlan>& packs, const PruneOptions& options) {
   uint64_t unused = 0;             // what the plan leaves, as packs are chosen
   uint64_t pack_bytes = 0;
   for (auto& p : packs) {
-    p.action = p.live.empty() ? PackAction::remove : PackAction::keep;
+    p.action = p.live.empty() && !p.young ? PackAction::remove : PackAction::keep;
     if (p.action == PackAction::remove) continue;
     pack_bytes += p.size;
     unused += dead_bytes(p);
-    if (dead_bytes(p) > 0 && !p.holds_damage) partial.push_back(&p);
+    if (dead_bytes(p) > 0 && !p.holds_damage && !p.young) partial.push_back(&p);
   }
   std::sort(partial.begin(), partial.end(),
             [](const PackPlan* a, const PackPlan* b) { return frees_more_per_byte(*a, *b); });

@@ -45,6 +45,12 @@ struct PruneOptions {
   size_t pack_target_size = 32u << 20;
 };
 
+// Prune's safety window (docs/format.md, "Prune"): a pack written less than this long ago
+// by the storage's clock is neither deleted nor repacked, and every record of it stays in
+// the index: a concurrent backup may be about to commit a point that refers to it. Longer
+// than the staleness of an S3 lock (15 min) plus the largest clock skew allowed (10 min).
+inline constexpr int64_t k_prune_window_seconds = 3600;
+
 enum class PackAction {
   keep,    // stays; the new index names its live records
   remove,  // nothing live: deleted
@@ -58,6 +64,7 @@ struct PackPlan {
   std::vector<PackEntry> live;  // records to keep, by offset
   uint64_t live_bytes = 0;      // of `live` records, with their table entries
   bool holds_damage = false;    // a live record has no intact copy: kept, never repacked
+  bool young = false;           // inside the safety window: every record kept, never repacked
   PackAction action = PackAction::keep;
 };
 
@@ -83,6 +90,8 @@ struct PrunePlan {
   uint64_t live_blocks = 0;               // distinct blocks the points refer to
   std::vector<PackPlan> packs;            // every indexed pack on disk, with its action
   std::vector<PackId> unindexed;          // on disk but in no index segment: deleted
+  size_t young = 0;                       // packs inside the safety window: left alone
+  size_t young_unindexed = 0;             // of them, those no segment names (not in `packs`)
   std::vector<std::string> old_segments;  // names of the segments the new index replaces
   uint64_t bytes_before = 0;              // packs + index segments
   uint64_t pack_bytes_before = 0;         // packs alone (indexed or not)
@@ -114,6 +123,7 @@ struct PruneStats {
   size_t packs_deleted = 0;    // nothing live (includes packs_unindexed)
   size_t packs_unindexed = 0;  // on disk but in no index segment (interrupted writers)
   size_t packs_repacked = 0;   // partially dead: live records copied, then deleted
+  size_t packs_young = 0;      // inside the safety window (object stores): left alone
   size_t packs_written = 0;    // new packs holding the repacked records
   size_t packs_after = 0;
   size_t segments_deleted = 0;

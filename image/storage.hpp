@@ -132,6 +132,14 @@ class Storage {
   virtual std::optional<uint64_t> size(const ObjectRef& ref) const = 0;
   // The names of every object of `kind`, sorted (callers judge whether a name is valid).
   virtual std::vector<std::string> list(ObjectKind kind) const = 0;
+  // The names of the objects of `kind` written less than `seconds` ago by the storage's own
+  // clock (prune's safety window, docs/format.md "Prune"), sorted. None where locks alone
+  // keep writers out of a prune (a local directory, an SMB share: OS locks).
+  virtual std::vector<std::string> recent(ObjectKind kind, int64_t seconds) const {
+    (void)kind;
+    (void)seconds;
+    return {};
+  }
   // Removes an object, durably on return. False when there was none.
   virtual bool remove(const ObjectRef& ref) const = 0;
   // Removes many objects of one kind (missing ones are no error), durably when it returns;

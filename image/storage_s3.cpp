@@ -3,9 +3,12 @@
 #include "core/base/error.hpp"
 #include "image/storage_s3_xml.hpp"
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <cstring>
 
 namespace vssimg {
@@ -129,8 +132,8 @@ std::optional<uint64_t> S3Storage::size(const ObjectRef& ref) const {
   return head_size(m_client, key_of(ref));
 }
 
-std::vector<std::pair<std::string, uint64_t>> S3Storage::list_keys(const std::string& prefix,
-                                                                   bool recursive) const {
+std::vector<std::pair<std::string, uint64_t>> S3Storage::list_keys(
+    const std::string& prefix, bool recursive, std::vector<int64_t>* modified) const {
   std::vector<std::pair<std::string, uint64_t>> out;
   std::string token;
   do {
@@ -143,8 +146,29 @@ std::vector<std::pair<std::string, uint64_t>> S3Storage::list_keys(const std::st
     if (r.status != 200) s3::throw_response(r, "listing", what);
     s3::ListPage page = s3::parse_list_page(r.body, what);
     out.insert(out.end(), page.objects.begin(), page.objects.end());
+    if (modified) modified->insert(modified->end(), page.modified.begin(), page.modified.end());
     token = page.truncated ? page.next_token : "";
   } while (!token.empty());
+  return out;
+}
+
+std::vector<std::string> S3Storage::list_names(ObjectKind kind,
+                                               std::vector<int64_t>* modified) const {
+  const ObjectPlace place = object_place(kind);
+  const std::string prefix = m_prefix + folder_of(place);
+  const std::string ext = place.extension;
+  std::vector<int64_t> times;
+  const auto keys = list_keys(prefix, kind == ObjectKind::pack, &times);
+  std::vector<std::string> out;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const std::string& key = keys[i].first;
+    std::string name = key.substr(key.rfind('/') == std::string::npos ? 0 : key.rfind('/') + 1);
+    if (name.size() <= ext.size() || name.compare(name.size() - ext.size(), ext.size(), ext) != 0)
+      continue;
+    if (kind == ObjectKind::state && key.size() != prefix.size() + name.size()) continue;
+    out.push_back(name.substr(0, name.size() - ext.size()));
+    if (modified) modified->push_back(i < times.size() ? times[i] : -1);
+  }
   return out;
 }
 
@@ -152,16 +176,23 @@ std::vector<std::string> S3Storage::list(ObjectKind kind) const {
   if (kind == ObjectKind::config) {
     return size(ObjectRef{kind, ""}) ? std::vector<std::string>{""} : std::vector<std::string>{};
   }
-  const ObjectPlace place = object_place(kind);
-  const std::string prefix = m_prefix + folder_of(place);
-  const std::string ext = place.extension;
+  std::vector<std::string> out = list_names(kind, nullptr);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> S3Storage::recent(ObjectKind kind, int64_t seconds) const {
+  if (kind == ObjectKind::config) return {};
+  std::vector<int64_t> modified;
+  const std::vector<std::string> names = list_names(kind, &modified);
+  // The real clock, as the skew was measured with (never VSSIMG_FAKE_NOW's).
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const int64_t server_now = now + m_client.clock_skew();
   std::vector<std::string> out;
-  for (const auto& [key, n] : list_keys(prefix, kind == ObjectKind::pack)) {
-    std::string name = key.substr(key.rfind('/') == std::string::npos ? 0 : key.rfind('/') + 1);
-    if (name.size() <= ext.size() || name.compare(name.size() - ext.size(), ext.size(), ext) != 0)
-      continue;
-    if (kind == ObjectKind::state && key.size() != prefix.size() + name.size()) continue;
-    out.push_back(name.substr(0, name.size() - ext.size()));
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (modified[i] < 0 || modified[i] > server_now - seconds) out.push_back(names[i]);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -224,11 +255,14 @@ void S3Storage::check_store() const {
   }
   const int64_t skew = m_client.clock_skew();
   if (skew > k_max_skew_seconds || skew < -k_max_skew_seconds) {
-    throw Error(
-        "opening store", location(),
-        fmt::format("this computer's clock is {} s {} the server's (more than {} s); "
-                    "set the clock right",
-                    skew < 0 ? -skew : skew, skew < 0 ? "ahead of" : "behind", k_max_skew_seconds));
+    const std::time_t here = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    const std::time_t there = here + static_cast<std::time_t>(skew);
+    throw Error("opening store", location(),
+                fmt::format("this computer's clock says {:%Y-%m-%d %H:%M:%S} UTC, the server's "
+                            "Date header {:%Y-%m-%d %H:%M:%S} UTC: {} s {} it (more than {} s); "
+                            "set the clock right",
+                            fmt::gmtime(here), fmt::gmtime(there), skew < 0 ? -skew : skew,
+                            skew < 0 ? "ahead of" : "behind", k_max_skew_seconds));
   }
 }
 

@@ -31,6 +31,9 @@ class S3Storage final : public Storage {
   std::unique_ptr<ObjectReader> open(const ObjectRef& ref) const override;
   std::optional<uint64_t> size(const ObjectRef& ref) const override;
   std::vector<std::string> list(ObjectKind kind) const override;
+  // By LastModified against the server's clock (this clock corrected by the skew the
+  // server's Date header showed); an object without LastModified counts as recent.
+  std::vector<std::string> recent(ObjectKind kind, int64_t seconds) const override;
   bool remove(const ObjectRef& ref) const override;
   void remove_all(ObjectKind kind, const std::vector<std::string>& names) const override;
   size_t clean_leftovers(Leftovers) const override { return 0; }  // a PUT is all or nothing
@@ -46,8 +49,12 @@ class S3Storage final : public Storage {
   static constexpr int64_t k_max_skew_seconds = 600;
 
  private:
-  std::vector<std::pair<std::string, uint64_t>> list_keys(const std::string& prefix,
-                                                          bool recursive) const;
+  // `modified` (if given) gets each key's LastModified (-1: not given).
+  std::vector<std::pair<std::string, uint64_t>> list_keys(
+      const std::string& prefix, bool recursive, std::vector<int64_t>* modified = nullptr) const;
+  // The names of the objects of `kind`, with their LastModified in `modified` (if given),
+  // in the order of the listing.
+  std::vector<std::string> list_names(ObjectKind kind, std::vector<int64_t>* modified) const;
 
   s3::Client m_client;
   std::string m_prefix;  // "" or "prefix/"

@@ -110,21 +110,65 @@ bool parse_u64(const std::string& s, uint64_t& v) {
   return true;
 }
 
+// Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's days_from_civil).
+int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+// The decimal number of `text[pos, pos+len)`, or -1.
+int64_t digits(std::string_view text, size_t pos, size_t len) {
+  if (pos + len > text.size()) return -1;
+  int64_t v = 0;
+  for (size_t i = pos; i < pos + len; ++i) {
+    if (text[i] < '0' || text[i] > '9') return -1;
+    v = v * 10 + (text[i] - '0');
+  }
+  return v;
+}
+
 }  // namespace
+
+int64_t parse_iso8601(std::string_view t) {
+  // YYYY-MM-DDTHH:MM:SS, then optional .fraction, then Z.
+  if (t.size() < 20 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':' ||
+      t.back() != 'Z') {
+    return -1;
+  }
+  const int64_t y = digits(t, 0, 4), mo = digits(t, 5, 2), d = digits(t, 8, 2);
+  const int64_t h = digits(t, 11, 2), mi = digits(t, 14, 2), s = digits(t, 17, 2);
+  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+      s < 0 || s > 60) {
+    return -1;
+  }
+  if (t.size() > 20 &&
+      (t[19] != '.' || t.size() < 22 || t.size() > 40 || digits(t, 20, t.size() - 21) < 0))
+    return -1;
+  return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+}
 
 ListPage parse_list_page(std::string_view xml, const std::string& object) {
   ListPage page;
   bool ok = true, root = false;
   std::string key;
+  int64_t modified = -1;
   auto leaf = [&](const std::string& path, const std::string& text) {
     root = root || path == "ListBucketResult";
     if (path == "ListBucketResult/Contents/Key") {
       key = text;
+    } else if (path == "ListBucketResult/Contents/LastModified") {
+      modified = parse_iso8601(text);
     } else if (path == "ListBucketResult/Contents/Size") {
       uint64_t n = 0;
       ok = ok && parse_u64(text, n) && !key.empty();
       if (ok) page.objects.emplace_back(key, n);
+      if (ok) page.modified.push_back(modified);
       key.clear();
+      modified = -1;
     } else if (path == "ListBucketResult/CommonPrefixes/Prefix") {
       page.prefixes.push_back(text);
     } else if (path == "ListBucketResult/IsTruncated") {

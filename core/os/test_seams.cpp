@@ -55,6 +55,15 @@ const char* pack_size() {
   return std::getenv("VSSIMG_TEST_PACK_SIZE");
 }
 
+std::optional<int64_t> prune_window() {
+  const char* text = std::getenv("VSSIMG_TEST_PRUNE_WINDOW");
+  if (!text || !*text) return std::nullopt;
+  char* end = nullptr;
+  const long long v = std::strtoll(text, &end, 10);
+  if (!end || *end != '\0' || v < 0) return std::nullopt;
+  return static_cast<int64_t>(v);
+}
+
 std::optional<double> progress_clock_step() {
   const char* step = std::getenv("VSSIMG_TEST_PROGRESS_STEP");
   if (!step) return std::nullopt;

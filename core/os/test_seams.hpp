@@ -35,6 +35,10 @@ bool prune_crash_at(const char* step);
 // packs make kill and fault tests cross many pack commits); nullptr when unset.
 const char* pack_size();
 
+// VSSIMG_TEST_PRUNE_WINDOW=<seconds>: prune's safety window instead of the default (0 lets
+// a test see prune delete on S3 at once); nullopt when unset or not a number >= 0.
+std::optional<int64_t> prune_window();
+
 // VSSIMG_TEST_PROGRESS_STEP=<seconds>: the progress display's clock advances by this much
 // at every reading instead of following real time, so that every update is drawn.
 std::optional<double> progress_clock_step();

@@ -171,6 +171,26 @@ TEST_CASE("decide_pack removes packs with nothing live and repacks at the thresh
   CHECK(PruneOptions{}.repack_threshold == 1.0);
 }
 
+TEST_CASE("decide_packs keeps a pack inside the safety window, even with nothing live") {
+  PackEntry record;
+  record.stored_len = 1000;
+  std::vector<PackPlan> packs(2);
+  for (auto& p : packs) p.size = 1u << 20;  // almost all dead
+  packs[1].young = true;
+  PruneOptions o;
+  o.repack_threshold = 0;
+  decide_packs(packs, o);
+  CHECK(packs[0].action == PackAction::remove);
+  CHECK(packs[1].action == PackAction::keep);
+  CHECK(decide_pack(packs[1], o) == PackAction::keep);
+  packs[0].live = packs[1].live = {record};
+  packs[0].live_bytes = packs[1].live_bytes = k_record_header_size + 1000 + k_pack_table_entry_size;
+  decide_packs(packs, o);
+  CHECK(packs[0].action == PackAction::repack);
+  CHECK(packs[1].action == PackAction::keep);
+  CHECK(k_prune_window_seconds == 3600);
+}
+
 namespace {
 
 // A pack of `live` live bytes and `dead` dead ones, named by `tag`.

@@ -24,6 +24,21 @@ TEST_CASE("ListObjectsV2: keys, sizes, continuation", "[s3][xml]") {
   CHECK(p.prefixes == std::vector<std::string>{"p/d/"});
   CHECK(p.truncated);
   CHECK(p.next_token == "tok+1/=");
+  // LastModified per object (prune's safety window); -1 where the server gave none.
+  REQUIRE(p.modified.size() == 2);
+  CHECK(p.modified[0] == 1796187600);  // 2026-12-02 05:00:00 UTC
+  CHECK(p.modified[1] == -1);
+}
+
+TEST_CASE("LastModified: ISO 8601 in UTC", "[s3][xml]") {
+  CHECK(parse_iso8601("1970-01-01T00:00:00Z") == 0);
+  CHECK(parse_iso8601("2000-03-01T00:00:00.000Z") == 951868800);
+  CHECK(parse_iso8601("2024-02-29T23:59:59.5Z") == 1709251199);
+  for (const char* bad : {"", "2024-02-29", "2024-02-29T23:59:59", "2024-13-01T00:00:00Z",
+                          "2024-02-29T24:00:00Z", "2024-02-29T23:59:59.Z", "1969-12-31T23:59:59Z",
+                          "2024-02-29T23:59:59+01:00", "2024-02-29 23:59:59Z"}) {
+    CHECK(parse_iso8601(bad) == -1);
+  }
 }
 
 TEST_CASE("ListObjectsV2: malformed pages are refused", "[s3][xml]") {
