@@ -38,18 +38,20 @@ int run_restore_command(Context& ctx, const RestoreCommandOptions& opts) {
   Store store(ctx.store_path());
   StoreLock lock(store.storage(), LockMode::shared, WriterLock::none, "restore",
                  lock_options(ctx, StoreAccess::read));
-  Point point = store.load_point(resolve_point(store, opts.point, point_filter(opts.filter)));
-  ctx.out->log(fmt::format("restore of point {} to {} started", point.id, opts.target));
+  // Only the id: run_restore streams the point's map instead of loading it whole.
+  const std::string point_id = resolve_point(store, opts.point, point_filter(opts.filter));
+  ctx.out->log(fmt::format("restore of point {} to {} started", point_id, opts.target));
   RestoreOptions ro;
   ro.force = opts.force;
   ro.zero_free = opts.zero_free;
   ro.ignore_damage = opts.ignore_damage;
   ro.threads = ctx.global.threads;
-  RestoreStats s = run_restore(store, point, path_from_utf8(opts.target), ro, ctx.out->progress());
+  RestoreStats s =
+      run_restore(store, point_id, path_from_utf8(opts.target), ro, ctx.out->progress());
   double rate = s.seconds > 0 ? static_cast<double>(s.bytes_total) / s.seconds : 0;
   const std::string done =
       fmt::format("restored point {} to {}: {} ({} written, {} sparse) in {:.1f} s ({}/s)",
-                  point.id, to_stdout ? "standard output" : opts.target, human_bytes(s.bytes_total),
+                  point_id, to_stdout ? "standard output" : opts.target, human_bytes(s.bytes_total),
                   human_bytes(s.bytes_written), human_bytes(s.bytes_sparse), s.seconds,
                   human_bytes(static_cast<uint64_t>(rate)));
   if (to_stdout)
@@ -60,7 +62,7 @@ int run_restore_command(Context& ctx, const RestoreCommandOptions& opts) {
     ctx.out->text(fmt::format("  damaged   {} blocks ({}) written as zeros (--ignore-damage)",
                               s.damaged.size(), human_bytes(s.bytes_damaged)));
   }
-  ctx.summary.add("point", point.id)
+  ctx.summary.add("point", point_id)
       .add("target", opts.target)
       .add("bytes", s.bytes_total)
       .add("bytes_written", s.bytes_written)
@@ -70,7 +72,7 @@ int run_restore_command(Context& ctx, const RestoreCommandOptions& opts) {
       .add_raw("damaged_offsets", offsets_json(s.damaged))
       .add("copies_fallen_back", static_cast<uint64_t>(s.fallbacks))
       .add("seconds", s.seconds);
-  ctx.out->log(fmt::format("restore of point {} to {} done: {} bytes in {:.1f} s", point.id,
+  ctx.out->log(fmt::format("restore of point {} to {} done: {} bytes in {:.1f} s", point_id,
                            opts.target, s.bytes_total, s.seconds));
   return exit_code_for_warnings(ctx.out->warning_count());
 }

@@ -187,11 +187,11 @@ void BackupRun::read_source() {
         m_threads, [this](Job& job) { return produce(job); }, [this](Job& job) { process(job); },
         [this](Job& job) { consume(job); });
     check_interrupted();
+    m_sink.finish();  // every pack durable and indexed (a commit error is raised here)
   } catch (...) {
     m_sink.checkpoint_after_failure();
     throw;
   }
-  m_sink.finish();
   m_progress.end();
 }
 

@@ -1,9 +1,11 @@
-// Where a backup's new blocks go: packs, committed as they fill, indexed in segments
-// (docs/format.md, "Commit order"). Used by BackupRun (backup.cpp) only.
+// Where a backup's new blocks go: packs, committed as they fill by a PackCommitter beside
+// the pipeline, indexed in segments (docs/format.md, "Commit order"). Used by BackupRun
+// (backup.cpp) only.
 #pragma once
 
 #include "core/base/codec.hpp"
 #include "image/backup.hpp"
+#include "image/backup_committer.hpp"
 #include "image/damage_blocks.hpp"
 #include "image/index.hpp"
 #include "image/pack.hpp"
@@ -28,7 +30,8 @@ class PackSink {
         m_mutex(index_mutex),
         m_target(target_size),
         m_stats(stats),
-        m_segments(store.storage(), store.config().store_id) {}
+        m_segments(store.storage(), store.config().store_id),
+        m_committer(m_segments) {}
 
   // Stores a block unless the store already has a usable copy of it.
   void store(const BlockId& id, Codec codec, const uint8_t* payload, uint32_t stored_len,
@@ -56,28 +59,33 @@ class PackSink {
     if (m_writer->size() >= m_target) commit_pack();
   }
 
+  // Commits the last pack, waits until every pack is durable, then indexes the rest: on
+  // return every block stored is in a durable pack that a durable segment names, and the
+  // point may be written. Throws the first commit error.
   void finish() {
     commit_pack();
+    m_committer.drain();
+    m_stats.packs_written = m_committer.committed();
     m_segments.flush();
   }
 
-  // After a failure: index the packs already committed so the next backup reuses them.
-  // Best effort; the uncommitted pack is dropped with its temporary file.
+  // After a failure: lets the committer finish the packs queued (unless it failed
+  // itself), then indexes every pack committed so that the next backup reuses them.
+  // Best effort; the pack being filled is dropped with its temporary file.
   void checkpoint_after_failure() noexcept {
+    m_writer.reset();
+    m_committer.settle();
     try {
-      m_writer.reset();
       m_segments.flush();
     } catch (...) {
     }
   }
 
  private:
+  // Hands the full pack to the committer; waits only while two packs are in flight.
   void commit_pack() {
     if (!m_writer) return;
-    auto entries = m_writer->commit();
-    m_segments.add(m_writer->id(), std::move(entries));
-    m_writer.reset();
-    ++m_stats.packs_written;
+    m_committer.submit(std::move(m_writer));
   }
 
   const Store& m_store;
@@ -89,7 +97,8 @@ class PackSink {
   BackupStats& m_stats;
   std::unique_ptr<PackWriter> m_writer;
   uint32_t m_ordinal = 0;
-  SegmentBatcher m_segments;
+  SegmentBatcher m_segments;  // the committer's until drain() or settle() returns
+  PackCommitter m_committer;  // declared last: its thread stops before the rest goes
 };
 
 }  // namespace vssimg

@@ -4,6 +4,7 @@
 #include "core/base/error.hpp"
 #include "core/os/platform.hpp"
 #include "image/format.hpp"
+#include "image/store.hpp"
 
 #include <fmt/format.h>
 
@@ -45,6 +46,17 @@ PointMapReader::PointMapReader(const Storage& storage, const std::string& id)
   if (m_info.block_count > k_max_blocks) throw damaged("implausible block count");
   if (m_info.meta.get("id") != id) throw damaged("id in the file does not match its name");
   m_chunks = (m_info.block_count + k_ids_per_chunk - 1) / k_ids_per_chunk;
+}
+
+std::unique_ptr<PointMapReader> open_point_map(const Store& store, const std::string& id) {
+  if (!valid_point_id(id)) throw Error(ErrorKind::usage, "finding point", id, "not a point id");
+  if (!store.storage().size(point_object(id)))
+    throw Error(ErrorKind::usage, "finding point", id, "no such recovery point");
+  auto map = std::make_unique<PointMapReader>(store.storage(), id);
+  if (map->info().block_size != store.config().block_size) {
+    throw Error(ErrorKind::damage, "reading", "point " + id, "block size differs from the store's");
+  }
+  return map;
 }
 
 void PointMapReader::read(void* buf, size_t len) {

@@ -44,6 +44,12 @@ class PointMapReader {
   std::vector<BlockId> m_ids;
 };
 
+class Store;
+// Opens point `id` of `store` for reading its map chunk by chunk, with the checks of
+// Store::load_point: Error(usage) for a name that is not a point id or names no point,
+// Error(damage) for a point whose block size is not the store's (and as the constructor).
+std::unique_ptr<PointMapReader> open_point_map(const Store& store, const std::string& id);
+
 // Collects a new point's map in volume order, one chunk in memory; encoded chunks are kept
 // in memory up to `memory_cap` bytes and beyond it spilled to a temporary file in the
 // system's temporary directory (removed when the writer goes). commit() writes the point

@@ -6,6 +6,7 @@
 #include "core/os/platform.hpp"
 #include "image/block_reader.hpp"
 #include "image/damage.hpp"
+#include "image/point_map_stream.hpp"
 #include "image/restore_target.hpp"
 
 #include <fmt/format.h>
@@ -24,14 +25,16 @@ constexpr uint64_t k_writeback_bytes = 64u << 20;  // start writing back every 6
 struct Job {
   uint64_t first_block = 0;
   uint32_t count = 0;
+  std::vector<BlockId> ids;  // the point's map entries of the job's blocks
   AlignedBuffer data;
   std::vector<uint8_t> scratch;
 };
 
 // One restore of a point into an open target, as an ordered pipeline of jobs of
-// consecutive blocks. Workers decompress, check and write their own blocks: writes to
-// distinct ranges need no order. The consumer only counts, in volume order, for the
-// statistics, the progress line and early writeback.
+// consecutive blocks. The producer streams the point's map (one chunk in memory) and hands
+// each job its blocks' entries, so memory does not grow with the volume. Workers decompress, check
+// and write their own blocks: writes to distinct ranges need no order. The consumer only counts, in
+// volume order, for the statistics, the progress line and early writeback.
 //
 // While the target takes direct writes (Linux, O_DIRECT), a worker writes a job's blocks
 // once they are all decoded, a run of consecutive written blocks per write: nothing is
@@ -44,16 +47,17 @@ struct Job {
 // one writing decompresses its next block instead and writes its pending blocks later.
 class RestoreRun {
  public:
-  RestoreRun(const Store& store, const Point& point, const BlockIndex& index,
+  RestoreRun(const Store& store, PointMapReader& map, const BlockIndex& index,
              const DamageSet& known, RestoreTarget& target, const RestoreOptions& options)
-      : m_point(point),
+      : m_id(map.info().id),
+        m_map(map),
         m_reader(store, index, &known),
         m_target(target),
         m_zero_free(options.zero_free),
         m_ignore_damage(options.ignore_damage),
         m_bs(store.block_size()),
-        m_size(point.source_size()),
-        m_nblocks(point.map.size()) {}
+        m_size(static_cast<uint64_t>(map.info().meta.get_int("source_size"))),
+        m_nblocks(map.info().block_count) {}
 
   // Runs the pipeline on `threads` workers; fills the byte counts of `stats`.
   void run(unsigned threads, RestoreStats& stats, ProgressSink& progress);
@@ -83,7 +87,10 @@ class RestoreRun {
   // Writes all of the job's written blocks, one write per run of them (direct writes).
   void write_runs(Job& job);
 
-  const Point& m_point;
+  const std::string m_id;
+  PointMapReader& m_map;                          // the producer's
+  const std::vector<BlockId>* m_chunk = nullptr;  // the producer's: the map chunk in hand
+  size_t m_in_chunk = 0;                          // and the next entry of it
   BlockReader m_reader;
   RestoreTarget& m_target;
   const bool m_zero_free;
@@ -128,12 +135,25 @@ bool RestoreRun::produce(Job& job) {
   job.first_block = m_next;
   job.count = static_cast<uint32_t>(std::min<uint64_t>(m_per_batch, m_nblocks - m_next));
   m_next += job.count;
+  job.ids.clear();
+  while (job.ids.size() < job.count) {
+    if (!m_chunk || m_in_chunk == m_chunk->size()) {
+      m_chunk = &m_map.next_chunk();  // throws Error(damage) for a damaged chunk
+      m_in_chunk = 0;
+      if (m_chunk->empty())
+        throw Error(ErrorKind::damage, "reading", "point " + m_id, "block map ends early");
+    }
+    const size_t n = std::min(job.count - job.ids.size(), m_chunk->size() - m_in_chunk);
+    job.ids.insert(job.ids.end(), m_chunk->begin() + static_cast<std::ptrdiff_t>(m_in_chunk),
+                   m_chunk->begin() + static_cast<std::ptrdiff_t>(m_in_chunk + n));
+    m_in_chunk += n;
+  }
   return true;
 }
 
 void RestoreRun::decode(Job& job, uint32_t i) {
   const uint64_t b = job.first_block + i;
-  const BlockId& id = m_point.map[b];
+  const BlockId& id = job.ids[i];
   uint8_t* dst = job.data.data() + size_t{i} * m_bs;
   if (id.is_marker()) {
     std::fill(dst, dst + block_len(b), uint8_t{0});
@@ -154,7 +174,7 @@ void RestoreRun::decode(Job& job, uint32_t i) {
       return;
     }
     throw Error(ErrorKind::damage, "restoring",
-                fmt::format("point {} at volume offset {}", m_point.id, b * m_bs), e.what());
+                fmt::format("point {} at volume offset {}", m_id, b * m_bs), e.what());
   }
 }
 
@@ -162,7 +182,7 @@ void RestoreRun::process(Job& job) {
   const bool direct = m_target.direct();
   uint32_t written = 0;  // buffered: blocks [0, written) of the job are written or skipped
   for (uint32_t i = 0; i < job.count; ++i) {
-    if (!writes(m_point.map[job.first_block + i])) continue;
+    if (!writes(job.ids[i])) continue;
     decode(job, i);
     if (direct) continue;
     std::unique_lock lock(m_write_mutex, std::try_to_lock);
@@ -182,21 +202,20 @@ void RestoreRun::process(Job& job) {
 void RestoreRun::write_blocks(Job& job, uint32_t from, uint32_t upto) {
   for (uint32_t i = from; i < upto; ++i) {
     const uint64_t b = job.first_block + i;
-    if (!writes(m_point.map[b])) continue;
+    if (!writes(job.ids[i])) continue;
     m_target.write(job.data.data() + size_t{i} * m_bs, block_len(b), b * m_bs);
   }
 }
 
 void RestoreRun::write_runs(Job& job) {
   for (uint32_t i = 0; i < job.count;) {
-    if (!writes(m_point.map[job.first_block + i])) {
+    if (!writes(job.ids[i])) {
       ++i;
       continue;
     }
     uint32_t j = i;
     uint64_t run = 0;
-    while (j < job.count && writes(m_point.map[job.first_block + j]))
-      run += block_len(job.first_block + j++);
+    while (j < job.count && writes(job.ids[j])) run += block_len(job.first_block + j++);
     m_target.write(job.data.data() + size_t{i} * m_bs, static_cast<size_t>(run),
                    (job.first_block + i) * m_bs);
     i = j;
@@ -205,9 +224,8 @@ void RestoreRun::write_runs(Job& job) {
 
 void RestoreRun::consume(Job& job, RestoreStats& stats, ProgressSink& progress) {
   for (uint32_t i = 0; i < job.count; ++i) {
-    const uint64_t b = job.first_block + i;
-    const BlockId& id = m_point.map[b];
-    const uint32_t len = block_len(b);
+    const BlockId& id = job.ids[i];
+    const uint32_t len = block_len(job.first_block + i);
     if (!writes(id) || (id.is_marker() && !id.is_unreadable()))
       stats.bytes_sparse += len;
     else if (id.is_unreadable())
@@ -237,14 +255,15 @@ void report_damage(const Store& store, const RestoreRun& run, RestoreStats& stat
 }
 }  // namespace
 
-RestoreStats run_restore(const Store& store, const Point& point,
+RestoreStats run_restore(const Store& store, const std::string& point_id,
                          const std::filesystem::path& target, const RestoreOptions& options,
                          ProgressSink& progress) {
   const double started = monotonic_seconds();
   const uint32_t bs = store.block_size();
-  const uint64_t size = point.source_size();
-  if ((size + bs - 1) / bs != point.map.size()) {
-    throw Error(ErrorKind::damage, "reading", "point " + point.id,
+  const auto map = open_point_map(store, point_id);
+  const uint64_t size = static_cast<uint64_t>(map->info().meta.get_int("source_size"));
+  if ((size + bs - 1) / bs != map->info().block_count) {
+    throw Error(ErrorKind::damage, "reading", "point " + point_id,
                 "source size does not match the block map");
   }
   std::vector<std::string> problems;
@@ -256,7 +275,7 @@ RestoreStats run_restore(const Store& store, const Point& point,
   RestoreStats stats;
   stats.bytes_total = size;
   const unsigned threads = options.threads ? options.threads : hardware_threads();
-  RestoreRun run(store, point, index, known.set, out, options);
+  RestoreRun run(store, *map, index, known.set, out, options);
   try {
     run.run(threads, stats, progress);
     check_interrupted();

@@ -37,13 +37,16 @@ struct RestoreStats {
   double seconds = 0;
 };
 
-// Restores `point` to `target`. The caller holds a shared store lock. A block is read
+// Restores point `point_id` to `target`, reading its block map chunk by chunk (memory
+// does not grow with the volume beyond the index). The caller holds a shared store lock.
+// A point that is no point or not of this store is refused as Store::load_point refuses
+// it; a map chunk found damaged on the way stops the restore like a damaged block. A block is read
 // from any intact copy (a warning says when a copy failed). When every copy of a block is
 // damaged, stops with Error(damage) naming the pack and the volume offset, and removes a
 // target file it created (never leaving a file that looks complete but is wrong) -- or,
 // with ignore_damage, writes zeros there, lists it and goes on. Damage met is added to
 // the store's damage record.
-RestoreStats run_restore(const Store& store, const Point& point,
+RestoreStats run_restore(const Store& store, const std::string& point_id,
                          const std::filesystem::path& target, const RestoreOptions& options,
                          ProgressSink& progress);
 

@@ -3,6 +3,7 @@
 #include "core/base/error.hpp"
 #include "core/os/platform.hpp"
 #include "image/damage.hpp"
+#include "image/point_map_stream.hpp"
 #include "image/verify_packs.hpp"
 #include "image/verify_plan.hpp"
 
@@ -28,28 +29,58 @@ std::vector<std::string> point_ids(const Store& store, const VerifyOptions& opti
   return ids;
 }
 
-struct ChosenPoints {
-  std::vector<Point> points;  // those that loaded
-  BlockSet referenced;        // their distinct data blocks
+// A point whose map read whole: its id, block size and UNREADABLE entries. Maps are never
+// held whole (a 16 TiB volume's is 1 GiB at 256 KiB blocks): each pass streams them.
+struct ChosenPoint {
+  std::string id;
+  uint32_t block_size = 0;
+  uint64_t unreadable = 0;
 };
 
-// Loads the points `ids`; one that does not load is damage (a newer format is refused).
+struct ChosenPoints {
+  std::vector<ChosenPoint> points;  // those that read whole
+  BlockSet referenced;              // their distinct data blocks
+};
+
+// Calls f(block number, entry) for every entry of point `id`'s map, in volume order, one
+// map chunk in memory. Throws Error as open_point_map and PointMapReader do.
+template <class F>
+void for_each_entry(const Store& store, const std::string& id, PointInfo& info, F&& f) {
+  const auto map = open_point_map(store, id);
+  uint64_t b = 0;
+  for (;;) {
+    const std::vector<BlockId>& chunk = map->next_chunk();
+    if (chunk.empty()) break;
+    for (const auto& e : chunk) f(b++, e);
+  }
+  info = map->info();
+}
+
+// Reads the points `ids`; one whose map does not read whole is damage (a newer format is
+// refused). A point's blocks count as referenced only once its whole map (every chunk
+// checksum, the file's checksum) read clean, so it is streamed twice.
 ChosenPoints load_points(const Store& store, const std::vector<std::string>& ids,
                          VerifyResult& result) {
   ChosenPoints chosen;
   for (const auto& id : ids) {
     ++result.points_checked;
+    ChosenPoint point{id};
+    PointInfo info;
     try {
-      chosen.points.push_back(store.load_point(id));
+      for_each_entry(store, id, info, [&](uint64_t, const BlockId& e) {
+        point.unreadable += e.is_unreadable() ? 1 : 0;
+      });
+      for_each_entry(store, id, info, [&](uint64_t, const BlockId& e) {
+        if (!e.is_marker()) chosen.referenced.insert(e);
+      });
     } catch (const Error& e) {
       if (e.kind() == ErrorKind::newer_format) throw;  // a newer point format: refuse (exit 10)
       result.damage.push_back(Damage{id, Damage::k_whole_file, "", e.what()});
       ++result.points_damaged;
       continue;
     }
-    for (const auto& b : chosen.points.back().map) {
-      if (!b.is_marker()) chosen.referenced.insert(b);
-    }
+    point.block_size = info.block_size;
+    chosen.points.push_back(point);
   }
   result.blocks_referenced = chosen.referenced.size();
   return chosen;
@@ -167,26 +198,32 @@ void note_unindexed_packs(const Store& store, const BlockIndex& index,
   }
 }
 
-// One damage record per damaged block of each point, at its volume offset, in map order.
-void attribute_damage(const std::vector<Point>& points, const BadBlocks& bad,
-                      VerifyResult& result) {
+// One damage record per damaged block of each point, at its volume offset, in map order
+// (the maps are streamed again only when there is damage to place).
+void attribute_damage(const Store& store, const std::vector<ChosenPoint>& points,
+                      const BadBlocks& bad, VerifyResult& result) {
   for (const auto& p : points) {
     bool damaged = false;
-    uint64_t unreadable = 0;
-    for (size_t i = 0; i < p.map.size(); ++i) {
-      const BlockId& b = p.map[i];
-      if (b.is_unreadable()) ++unreadable;
-      if (b.is_marker()) continue;
-      auto it = bad.find(b);
-      if (it == bad.end()) continue;
-      damaged = true;
-      result.damage.push_back(
-          Damage{p.id, uint64_t{i} * p.block_size, it->second.pack, it->second.what});
+    if (!bad.empty()) {
+      PointInfo info;
+      try {
+        for_each_entry(store, p.id, info, [&](uint64_t i, const BlockId& b) {
+          if (b.is_marker()) return;
+          auto it = bad.find(b);
+          if (it == bad.end()) return;
+          damaged = true;
+          result.damage.push_back(Damage{p.id, i * p.block_size, it->second.pack, it->second.what});
+        });
+      } catch (const Error& e) {  // changed since it read whole: damage all the same
+        if (e.kind() == ErrorKind::newer_format) throw;
+        result.damage.push_back(Damage{p.id, Damage::k_whole_file, "", e.what()});
+        damaged = true;
+      }
     }
     if (damaged) ++result.points_damaged;
-    if (unreadable) {
+    if (p.unreadable) {
       result.notes.push_back(fmt::format(
-          "point {} has {} block(s) that were unreadable at backup time", p.id, unreadable));
+          "point {} has {} block(s) that were unreadable at backup time", p.id, p.unreadable));
     }
   }
 }
@@ -251,7 +288,7 @@ VerifyResult run_verify(const Store& store, const VerifyOptions& options, Progre
   judge_copies(index, copies, bad, result.notes);
   report_store_damage(problems, pack_damage, bad, options, result);
   note_unindexed_packs(store, index, result.notes);
-  attribute_damage(chosen.points, bad, result);
+  attribute_damage(store, chosen.points, bad, result);
   if (!options.read_only) save_damage(store, found, result.notes);
   return result;
 }

@@ -125,10 +125,10 @@ TEST_CASE("a store and a restore target at UTF-8 paths", "[path]") {
   test::MemorySource src(test::pseudo_random(3 * 64 * 1024 + 100, 9), "vol");
   BackupResult r = run_backup(store, src, BackupOptions{}, null_progress());
   const fs::path out = dir.path() / path_from_utf8(k_utf8 + ".img");
-  run_restore(store, store.load_point(r.point_id), out, RestoreOptions{}, null_progress());
+  run_restore(store, r.point_id, out, RestoreOptions{}, null_progress());
   CHECK(test::read_file(out) == src.data());
   try {
-    run_restore(store, store.load_point(r.point_id), out, RestoreOptions{}, null_progress());
+    run_restore(store, r.point_id, out, RestoreOptions{}, null_progress());
     FAIL("overwrote without --force");
   } catch (const Error& e) {
     CHECK(e.kind() == ErrorKind::usage);

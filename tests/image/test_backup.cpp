@@ -77,7 +77,7 @@ TEST_CASE("backup, verify and restore round trip with dedup") {
 
   for (const auto& id : {r1.point_id, r3.point_id}) {
     fs::path out = f.dir / ("out-" + id);
-    run_restore(store, store.load_point(id), out, RestoreOptions{}, null_progress());
+    run_restore(store, id, out, RestoreOptions{}, null_progress());
     auto data = test::read_file(out);
     if (id == r3.point_id) {
       REQUIRE(data == src.data());
@@ -165,7 +165,7 @@ TEST_CASE("free blocks from an allocation map are not read and restore as holes"
   REQUIRE(r.stats.free_skipped_bytes == 13 * k_bs);
   REQUIRE(r.stats.bytes_read == 3 * k_bs);
   fs::path out = f.dir / "out";
-  run_restore(store, store.load_point(r.point_id), out, RestoreOptions{}, null_progress());
+  run_restore(store, r.point_id, out, RestoreOptions{}, null_progress());
   auto data = test::read_file(out);
   REQUIRE(data.size() == src.size());
   REQUIRE(std::equal(data.begin(), data.begin() + 2 * k_bs, src.data().begin()));
@@ -300,7 +300,7 @@ TEST_CASE("parallel backup and restore: the same point and image whatever the th
     RestoreOptions ro;
     ro.threads = threads;
     fs::path out = g.dir / "out.img";
-    auto st = run_restore(other, p, out, ro, null_progress());
+    auto st = run_restore(other, p.id, out, ro, null_progress());
     REQUIRE(test::read_file(out) == vol);
     REQUIRE(st.bytes_written + st.bytes_sparse == vol.size());
     // Where the filesystem takes O_DIRECT (Linux), every aligned byte bypassed the page

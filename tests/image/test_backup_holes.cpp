@@ -75,7 +75,7 @@ TEST_CASE("holes: whole blocks recorded ZERO unread, partly-hole blocks read, FR
   CHECK_FALSE(p.map[3].is_marker());
   CHECK_FALSE(p.map[12].is_marker());
   fs::path out = f.dir / "out";
-  run_restore(store, p, out, RestoreOptions{}, null_progress());
+  run_restore(store, p.id, out, RestoreOptions{}, null_progress());
   auto data = test::read_file(out);
   REQUIRE(data.size() == src.size());
   CHECK(std::equal(data.begin(), data.begin() + 5 * k_bs, src.data().begin()));

@@ -36,6 +36,6 @@ TEST_CASE("sparse image file: SEEK_HOLE finds the holes, backup skips them, rest
   CHECK(r.stats.bytes_read == 2 * uint64_t{k_bs});
   CHECK(r.stats.new_blocks == 2);
   const fs::path out = dir / "out";
-  run_restore(store, store.load_point(r.point_id), out, RestoreOptions{}, null_progress());
+  run_restore(store, r.point_id, out, RestoreOptions{}, null_progress());
   CHECK(test::read_file(out) == test::read_file(img));
 }

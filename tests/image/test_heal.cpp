@@ -170,12 +170,13 @@ TEST_CASE("restore with ignore_damage writes zeros for a block with no intact co
   auto r = run_backup(store, src, BackupOptions{}, null_progress());
   flip_record(root, store, store.packs_on_disk().at(0), 1);
   Point p = store.load_point(r.point_id);
-  CHECK_THROWS_AS(run_restore(store, p, dir / "a.img", RestoreOptions{}, null_progress()), Error);
+  CHECK_THROWS_AS(run_restore(store, p.id, dir / "a.img", RestoreOptions{}, null_progress()),
+                  Error);
   CHECK_FALSE(fs::exists(dir / "a.img"));
   CHECK(damage_objects(store.storage()) == 1);  // the failed restore recorded what it met
   RestoreOptions ro;
   ro.ignore_damage = true;
-  auto s = run_restore(store, p, dir / "b.img", ro, null_progress());
+  auto s = run_restore(store, p.id, dir / "b.img", ro, null_progress());
   REQUIRE(s.damaged.size() == 1);
   CHECK(s.damaged[0].offset == k_bs);
   CHECK(s.bytes_damaged == k_bs);
@@ -224,8 +225,7 @@ TEST_CASE("prune keeps the intact copy of a block stored twice when the other ro
   po.max_unused.share = 0;  // repack everything with a dead record
   execute_prune(store, plan_prune(store, po), null_progress());
   CHECK(run_verify(store, vo, null_progress()).ok());
-  run_restore(store, store.load_point(first.point_id), dir / "r.img", RestoreOptions{},
-              null_progress());
+  run_restore(store, first.point_id, dir / "r.img", RestoreOptions{}, null_progress());
   std::ifstream in(dir / "r.img", std::ios::binary);
   const std::vector<uint8_t> restored((std::istreambuf_iterator<char>(in)),
                                       std::istreambuf_iterator<char>());

@@ -58,7 +58,7 @@ void check_verifies(const Store& store) {
 
 void check_restores(const Store& store, const std::filesystem::path& out, const std::string& point,
                     const std::vector<uint8_t>& want) {
-  run_restore(store, store.load_point(point), out, RestoreOptions{}, null_progress());
+  run_restore(store, point, out, RestoreOptions{}, null_progress());
   CHECK(test::read_file(out) == want);
 }
 

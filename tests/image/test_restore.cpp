@@ -113,7 +113,7 @@ TEST_CASE("a restore that fails on a damaged pack leaves no partial target") {
   ro.threads = GENERATE(1u, 4u);
   const fs::path out = dir / "out";
   try {
-    run_restore(store, store.load_point(r.point_id), out, ro, null_progress());
+    run_restore(store, r.point_id, out, ro, null_progress());
     FAIL("the restore succeeded");
   } catch (const Error& e) {
     CHECK(e.kind() == ErrorKind::damage);

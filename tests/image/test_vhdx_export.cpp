@@ -78,7 +78,7 @@ TEST_CASE("export: the VHDX holds a GPT disk whose partition equals restore's ou
   const auto backup_header = disk_range(reader, stats.disk_bytes - 512, 8);
   CHECK(std::memcmp(backup_header.data(), "EFI PART", 8) == 0);
 
-  run_restore(store, point, dir / "restored.img", RestoreOptions{}, null_progress());
+  run_restore(store, point.id, dir / "restored.img", RestoreOptions{}, null_progress());
   CHECK(test::read_file(dir / "restored.img") == data);
 
   // The same point exported again (to memory, 2 MiB blocks then 1 MiB): identities

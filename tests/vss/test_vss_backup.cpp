@@ -53,6 +53,6 @@ TEST_CASE("vss: backup, verify and restore of a (fake) shadow copy device", "[vs
   CHECK(point.meta.get(point_key::k_consistency) == "application");
   CHECK(point.meta.get(point_key::k_source) == "C:");
   auto restored = dir / "restored.img";
-  run_restore(store, point, restored, RestoreOptions{}, null_progress());
+  run_restore(store, point.id, restored, RestoreOptions{}, null_progress());
   CHECK(test::read_file(restored) == volume);
 }

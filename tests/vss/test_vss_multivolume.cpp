@@ -140,7 +140,7 @@ TEST_CASE("vss multi-volume: D: and E: in one set, a point each, BackupComplete 
     CHECK((*components)[0].logical_path == "Instance");
     CHECK((*components)[0].name == "sales");
     auto restored = f.dir / ("restored-" + volume.substr(0, 1) + ".img");
-    run_restore(store, point, restored, RestoreOptions{}, null_progress());
+    run_restore(store, point.id, restored, RestoreOptions{}, null_progress());
     CHECK(test::read_file(restored) == f.volumes[volume]);
   }
   CHECK(points[0].result.point_id != points[1].result.point_id);
