@@ -59,7 +59,7 @@ TEST_CASE("copy re-identifies blocks, keeps the bytes and is idempotent", "[copy
         a.load_point(r.point_id).meta.get(point_key::k_created));
 
   RestoreOptions ro;
-  run_restore(b, copied, dir / "restored.img", ro, null_progress());
+  run_restore(b, c.point_id, dir / "restored.img", ro, null_progress());
   CHECK(test::read_file(dir / "restored.img") == volume);
 
   CopyRun again(a, b, null_progress());
