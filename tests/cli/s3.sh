@@ -200,11 +200,11 @@ pass "a server clock an hour ahead: refused with both times named, exit 1"
 # any a trial finished before its kill) exits 0 and the new point restores byte-identical.
 K="--store s3://$bucket/killed"
 expect_exit 0 $VSSIMG $K init
-head -c 24M /dev/urandom > k.img
+head -c 48M /dev/urandom > k.img  # 12 progress lines (one per 4 MiB)
 kills=0
 for trial in 1 2 3 4; do
   head -c 2M /dev/urandom | dd of=k.img bs=1M seek=$((trial * 5)) conv=notrunc status=none
-  at=$((RANDOM % 30 + 1))
+  at=$((RANDOM % 10 + 1))
   VSSIMG_TEST_PACK_SIZE=256K VSSIMG_TEST_PROGRESS_STEP=100 \
     $VSSIMG $K --progress always backup k.img >k.out 2>k.err &
   pk=$!
