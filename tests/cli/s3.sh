@@ -3,7 +3,8 @@
 # exports AWS_ENDPOINT_URL and the keys): init makes the bucket, backup, verify
 # --read-data, restore byte-identical, forget, prune, repair index; a wrong secret exits 14
 # with the S3 code; a dead endpoint fails with one line, exit 1; copy local -> S3 -> local
-# byte-identical; two backups of two hosts at once; prune beside a running backup (the
+# byte-identical; two backups of two hosts at once; backups killed at random moments then a
+# clean backup; prune beside a running backup (the
 # backup's point verifies and restores); prune's safety window; clock skew refused. Skipped (77) without a
 # server: run `scripts/s3-server start DIR; source DIR/env` first to run it by hand.
 if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
@@ -191,3 +192,42 @@ expect_exit 1 env AWS_ENDPOINT_URL=http://127.0.0.1:$(cat "$WORK/skew.port") $VS
 expect_one_line_error "this computer's clock says .* UTC, the server's Date header .* UTC: 3[56][0-9][0-9] s behind it (more than 600 s)"
 kill $skewproxy
 pass "a server clock an hour ahead: refused with both times named, exit 1"
+
+# A backup to S3 killed (SIGKILL) at a random moment, four times: each is killed after a
+# random number of its progress lines (VSSIMG_TEST_PROGRESS_STEP draws every update, so
+# the moment follows the work done, not the clock), small packs so that the kill falls
+# among many pack PUTs. Then a clean backup: verify --read-data (every point, including
+# any a trial finished before its kill) exits 0 and the new point restores byte-identical.
+K="--store s3://$bucket/killed"
+expect_exit 0 $VSSIMG $K init
+head -c 48M /dev/urandom > k.img  # 12 progress lines (one per 4 MiB)
+kills=0
+for trial in 1 2 3 4; do
+  head -c 2M /dev/urandom | dd of=k.img bs=1M seek=$((trial * 5)) conv=notrunc status=none
+  at=$((RANDOM % 10 + 1))
+  VSSIMG_TEST_PACK_SIZE=256K VSSIMG_TEST_PROGRESS_STEP=100 \
+    $VSSIMG $K --progress always backup k.img >k.out 2>k.err &
+  pk=$!
+  for _ in $(seq 3000); do
+    kill -0 $pk 2>/dev/null || break
+    [ "$(grep -c '%' k.err)" -ge $at ] && break
+    sleep 0.02
+  done
+  kill -KILL $pk 2>/dev/null || true
+  set +e; wait $pk; rc=$?; set -e
+  case $rc in
+    137) kills=$((kills + 1)) ;;
+    0) ;;  # finished before the kill: its point must be whole like the others
+    *) cat k.err; fail "killed backup trial $trial exited $rc, not 0 or 137" ;;
+  esac
+done
+[ $kills -ge 1 ] || fail "no trial was killed while running (4 backups finished first)"
+expect_exit 0 $VSSIMG $K backup k.img
+pk_point=$(grep -o 'point [0-9a-f]\{16\}' out | head -1 | cut -d' ' -f2)
+[ -n "$pk_point" ] || { cat out; fail "no point from the clean backup after the kills"; }
+expect_exit 0 $VSSIMG $K verify --read-data
+grep -q "no damage" out || { cat out; fail "verify --read-data after killed backups found damage"; }
+rm -f rk.img; expect_exit 0 $VSSIMG $K restore "$pk_point" rk.img
+cmp k.img rk.img || fail "the clean backup after the kills does not restore byte-identical"
+expect_exit 0 $VSSIMG $K list
+pass "backups to S3 killed at random moments ($kills of 4 killed): a clean backup verifies (--read-data) and restores byte-identical"
