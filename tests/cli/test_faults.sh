@@ -4,7 +4,8 @@
 # a full disk stays full) or EIO (once), for every n the backup reaches. Each failure:
 # exit 1 with one error line naming the operation, the file and the cause; no lock info
 # left behind; no new point unless it is whole; the store verifies; the
-# next backup succeeds and cleans tmp/. At the end every point restores byte-identical.
+# next backup succeeds and cleans tmp/. A failing backup beside another host's leaves that
+# one whole. At the end every point restores byte-identical.
 source "$(dirname "$0")/../fault/lib.sh"
 source "$(dirname "$0")/lib.sh" "$1"
 export VSSIMG_TEST_PACK_SIZE=256K
@@ -109,6 +110,32 @@ expect_exit 0 $VSSIMG $S backup src.img
 p=$(grep -o 'point [0-9a-f]\{16\}' out | head -1 | cut -d' ' -f2)
 cp src.img "img.$p"
 pass "the point verifies (noting 2 unreadable blocks), restores them as zeros (exit 3); the next backup reads them"
+
+# Concurrent writers (backups run side by side): a backup of another host is stopped in
+# the middle of its commit (its packs renamed, its first index segment still in its tmp/
+# folder) while a backup that meets a full disk fails beside it. The failing one exits 1
+# and leaves the other's files alone; the other goes on and commits a whole point.
+head -c 2M /dev/urandom >other.img
+VSSIMG_FAULT="rename:1:STOP:.idx." $VSSIMG $S backup other.img --host other >o.out 2>o.err &
+o=$!
+wait_stopped $o
+mutate src.img 700
+head -c 1M /dev/urandom | dd of=src.img bs=64K seek=7 conv=notrunc status=none
+before=$(points store)
+set +e
+VSSIMG_FAULT="write:2+:ENOSPC" $VSSIMG $S backup src.img >out 2>err
+rc=$?
+set -e
+[ $rc = 1 ] || { cat err; kill -CONT $o; fail "a full disk beside another backup: exit $rc, expected 1"; }
+expect_one_line_error "writing .*: no space left on device"
+[ "$before" = "$(points store)" ] || { kill -CONT $o; fail "the failed backup left a point"; }
+kill -CONT $o
+set +e; wait $o; orc=$?; set -e
+[ $orc = 0 ] || { cat o.err; fail "the other host's backup failed after the full disk beside it (exit $orc)"; }
+p=$(point_of o.out)
+cp other.img "img.$p"
+restores_identical store "$p" other.img
+pass "a full disk beside another host's backup: exit 1; the other backup commits a whole point"
 
 expect_exit 0 $VSSIMG $S verify --read-data
 for p in $(points store); do restores_identical store "$p" "img.$p"; done
