@@ -91,3 +91,12 @@ wait_stopped() {
   done
   fail "process $1 did not stop"
 }
+flip() {  # flip FILE OFFSET: xor one byte
+  python3 - "$1" "$2" <<'PY'
+import sys
+p, off = sys.argv[1], int(sys.argv[2])
+b = bytearray(open(p, 'rb').read())
+b[off] ^= 0x5a
+open(p, 'wb').write(b)
+PY
+}

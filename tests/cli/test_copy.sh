@@ -148,15 +148,6 @@ pass "copies killed $kills times (seam and random kill -9): verify clean after e
 # A damaged block of the source: that point is skipped with an error naming point and
 # offset; the others are copied; exit 12.
 cp -a a e2
-flip() {  # flip FILE OFFSET
-  python3 - "$1" "$2" <<'PY'
-import sys
-p, off = sys.argv[1], int(sys.argv[2])
-b = bytearray(open(p, 'rb').read())
-b[off] ^= 0x5a
-open(p, 'wb').write(b)
-PY
-}
 flip "$(ls -t e2/packs/*/*.pack | head -1)" 5000   # w.img's data, written last
 expect_exit 0 $VSSIMG --store "$WORK/f" init --block-size 64K
 expect_exit 12 $VSSIMG --store e2 --json copy --to "$WORK/f"

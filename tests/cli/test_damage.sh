@@ -14,15 +14,6 @@ expect_exit 0 $VSSIMG $S backup b.img
 pb=$(grep -o 'point [0-9a-f]\{16\}' out | head -1 | cut -d' ' -f2)
 cp -a store pristine
 
-flip() {  # flip FILE OFFSET
-  python3 - "$1" "$2" <<'PY'
-import sys
-p, off = sys.argv[1], int(sys.argv[2])
-b = bytearray(open(p, 'rb').read())
-b[off] ^= 0x5a
-open(p, 'wb').write(b)
-PY
-}
 
 # 1. A byte in the pack that only b.img's new data uses (the last pack written).
 newest_pack=$(ls -t store/packs/*/*.pack | head -1)

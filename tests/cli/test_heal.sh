@@ -12,15 +12,6 @@ export VSSIMG_TEST_PACK_SIZE=256K
 head -c 3M /dev/urandom > a.img
 S="--store $WORK/store"
 
-flip() {  # flip FILE OFFSET: xor one byte
-  python3 - "$1" "$2" <<'PY'
-import sys
-p, off = sys.argv[1], int(sys.argv[2])
-b = bytearray(open(p, 'rb').read())
-b[off] ^= 0x5a
-open(p, 'wb').write(b)
-PY
-}
 
 fresh_store() {
   rm -rf store
