@@ -130,29 +130,9 @@ void add_vss_and_keys(Context& ctx, const Point& p, JsonObject& rec) {
   }
 }
 
-int run_show(Context& ctx, const ShowOptions& opts) {
-  Store store(ctx.store_path());
-  StoreLock lock(store.storage(), LockMode::shared, WriterLock::none, "show",
-                 lock_options(ctx, StoreAccess::read));
-  // The map is streamed, one chunk at a time: show never holds a whole map.
-  PointMapReader reader(store.storage(),
-                        resolve_point(store, opts.point, point_filter(opts.filter)));
-  Point p;
-  p.id = reader.info().id;
-  p.meta = reader.info().meta;
-  p.block_size = reader.info().block_size;
-  if (p.block_size != store.block_size())
-    throw Error(ErrorKind::damage, "reading", "point " + p.id,
-                "block size differs from the store's");
-  const uint64_t blocks = reader.info().block_count;
+// The human-readable lines of `show`.
+void print_point(Context& ctx, const Point& p, uint64_t blocks, const uint64_t (&counts)[4]) {
   const auto& m = p.meta;
-  uint64_t counts[4] = {0, 0, 0, 0};  // data, zero, free, unreadable
-  for (;;) {
-    const auto& chunk = reader.next_chunk();
-    if (chunk.empty()) break;
-    for (const auto& b : chunk)
-      counts[b.is_zero() ? 1 : b.is_free() ? 2 : b.is_unreadable() ? 3 : 0]++;
-  }
   ctx.out->text(fmt::format("point        {}", p.id));
   ctx.out->text(fmt::format("created      {}", local_time(m.get_int(point_key::k_created))));
   ctx.out->text(fmt::format("source       {} on {}", m.get(point_key::k_source),
@@ -180,6 +160,31 @@ int run_show(Context& ctx, const ShowOptions& opts) {
                   human_bytes(static_cast<uint64_t>(m.get_int(point_key::k_new_bytes))),
                   human_bytes(static_cast<uint64_t>(m.get_int(point_key::k_new_stored_bytes))),
                   m.get(point_key::k_duration_seconds)));
+}
+
+int run_show(Context& ctx, const ShowOptions& opts) {
+  Store store(ctx.store_path());
+  StoreLock lock(store.storage(), LockMode::shared, WriterLock::none, "show",
+                 lock_options(ctx, StoreAccess::read));
+  // The map is streamed, one chunk at a time: show never holds a whole map.
+  PointMapReader reader(store.storage(),
+                        resolve_point(store, opts.point, point_filter(opts.filter)));
+  Point p;
+  p.id = reader.info().id;
+  p.meta = reader.info().meta;
+  p.block_size = reader.info().block_size;
+  if (p.block_size != store.block_size())
+    throw Error(ErrorKind::damage, "reading", "point " + p.id,
+                "block size differs from the store's");
+  const uint64_t blocks = reader.info().block_count;
+  uint64_t counts[4] = {0, 0, 0, 0};  // data, zero, free, unreadable
+  for (;;) {
+    const auto& chunk = reader.next_chunk();
+    if (chunk.empty()) break;
+    for (const auto& b : chunk)
+      counts[b.is_zero() ? 1 : b.is_free() ? 2 : b.is_unreadable() ? 3 : 0]++;
+  }
+  print_point(ctx, p, blocks, counts);
   JsonObject rec("point");
   rec.add("id", p.id).add("block_size", p.block_size).add("blocks", blocks);
   rec.add("data_blocks", counts[0])
