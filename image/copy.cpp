@@ -199,11 +199,14 @@ BlockId CopyRun::Impl::destination_id(const BlockId& src) {
   m_bytes_read += len;
   m_data_bytes += len;
   const BlockId dst = m_to.hasher().hash(m_raw.data(), len);
+  m_ids.emplace(src, std::make_pair(dst, len));
+  // Compressed and stored only when the destination lacks a usable copy (a nightly copy
+  // is mostly blocks it has), as backup decides before compressing.
+  if (m_index.contains(dst) && !m_unusable.count(dst)) return dst;
   size_t n = lz4_compress(m_raw.data(), len, m_packed.data(), m_packed.size());
   const bool packed = n != 0;
   m_sink.store(dst, packed ? Codec::lz4 : Codec::raw, packed ? m_packed.data() : m_raw.data(),
                packed ? static_cast<uint32_t>(n) : len, len);
-  m_ids.emplace(src, std::make_pair(dst, len));
   return dst;
 }
 
