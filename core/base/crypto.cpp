@@ -99,6 +99,19 @@ std::vector<uint8_t> Sealer::open(const void* sealed, size_t sealed_len,
   return out;
 }
 
+void Sealer::seal_at(uint8_t* out, const uint8_t* plain, size_t len, const uint8_t* nonce,
+                     const uint8_t* ad, size_t ad_len) const {
+  crypto_aead_xchacha20poly1305_ietf_encrypt(out, nullptr, plain, len, ad, ad_len, nullptr, nonce,
+                                             m_record_key.data());
+}
+
+bool Sealer::open_at(uint8_t* out, const uint8_t* sealed, size_t sealed_len, const uint8_t* nonce,
+                     const uint8_t* ad, size_t ad_len) const {
+  if (sealed_len < k_seal_tag_size) return false;
+  return crypto_aead_xchacha20poly1305_ietf_decrypt(out, nullptr, nullptr, sealed, sealed_len, ad,
+                                                    ad_len, nonce, m_record_key.data()) == 0;
+}
+
 BlockId Sealer::block_id(const void* data, size_t len) const {
   BlockId id;
   crypto_generichash(id.bytes.data(), id.bytes.size(), static_cast<const uint8_t*>(data), len,

@@ -30,14 +30,16 @@ void random_bytes(void* out, size_t len);
 
 // What kind of object a sealed record belongs to; part of its associated data, so a
 // record of one kind never opens as another.
+// Sealed objects (image/storage_sealed.cpp) use 1, 2, 3 and 6, with the object's name
+// and the chunk's number as identity; 4 and 5 are unused (reserved by an earlier draft).
 enum class SealKind : uint32_t {
-  pack_record = 1,    // identity: pack id · record offset
-  index_segment = 2,  // identity: segment name
-  point_chunk = 3,    // identity: point id · chunk number
-  point_meta = 4,     // identity: point id
-  config_secret = 5,  // identity: empty
-  state = 6,          // identity: object name (verify state, damage record)
-  key_test = 7,       // the check value of a key file; identity: key name
+  pack_record = 1,    // a pack object
+  index_segment = 2,  // an index segment object
+  point_chunk = 3,    // a point object
+  point_meta = 4,     // reserved
+  config_secret = 5,  // reserved
+  state = 6,          // a state object (verify state, damage record)
+  key_test = 7,       // the wrapped master key of a key file; identity: its bytes 0-135
 };
 
 // The associated data of one record: store id (16) · kind (u32 LE) · identity bytes.
@@ -82,6 +84,15 @@ class Sealer {
             const std::string& object) const;
   std::vector<uint8_t> open(const void* sealed, size_t sealed_len, const std::vector<uint8_t>& ad,
                             const std::string& object) const;
+
+  // Chunk sealing with a caller-made nonce (each nonce used once per key: sealed objects
+  // derive one per chunk from a random base). seal_at writes len + k_seal_tag_size bytes
+  // (ciphertext · tag) to `out`; open_at writes ct_len - k_seal_tag_size bytes and returns
+  // false when authentication fails. `out` may equal the input (in place).
+  void seal_at(uint8_t* out, const uint8_t* plain, size_t len, const uint8_t* nonce,
+               const uint8_t* ad, size_t ad_len) const;
+  bool open_at(uint8_t* out, const uint8_t* sealed, size_t sealed_len, const uint8_t* nonce,
+               const uint8_t* ad, size_t ad_len) const;
 
   // The id of a data block: keyed BLAKE2b, 16 bytes (a PRF: ids reveal nothing of the
   // content to one without the key; equal blocks still have equal ids). Never a marker.

@@ -44,6 +44,14 @@ std::vector<uint8_t> Sealer::open(const void*, size_t, const std::vector<uint8_t
                                   const std::string&) const {
   unavailable();
 }
+void Sealer::seal_at(uint8_t*, const uint8_t*, size_t, const uint8_t*, const uint8_t*,
+                     size_t) const {
+  unavailable();
+}
+bool Sealer::open_at(uint8_t*, const uint8_t*, size_t, const uint8_t*, const uint8_t*,
+                     size_t) const {
+  unavailable();
+}
 BlockId Sealer::block_id(const void*, size_t) const {
   unavailable();
 }

@@ -1,12 +1,14 @@
 #include "core/base/hash.hpp"
 
 #include "core/base/bytes.hpp"
+#include "core/base/crypto.hpp"
 #include "core/base/error.hpp"
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include <cstring>
+#include <utility>
 
 namespace vssimg {
 
@@ -45,7 +47,10 @@ BlockHasher::BlockHasher(const std::vector<uint8_t>& secret) : m_secret(secret) 
   }
 }
 
+BlockHasher::BlockHasher(std::shared_ptr<const Sealer> sealer) : m_sealer(std::move(sealer)) {}
+
 BlockId BlockHasher::hash(const void* data, size_t len) const {
+  if (m_sealer) return m_sealer->block_id(data, len);
   XXH128_hash_t h = XXH3_128bits_withSecret(data, len, m_secret.data(), m_secret.size());
   BlockId id;
   // Canonical big-endian order, as xxhsum prints it.

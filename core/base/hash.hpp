@@ -4,6 +4,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -38,14 +39,23 @@ struct BlockIdHash {
 
 inline constexpr size_t k_secret_size = 192;
 
-// Hashes blocks with the store's secret. Thread-safe (stateless after construction).
+class Sealer;
+
+// Hashes blocks: a plain store's with keyed XXH3-128 (the config's secret), an encrypted
+// store's with keyed BLAKE2b (Sealer::block_id). Thread-safe (stateless after construction).
 class BlockHasher {
  public:
   explicit BlockHasher(const std::vector<uint8_t>& secret);
+  explicit BlockHasher(std::shared_ptr<const Sealer> sealer);
   BlockId hash(const void* data, size_t len) const;
+  // True in an encrypted store: every byte read from it was authenticated by its seal
+  // (which covers each record's header, id included), so a reader need not hash a block
+  // again to trust it (check_record).
+  bool reads_authenticated() const { return m_sealer != nullptr; }
 
  private:
   std::vector<uint8_t> m_secret;
+  std::shared_ptr<const Sealer> m_sealer;
 };
 
 // Unkeyed XXH3-64 for checksums of records and files.
