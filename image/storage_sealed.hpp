@@ -1,0 +1,33 @@
+// The storage of an encrypted store (docs/format.md, "Encryption"): a Storage over another
+// one that seals every pack, index segment, point and state object in chunks
+// (XChaCha20-Poly1305, associated data binding each chunk to its store, kind, name,
+// position and whether it is the last), and opens them again on reading, so everything
+// above it — packs, segments, points, verify state, damage record — keeps its plain
+// format and its ranged reads. The config, key files and lock objects pass through as
+// they are (they must be readable before the key is known).
+#pragma once
+
+#include "core/base/crypto.hpp"
+#include "image/config.hpp"
+#include "image/storage.hpp"
+
+#include <memory>
+
+namespace vssimg {
+
+// Plain bytes per sealed chunk of a new object; a reader takes the size from the object's
+// header (4 KiB to 1 MiB, a power of two).
+inline constexpr uint32_t k_sealed_chunk_size = 8 * 1024;
+
+// True for the kinds a sealed storage seals (pack, index, point, state).
+bool sealed_kind(ObjectKind kind);
+
+// The plain size of a sealed object of `sealed_size` bytes with chunks of `chunk` bytes,
+// or nothing when no sealed object has that size.
+std::optional<uint64_t> sealed_plain_size(uint64_t sealed_size, uint32_t chunk);
+
+std::unique_ptr<Storage> seal_storage(std::unique_ptr<Storage> inner,
+                                      std::shared_ptr<const Sealer> sealer,
+                                      const StoreId& store_id);
+
+}  // namespace vssimg
