@@ -63,7 +63,17 @@ std::string BlockReader::read_copy(const BlockId& id, BlockLocation loc, uint8_t
   auto file = open_pack(loc.pack);
   const uint32_t bs = m_store.block_size();
   scratch.resize(k_record_header_size + bs);
-  size_t got = file->read_at(scratch.data(), scratch.size(), loc.offset);
+  size_t got = 0;
+  PackEntry head;
+  if (m_store.encrypted() &&
+      file->read_at(scratch.data(), k_record_header_size, loc.offset) == k_record_header_size &&
+      parse_record_header(scratch.data(), k_record_header_size, head) && head.stored_len <= bs) {
+    // A sealed pack is opened chunk by chunk: read the record, not a whole block size.
+    got = k_record_header_size + file->read_at(scratch.data() + k_record_header_size,
+                                               head.stored_len, loc.offset + k_record_header_size);
+  } else {
+    got = file->read_at(scratch.data(), scratch.size(), loc.offset);
+  }
   std::string problem = check_record(scratch.data(), got, id, m_store.hasher(), out, bs, raw_len);
   if (problem.empty() && stored_len) {
     PackEntry entry;

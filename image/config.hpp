@@ -11,9 +11,9 @@
 namespace vssimg {
 
 inline constexpr uint32_t k_known_required_features = 0;
-// Required feature bit of an encrypted store (docs/format.md, "Encryption"). Not yet in
-// k_known_required_features: until every object is sealed, this build refuses such a
-// store everywhere but in `key` (decode_config's `known`).
+// Required feature bit of an encrypted store (docs/format.md, "Encryption"). Store adds it
+// to the features it knows when the build has libsodium (crypto_available()); a build
+// without refuses such a store (exit 10).
 inline constexpr uint32_t k_feature_encrypted = 0x1;
 inline constexpr uint32_t k_min_block_size = 64 * 1024;
 inline constexpr uint32_t k_max_block_size = 4 * 1024 * 1024;

@@ -239,12 +239,19 @@ Segment decode_index_segment(const uint8_t* data, size_t len, const StoreId& sto
 Segment read_index_segment(const Storage& storage, const std::string& name,
                            const StoreId& store_id) {
   const std::string shown = "index segment " + name + ".idx";
-  auto reader = storage.open(segment_object(name));
-  const uint64_t size = reader->size();
-  if (size > k_max_segment_size)
-    throw Error(ErrorKind::damage, "reading", shown, "file implausibly large");
-  std::vector<uint8_t> data(static_cast<size_t>(size));
-  reader->read_exact_at(data.data(), data.size(), 0);
+  std::vector<uint8_t> data;
+  try {
+    auto reader = storage.open(segment_object(name));
+    const uint64_t size = reader->size();
+    if (size > k_max_segment_size)
+      throw Error(ErrorKind::damage, "reading", shown, "file implausibly large");
+    data.resize(static_cast<size_t>(size));
+    reader->read_exact_at(data.data(), data.size(), 0);
+  } catch (const Error& e) {
+    // Named as a segment, whatever the storage calls it (a sealed chunk that did not open).
+    if (e.kind() != ErrorKind::damage) throw;
+    throw Error(ErrorKind::damage, "reading", shown, e.cause());
+  }
   return decode_index_segment(data.data(), data.size(), store_id, shown);
 }
 

@@ -3,7 +3,9 @@
 #include "core/base/error.hpp"
 #include "core/os/path.hpp"
 #include "core/os/platform.hpp"
+#include "image/keys.hpp"
 #include "image/point_meta.hpp"
+#include "image/storage_sealed.hpp"
 #include "image/storage_open.hpp"
 
 #include <fmt/format.h>
@@ -25,24 +27,44 @@ constexpr uint64_t k_segment_entry_size = segment_layout::entry::k_size;
 const ObjectRef k_config{ObjectKind::config, ""};
 }  // namespace
 
-void Store::create(const Storage& storage, uint32_t block_size) {
+namespace {
+PasswordProvider g_password;
+}  // namespace
+
+void set_password_provider(PasswordProvider provider) {
+  g_password = std::move(provider);
+}
+
+void Store::create(const Storage& storage, uint32_t block_size, const NewStoreKey* key) {
   StoreConfig c;
   c.block_size = block_size;
   auto id = random_bytes(c.store_id.size());
   std::memcpy(c.store_id.data(), id.data(), c.store_id.size());
   c.created = now_unix();
-  c.secret = random_bytes(k_secret_size);
+  if (key) {
+    // No secret in plain text: ids are keyed by a subkey of the master key.
+    c.required_features |= k_feature_encrypted;
+    c.secret.assign(k_secret_size, 0);
+    MasterKey master = MasterKey::random();
+    add_key(storage, master, c.store_id, key->password, key->host, c.created, key->params);
+  } else {
+    c.secret = random_bytes(k_secret_size);
+  }
   auto bytes = encode_config(c);
   storage.write(k_config, bytes.data(), bytes.size());
 }
 
-void Store::create(const fs::path& root, uint32_t block_size) {
+void Store::create(const fs::path& root, uint32_t block_size, const NewStoreKey* key) {
   if (!valid_block_size(block_size)) {
     throw Error(
         ErrorKind::usage, "creating store", path_to_utf8(root),
         fmt::format("block size {} is not a power of two from 64 KiB to 4 MiB", block_size));
   }
-  create(*create_storage(path_to_utf8(root)), block_size);
+  if (key && !crypto_available()) {
+    throw Error(ErrorKind::usage, "creating store", path_to_utf8(root),
+                "this build has no encryption (built without libsodium)");
+  }
+  create(*create_storage(path_to_utf8(root)), block_size, key);
 }
 
 Store::Store(std::unique_ptr<Storage> storage) : m_storage(std::move(storage)) {
@@ -51,8 +73,28 @@ Store::Store(std::unique_ptr<Storage> storage) : m_storage(std::move(storage)) {
                 "not a vssimg store (no config file)");
   }
   auto bytes = m_storage->read_all(k_config, k_max_config_size);
-  m_config = decode_config(bytes.data(), bytes.size(), m_storage->describe(k_config));
-  m_hasher = std::make_unique<BlockHasher>(m_config.secret);
+  const uint32_t known =
+      k_known_required_features | (crypto_available() ? k_feature_encrypted : 0u);
+  m_config = decode_config(bytes.data(), bytes.size(), m_storage->describe(k_config), known);
+  if (encrypted()) {
+    unlock();
+  } else {
+    m_hasher = std::make_unique<BlockHasher>(m_config.secret);
+  }
+}
+
+void Store::unlock() {
+  const std::string where = m_storage->location();
+  if (!g_password) {
+    throw Error(ErrorKind::key_refused, "opening store", where,
+                "the store is encrypted and no password was given");
+  }
+  std::string password = g_password(where);
+  MasterKey master = unlock_store(*m_storage, m_config.store_id, password);
+  secure_wipe(password.data(), password.size());
+  auto sealer = std::make_shared<const Sealer>(master);
+  m_storage = seal_storage(std::move(m_storage), sealer, m_config.store_id);
+  m_hasher = std::make_unique<BlockHasher>(std::move(sealer));
 }
 
 Store::Store(fs::path root) : Store(open_storage(path_to_utf8(root))) {}

@@ -1,6 +1,7 @@
 // A store: its config, points and index, reached through a Storage (image/storage.hpp).
 #pragma once
 
+#include "core/base/crypto.hpp"
 #include "core/base/hash.hpp"
 #include "image/config.hpp"
 #include "image/index.hpp"
@@ -9,18 +10,34 @@
 #include "image/storage.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace vssimg {
 
+// Where the password of an encrypted store comes from: cli/ sets it once (the store's
+// location is passed, so `copy` can tell its two stores apart). Without one, opening an
+// encrypted store is refused (Error(key_refused)).
+using PasswordProvider = std::function<std::string(const std::string& location)>;
+void set_password_provider(PasswordProvider provider);
+
+// An encrypted store's first key (init --encrypt): its password and Argon2id cost.
+struct NewStoreKey {
+  std::string password;
+  std::string host;
+  PwhashParams params;
+};
+
 class Store {
  public:
-  // Writes the config of a new store (block size checked) into an empty storage.
-  static void create(const Storage& storage, uint32_t block_size);
+  // Writes the config of a new store (block size checked) into an empty storage; with
+  // `key`, an encrypted store (its first key file, then the config).
+  static void create(const Storage& storage, uint32_t block_size, const NewStoreKey* key = nullptr);
   // Creates a new store directory at `root` (which must not exist, or be an empty directory).
-  static void create(const std::filesystem::path& root, uint32_t block_size);
+  static void create(const std::filesystem::path& root, uint32_t block_size,
+                     const NewStoreKey* key = nullptr);
 
   // Opens the store in `storage`. Throws Error(store_not_found) when it holds no store,
   // Error(newer_format) for a newer format, Error(damage) for a damaged config.
@@ -32,6 +49,7 @@ class Store {
   const StoreConfig& config() const { return m_config; }
   const BlockHasher& hasher() const { return *m_hasher; }
   uint32_t block_size() const { return m_config.block_size; }
+  bool encrypted() const { return (m_config.required_features & k_feature_encrypted) != 0; }
 
   // All points (header and metadata only), oldest first. Unreadable point files are
   // reported in `problems` (if given) and skipped.
@@ -62,6 +80,9 @@ class Store {
   size_t clean_tmp(Leftovers which = Leftovers::dead) const;
 
  private:
+  // Opens the master key with the provider's password and puts the storage under a seal.
+  void unlock();
+
   std::unique_ptr<Storage> m_storage;
   StoreConfig m_config;
   std::unique_ptr<BlockHasher> m_hasher;

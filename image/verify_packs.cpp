@@ -106,36 +106,73 @@ void PackChecker::check_table(const ObjectReader& pack, const Entries& entries,
   }
 }
 
+// Reads [at, at + want) of `pack` into `window`; the cause when a part of it is damaged
+// beyond reading (a sealed chunk that does not open), empty otherwise.
+std::string PackChecker::read_window(const ObjectReader& pack, uint8_t* window, size_t want,
+                                     uint64_t at) {
+  try {
+    pack.read_exact_at(window, want, at);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::damage) throw;
+    return e.cause();
+  }
+  m_bytes += want;
+  return {};
+}
+
+// Reads the one record at `at`: its header, then exactly its payload (so a damaged record
+// beside it does not count against it). `want` receives the bytes read.
+std::string PackChecker::read_one(const ObjectReader& pack, std::vector<uint8_t>& window,
+                                  uint64_t at, uint64_t size, size_t& want) {
+  want = static_cast<size_t>(std::min<uint64_t>(k_record_header_size, size - at));
+  std::string what = read_window(pack, window.data(), want, at);
+  PackEntry head;
+  if (!what.empty() || !parse_record_header(window.data(), want, head)) return what;
+  const uint64_t payload = std::min<uint64_t>(head.stored_len, m_store.block_size());
+  const size_t rest = static_cast<size_t>(std::min<uint64_t>(payload, size - at - want));
+  what = read_window(pack, window.data() + want, rest, at + want);
+  want += rest;
+  return what;
+}
+
 void PackChecker::check_records(const ObjectReader& pack, Entries& entries,
                                 const std::string& pack_hex, BadList& bad,
                                 std::vector<uint8_t>& window, std::vector<uint8_t>& block) {
   std::sort(entries.begin(), entries.end(),
             [](const auto& a, const auto& b) { return a.second < b.second; });
   // Records are read through a sliding window, not the whole pack: memory stays bounded
-  // per thread (a pack may be 32 MiB or more) and reads stay sequential.
-  const uint32_t bs = m_store.block_size();
+  // per thread (a pack may be 32 MiB or more) and reads stay sequential. When a window
+  // cannot be read, the rest of the pack is read record by record, so that damage is
+  // pinned to the records it touches.
+  const uint64_t record_max = k_record_header_size + m_store.block_size();
   const uint64_t size = pack.size();
-  const size_t window_size = std::max<size_t>(k_read_window, k_record_header_size + bs);
+  const size_t window_size = std::max<size_t>(k_read_window, record_max);
   window.resize(window_size);
   uint64_t win_start = 0, win_end = 0;
+  bool one_by_one = false;
   for (const auto& e : entries) {
     if (!m_referenced.count(e.first)) continue;
-    if (e.second < size &&
-        (e.second < win_start || e.second + k_record_header_size + bs > win_end) &&
-        win_end < size) {
+    ++m_records;
+    std::string what;
+    if (e.second >= size) {
+      what = "record offset beyond the end of the pack";
+    } else if (e.second < win_start || (e.second + record_max > win_end && win_end < size)) {
       win_start = e.second;
       size_t want = static_cast<size_t>(std::min<uint64_t>(window_size, size - win_start));
-      pack.read_exact_at(window.data(), want, win_start);
-      win_end = win_start + want;
-      m_bytes += want;
+      if (!one_by_one) what = read_window(pack, window.data(), want, win_start);
+      if (one_by_one || !what.empty()) {
+        one_by_one = true;
+        what = read_one(pack, window, win_start, size, want);
+      }
+      win_end = what.empty() ? win_start + want : 0;
+      if (!what.empty()) win_start = 0;
     }
     uint32_t raw_len = 0;
-    std::string what = e.second < size && e.second >= win_start
-                           ? check_record(window.data() + (e.second - win_start),
-                                          static_cast<size_t>(win_end - e.second), e.first,
-                                          m_store.hasher(), block.data(), block.size(), raw_len)
-                           : "record offset beyond the end of the pack";
-    ++m_records;
+    if (what.empty()) {
+      what = check_record(window.data() + (e.second - win_start),
+                          static_cast<size_t>(win_end - e.second), e.first, m_store.hasher(),
+                          block.data(), block.size(), raw_len);
+    }
     if (!what.empty()) {
       bad.emplace_back(
           e.first,

@@ -73,6 +73,9 @@ class PackChecker {
   void check_table(const ObjectReader& pack, const Entries& entries, const std::string& pack_hex,
                    BadList& bad) const;
   // Reads the referenced records of the pack in offset order (sorts `entries`).
+  std::string read_window(const ObjectReader& pack, uint8_t* window, size_t want, uint64_t at);
+  std::string read_one(const ObjectReader& pack, std::vector<uint8_t>& window, uint64_t at,
+                       uint64_t size, size_t& want);
   void check_records(const ObjectReader& pack, Entries& entries, const std::string& pack_hex,
                      BadList& bad, std::vector<uint8_t>& window, std::vector<uint8_t>& block);
 
