@@ -1,6 +1,7 @@
 #include "cli/context.hpp"
 #include "cli/event_log.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/password.hpp"
 #include "cli/usage_hint.hpp"
 #include "cli/vss_flags.hpp"
 #include "core/base/error.hpp"
@@ -8,6 +9,7 @@
 #include "core/os/path.hpp"
 #include "core/os/process.hpp"
 #include "image/storage_open.hpp"
+#include "image/store.hpp"
 #include "vss/vss.hpp"
 
 #include <fmt/format.h>
@@ -101,6 +103,9 @@ void build_app(CLI::App& app, GlobalOptions& global, CommandTable& table) {
                  "Store path (local or UNC) or s3://BUCKET/PREFIX; or set VSSIMG_STORE");
   app.add_flag("--s3-path-style", global.s3_path_style,
                "S3: path-style URLs (the default when AWS_ENDPOINT_URL is set)");
+  app.add_option("--password-file", global.password_file,
+                 "Encrypted store: file whose first line is the password (else "
+                 "VSSIMG_PASSWORD_FILE, a console prompt, or VSSIMG_PASSWORD)");
   app.add_flag("--json", global.json, "Results as JSON Lines on stdout (see docs/json.md)");
   app.add_option("--progress", global.progress,
                  "Progress on stderr: auto (only on a console), always, never")
@@ -233,6 +238,9 @@ int run_cli(int argc, char** argv) {
   install_interrupt_handlers();
   ctx.out = std::make_unique<Output>(ctx.global);
   set_storage_options(StorageOptions{ctx.global.s3_path_style, &ctx.out->progress()});
+  set_password_provider([file = ctx.global.password_file](const std::string& location) {
+    return read_password(PasswordSource{file}, location);
+  });
   RunOutcome outcome;
   for (const auto& [sub, run] : table.entries) {
     if (!sub->parsed()) continue;

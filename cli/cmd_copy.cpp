@@ -1,5 +1,6 @@
 #include "cli/lock_options.hpp"
 #include "cli/context.hpp"
+#include "cli/password.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/parse.hpp"
 #include "cli/point_flags.hpp"
@@ -22,8 +23,9 @@ namespace {
 struct CopyCommandOptions {
   std::vector<std::string> points;
   std::string to;
-  PointFilterFlags filter;  // --source, --host
-  KeepFlags keep;           // --keep-*: the destination's retention afterwards
+  std::string to_password_file;  // the destination's password, when it is encrypted
+  PointFilterFlags filter;       // --source, --host
+  KeepFlags keep;                // --keep-*: the destination's retention afterwards
 };
 
 struct CopyTotals {
@@ -140,6 +142,12 @@ int run_copy_command(Context& ctx, const CopyCommandOptions& opts) {
   const RetentionPolicy policy = policy_from_flags(opts.keep);
   const PointFilter filter = point_filter(opts.filter);
   Store from(ctx.store_path());
+  // The destination's password: --to-password-file, else the source's sources.
+  set_password_provider([&](const std::string& location) {
+    return read_password(PasswordSource{opts.to_password_file.empty() ? ctx.global.password_file
+                                                                      : opts.to_password_file},
+                         location);
+  });
   Store to(path_from_utf8(opts.to));
   const CopyTotals totals = copy_all(ctx, from, to, opts);
   summarize(ctx, totals, started);
@@ -167,6 +175,9 @@ void add_copy_command(CLI::App& app, CommandTable& table) {
   sub->add_option("--to", opts->to,
                   "The destination store (a path, UNC path or s3://BUCKET/PREFIX)")
       ->required();
+  sub->add_option("--to-password-file", opts->to_password_file,
+                  "Encrypted destination: file whose first line is its password (default: the "
+                  "source's --password-file, VSSIMG_PASSWORD_FILE, a prompt, VSSIMG_PASSWORD)");
   add_point_filter_flags(sub, opts->filter, FilterUse::all);
   add_keep_flags(sub, opts->keep);
   table.add(sub, [opts](Context& ctx) { return run_copy_command(ctx, *opts); });

@@ -10,7 +10,7 @@
 #include "image/lock.hpp"
 #include "image/config.hpp"
 #include "image/keys.hpp"
-#include "image/storage_local.hpp"
+#include "image/storage_open.hpp"
 
 #include <fmt/format.h>
 
@@ -19,14 +19,13 @@ namespace vssimg::cli {
 namespace {
 
 struct KeyOptions {
-  PasswordSource password;
   std::string new_password_file;
   std::string name;  // key remove
 };
 
 // The storage and config of an encrypted store; Error(usage) for a plain store.
 struct OpenedStore {
-  std::unique_ptr<LocalStorage> storage;
+  std::unique_ptr<Storage> storage;
   StoreConfig config;
   std::string name;
 };
@@ -35,7 +34,7 @@ OpenedStore open_encrypted(Context& ctx) {
   OpenedStore s;
   auto path = ctx.store_path();
   s.name = path_to_utf8(path);
-  s.storage = LocalStorage::open_directory(path);
+  s.storage = open_storage(s.name);
   auto bytes = s.storage->read_all(ObjectRef{ObjectKind::config, ""}, 4096);
   s.config =
       decode_config(bytes.data(), bytes.size(), s.storage->describe({ObjectKind::config, ""}),
@@ -86,7 +85,8 @@ int run_key_add(Context& ctx, const KeyOptions& opts, bool passwd) {
   OpenedStore s = open_encrypted(ctx);
   std::string opened;
   MasterKey master =
-      unlock_store(*s.storage, s.config.store_id, read_password(opts.password, s.name), &opened);
+      unlock_store(*s.storage, s.config.store_id,
+                   read_password(PasswordSource{ctx.global.password_file}, s.name), &opened);
   const std::string fresh = new_password(opts, s.name);
   StoreLock lock(*s.storage, LockMode::exclusive, WriterLock::none,
                  passwd ? "key passwd" : "key add", lock_options(ctx, StoreAccess::write));
@@ -103,19 +103,14 @@ int run_key_add(Context& ctx, const KeyOptions& opts, bool passwd) {
 int run_key_remove(Context& ctx, const KeyOptions& opts) {
   OpenedStore s = open_encrypted(ctx);
   // Only a holder of the store's password may remove one of its keys.
-  unlock_store(*s.storage, s.config.store_id, read_password(opts.password, s.name));
+  unlock_store(*s.storage, s.config.store_id,
+               read_password(PasswordSource{ctx.global.password_file}, s.name));
   StoreLock lock(*s.storage, LockMode::exclusive, WriterLock::none, "key remove",
                  lock_options(ctx, StoreAccess::write));
   std::string removed = remove_key(*s.storage, opts.name);
   ctx.out->text(fmt::format("removed key {}", removed));
   ctx.out->record(JsonObject("status").add("removed", removed));
   return k_exit_ok;
-}
-
-void add_password_flag(CLI::App* sub, KeyOptions& opts) {
-  sub->add_option("--password-file", opts.password.file,
-                  "File whose first line is the store's password (else VSSIMG_PASSWORD_FILE, "
-                  "a console prompt, or VSSIMG_PASSWORD)");
 }
 
 }  // namespace
@@ -128,7 +123,6 @@ void add_key_command(CLI::App& app, CommandTable& table) {
   auto* add = key->add_subcommand("add", "Add a key file with a new password");
   auto* remove = key->add_subcommand("remove", "Remove a key file (never the last one)");
   auto* passwd = key->add_subcommand("passwd", "Change the password of the key that opens");
-  for (auto* sub : {add, remove, passwd}) add_password_flag(sub, *opts);
   for (auto* sub : {add, passwd}) {
     sub->add_option("--new-password-file", opts->new_password_file,
                     "File whose first line is the new password (else asked twice on the console)");

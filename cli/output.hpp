@@ -24,6 +24,7 @@ struct GlobalOptions {
   // --lock-wait: how long to wait for another process's store lock (cli/lock_options.hpp).
   std::string lock_wait = "5min";
   bool s3_path_style = false;  // --s3-path-style: http://host/bucket/key for s3:// stores
+  std::string password_file;   // --password-file: an encrypted store's password (cli/password.hpp)
 };
 
 class Output {

@@ -39,4 +39,21 @@ std::string read_password(const PasswordSource& source, const std::string& purpo
               "VSSIMG_PASSWORD)");
 }
 
+std::string read_new_password(const PasswordSource& source, const std::string& purpose) {
+  if (!source.file.empty()) return read_password_file(source.file);
+  if (const char* f = std::getenv("VSSIMG_PASSWORD_FILE"); f && *f) return read_password_file(f);
+  if (auto first = prompt_password("new password for " + purpose + ": ")) {
+    auto again = prompt_password("repeat the password: ");
+    if (first->empty() || !again || *again != *first) {
+      throw Error(ErrorKind::key_refused, "reading new password", purpose,
+                  "the two entries differ or are empty");
+    }
+    return *first;
+  }
+  if (const char* p = std::getenv("VSSIMG_PASSWORD"); p && *p) return p;
+  throw Error(ErrorKind::key_refused, "reading new password", purpose,
+              "no password given (use --password-file, VSSIMG_PASSWORD_FILE, a console, or "
+              "VSSIMG_PASSWORD)");
+}
+
 }  // namespace vssimg::cli

@@ -18,6 +18,10 @@ struct PasswordSource {
 // An empty file, or one that cannot be read, is an error naming the file.
 std::string read_password(const PasswordSource& source, const std::string& purpose);
 
+// The password of a new store (init --encrypt): a file as read_password takes it, else
+// asked twice on the console, else VSSIMG_PASSWORD; Error(key_refused) otherwise.
+std::string read_new_password(const PasswordSource& source, const std::string& purpose);
+
 // The first line of a password file (without its line end). Throws Error naming the file.
 std::string read_password_file(const std::string& path);
 
