@@ -9,6 +9,28 @@ export PATH=$PATH:/sbin:/usr/sbin
 export VSSIMG_STORE=
 TESTS_RUN=0
 
+# VSSIMG_TEST_ENCRYPT=1 (tests/CMakeLists.txt: the *_encrypted tests): every store a test
+# makes is encrypted. $VSSIMG becomes a wrapper adding `--encrypt` (with a cheap Argon2id:
+# these suites test the store, not the key derivation) to `init`; the password comes from
+# VSSIMG_PASSWORD_FILE. ENCRYPTED=1 lets a test expect the causes an encrypted store gives.
+ENCRYPTED=0
+if [ "${VSSIMG_TEST_ENCRYPT:-0}" = 1 ]; then
+  ENCRYPTED=1
+  echo "the suite's password" >"$WORK/.password"
+  export VSSIMG_PASSWORD_FILE=$WORK/.password
+  cat >"$WORK/.vssimg-encrypted" <<WRAPPER
+#!/usr/bin/env bash
+args=()
+for a in "\$@"; do
+  args+=("\$a")
+  [ "\$a" = init ] && args+=(--encrypt --kdf-memory 8K --kdf-passes 1)
+done
+exec "$VSSIMG" "\${args[@]}"
+WRAPPER
+  chmod +x "$WORK/.vssimg-encrypted"
+  VSSIMG=$WORK/.vssimg-encrypted
+fi
+
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { TESTS_RUN=$((TESTS_RUN + 1)); echo "ok $TESTS_RUN - $*"; }
 
