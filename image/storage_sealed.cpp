@@ -226,12 +226,12 @@ class SealedStorage final : public Storage {
   std::unique_ptr<ObjectWriter> create(const ObjectRef& ref, WriteMode mode) const override {
     auto w = m_inner->create(ref, mode);
     if (!sealed_kind(ref.kind)) return w;
-    return std::make_unique<SealedWriter>(std::move(w), m_sealer, ChunkContext(m_store, ref));
+    return create_sealed_object(std::move(w), m_sealer, m_store, ref);
   }
   std::unique_ptr<ObjectReader> open(const ObjectRef& ref) const override {
     auto r = m_inner->open(ref);
     if (!sealed_kind(ref.kind)) return r;
-    return std::make_unique<SealedReader>(std::move(r), m_sealer, ChunkContext(m_store, ref));
+    return open_sealed_object(std::move(r), m_sealer, m_store, ref);
   }
   std::optional<uint64_t> size(const ObjectRef& ref) const override {
     auto raw = m_inner->size(ref);
@@ -274,6 +274,20 @@ std::optional<uint64_t> sealed_plain_size(uint64_t sealed_size, uint32_t chunk) 
   const uint64_t tail = body - (chunks - 1) * raw_chunk;
   if (tail < k_seal_tag_size || (tail == k_seal_tag_size && chunks > 1)) return std::nullopt;
   return body - chunks * k_seal_tag_size;
+}
+
+std::unique_ptr<ObjectReader> open_sealed_object(std::unique_ptr<ObjectReader> raw,
+                                                 std::shared_ptr<const Sealer> sealer,
+                                                 const StoreId& store_id, const ObjectRef& ref) {
+  return std::make_unique<SealedReader>(std::move(raw), std::move(sealer),
+                                        ChunkContext(store_id, ref));
+}
+
+std::unique_ptr<ObjectWriter> create_sealed_object(std::unique_ptr<ObjectWriter> raw,
+                                                   std::shared_ptr<const Sealer> sealer,
+                                                   const StoreId& store_id, const ObjectRef& ref) {
+  return std::make_unique<SealedWriter>(std::move(raw), std::move(sealer),
+                                        ChunkContext(store_id, ref));
 }
 
 std::unique_ptr<Storage> seal_storage(std::unique_ptr<Storage> inner,

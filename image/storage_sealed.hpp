@@ -26,6 +26,16 @@ bool sealed_kind(ObjectKind kind);
 // or nothing when no sealed object has that size.
 std::optional<uint64_t> sealed_plain_size(uint64_t sealed_size, uint32_t chunk);
 
+// The plain bytes of one sealed object read through `raw` (what SealedStorage::open does;
+// fuzz_sealed). Throws Error(damage) for a size, header or chunk that is not sealed right.
+std::unique_ptr<ObjectReader> open_sealed_object(std::unique_ptr<ObjectReader> raw,
+                                                 std::shared_ptr<const Sealer> sealer,
+                                                 const StoreId& store_id, const ObjectRef& ref);
+// A writer sealing what is appended into `raw` (what SealedStorage::create does).
+std::unique_ptr<ObjectWriter> create_sealed_object(std::unique_ptr<ObjectWriter> raw,
+                                                   std::shared_ptr<const Sealer> sealer,
+                                                   const StoreId& store_id, const ObjectRef& ref);
+
 std::unique_ptr<Storage> seal_storage(std::unique_ptr<Storage> inner,
                                       std::shared_ptr<const Sealer> sealer,
                                       const StoreId& store_id);
