@@ -68,6 +68,17 @@ else()
     target_link_libraries(vssimg_sodium INTERFACE PkgConfig::SODIUM)
   endif()
 endif()
+# OpenSSL's libcrypto, when found, seals and opens the chunks of encrypted stores (its
+# ChaCha20-Poly1305 is about 2.4x libsodium's here: docs/format.md, "Encryption"); the
+# bytes are the same as libsodium's XChaCha20-Poly1305, so builds with and without it
+# (the MinGW cross build) read each other's stores.
+set(VSSIMG_HAVE_LIBCRYPTO OFF)
+if(VSSIMG_SODIUM AND NOT (MINGW AND CMAKE_CROSSCOMPILING))
+  find_package(OpenSSL QUIET COMPONENTS Crypto)
+  if(TARGET OpenSSL::Crypto)
+    set(VSSIMG_HAVE_LIBCRYPTO ON)
+  endif()
+endif()
 
 # libcurl: the S3 storage (image/storage_s3*: HTTP; SigV4 over libsodium). Debian package
 # libcurl4-openssl-dev, vcpkg curl. Without it (the MinGW cross build) the build still works

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 namespace vssimg {
@@ -42,6 +43,7 @@ struct ChunkContext {
   std::vector<uint8_t> ad;
   size_t prefix = 0;
   std::array<uint8_t, k_seal_nonce_size> base{};
+  std::optional<ObjectCipher> cipher;  // once `base` is known
 
   ChunkContext(const StoreId& store, const ObjectRef& ref) {
     ad = seal_ad(store, kind_of(ref.kind), nullptr, 0);
@@ -65,6 +67,7 @@ class SealedWriter final : public ObjectWriter {
                ChunkContext ctx)
       : m_inner(std::move(inner)), m_sealer(std::move(sealer)), m_ctx(std::move(ctx)) {
     random_bytes(m_ctx.base.data(), m_ctx.base.size());
+    m_ctx.cipher.emplace(*m_sealer, m_ctx.base.data());
     std::vector<uint8_t> h;
     put_bytes(h, k_magic, 8);
     put_u32(h, k_sealed_version);
@@ -97,8 +100,8 @@ class SealedWriter final : public ObjectWriter {
   void flush(bool last) {
     uint8_t nonce[k_seal_nonce_size];
     m_ctx.chunk(m_chunk++, last, nonce);
-    m_sealer->seal_at(m_out.data(), m_buf.data(), m_buf.size(), nonce, m_ctx.ad.data(),
-                      m_ctx.ad.size());
+    m_ctx.cipher->seal(m_out.data(), m_buf.data(), m_buf.size(), nonce + 16, m_ctx.ad.data(),
+                       m_ctx.ad.size());
     m_inner->append(m_out.data(), m_buf.size() + k_seal_tag_size);
     m_buf.clear();
   }
@@ -133,6 +136,7 @@ class SealedReader final : public ObjectReader {
       throw Error(ErrorKind::damage, "opening", name, "bad sealed object header");
     }
     std::memcpy(m_ctx.base.data(), h + 16, m_ctx.base.size());
+    m_ctx.cipher.emplace(*m_sealer, m_ctx.base.data());
     m_size = *plain;
     m_chunks = m_size == 0 ? 1 : (m_size + k_sealed_chunk_size - 1) / k_sealed_chunk_size;
   }
@@ -198,8 +202,8 @@ class SealedReader final : public ObjectReader {
   void open_chunk(ChunkContext& ctx, uint64_t c, uint8_t* sealed, size_t plain_len) const {
     uint8_t nonce[k_seal_nonce_size];
     ctx.chunk(c, c + 1 == m_chunks, nonce);
-    if (!m_sealer->open_at(sealed, sealed, plain_len + k_seal_tag_size, nonce, ctx.ad.data(),
-                           ctx.ad.size())) {
+    if (!ctx.cipher->open(sealed, sealed, plain_len + k_seal_tag_size, nonce + 16, ctx.ad.data(),
+                          ctx.ad.size())) {
       throw Error(ErrorKind::damage, "opening", m_inner->name(),
                   fmt::format("authentication failed at offset {} (tampered, moved from another "
                               "object or store, or sealed with another key)",

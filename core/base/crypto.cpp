@@ -4,6 +4,9 @@
 #include "core/base/error.hpp"
 
 #include <sodium.h>
+#ifdef VSSIMG_HAVE_LIBCRYPTO
+#include <openssl/evp.h>
+#endif
 
 #include <cstring>
 #include <mutex>
@@ -118,6 +121,91 @@ BlockId Sealer::block_id(const void* data, size_t len) const {
                      m_id_key.data(), m_id_key.size());
   if (id.is_marker()) id.bytes[7] ^= 0x01;  // never a marker (as BlockHasher does)
   return id;
+}
+
+namespace {
+
+// The IETF nonce of a chunk under the object's HChaCha20 subkey: 4 zero bytes, its tail.
+std::array<uint8_t, 12> ietf_nonce(const uint8_t* tail) {
+  std::array<uint8_t, 12> n{};
+  std::memcpy(n.data() + 4, tail, 8);
+  return n;
+}
+
+#ifdef VSSIMG_HAVE_LIBCRYPTO
+// One libcrypto context per thread, set up for ChaCha20-Poly1305 once; each chunk sets
+// its key and nonce (cheap for ChaCha20).
+EVP_CIPHER_CTX* thread_context() {
+  struct Holder {
+    EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+    ~Holder() { EVP_CIPHER_CTX_free(ctx); }
+  };
+  thread_local Holder h;
+  thread_local bool ready = false;
+  if (!h.ctx) throw Error("sealing", "libcrypto", "EVP_CIPHER_CTX_new failed");
+  if (!ready) {
+    if (EVP_CipherInit_ex(h.ctx, EVP_chacha20_poly1305(), nullptr, nullptr, nullptr, 1) != 1)
+      throw Error("sealing", "libcrypto", "ChaCha20-Poly1305 is not available");
+    ready = true;
+  }
+  return h.ctx;
+}
+
+// Runs one chunk through libcrypto; false when the tag does not match (open).
+bool evp_chunk(const std::array<uint8_t, 32>& key, const std::array<uint8_t, 12>& nonce,
+               int encrypt, uint8_t* out, const uint8_t* in, size_t len, uint8_t* tag,
+               const uint8_t* ad, size_t ad_len) {
+  EVP_CIPHER_CTX* ctx = thread_context();
+  int n = 0;
+  if (EVP_CipherInit_ex(ctx, nullptr, nullptr, key.data(), nonce.data(), encrypt) != 1 ||
+      (ad_len && EVP_CipherUpdate(ctx, nullptr, &n, ad, static_cast<int>(ad_len)) != 1) ||
+      (len && EVP_CipherUpdate(ctx, out, &n, in, static_cast<int>(len)) != 1)) {
+    throw Error("sealing", "libcrypto", "ChaCha20-Poly1305 failed");
+  }
+  if (!encrypt && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, tag) != 1) return false;
+  if (EVP_CipherFinal_ex(ctx, out + len, &n) != 1) return false;
+  if (encrypt && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, tag) != 1) {
+    throw Error("sealing", "libcrypto", "no tag");
+  }
+  return true;
+}
+#endif
+
+}  // namespace
+
+ObjectCipher::ObjectCipher(const Sealer& sealer, const uint8_t* base_nonce) {
+  init_sodium();
+  crypto_core_hchacha20(m_key.data(), base_nonce, sealer.m_record_key.data(), nullptr);
+}
+
+ObjectCipher::~ObjectCipher() {
+  secure_wipe(m_key.data(), m_key.size());
+}
+
+void ObjectCipher::seal(uint8_t* out, const uint8_t* plain, size_t len, const uint8_t* tail,
+                        const uint8_t* ad, size_t ad_len) const {
+  const auto nonce = ietf_nonce(tail);
+#ifdef VSSIMG_HAVE_LIBCRYPTO
+  evp_chunk(m_key, nonce, 1, out, plain, len, out + len, ad, ad_len);
+#else
+  crypto_aead_chacha20poly1305_ietf_encrypt(out, nullptr, plain, len, ad, ad_len, nullptr,
+                                            nonce.data(), m_key.data());
+#endif
+}
+
+bool ObjectCipher::open(uint8_t* out, const uint8_t* sealed, size_t sealed_len, const uint8_t* tail,
+                        const uint8_t* ad, size_t ad_len) const {
+  if (sealed_len < k_seal_tag_size) return false;
+  const auto nonce = ietf_nonce(tail);
+  const size_t len = sealed_len - k_seal_tag_size;
+#ifdef VSSIMG_HAVE_LIBCRYPTO
+  uint8_t tag[k_seal_tag_size];
+  std::memcpy(tag, sealed + len, sizeof tag);  // `out` may overwrite `sealed`
+  return evp_chunk(m_key, nonce, 0, out, sealed, len, tag, ad, ad_len);
+#else
+  return crypto_aead_chacha20poly1305_ietf_decrypt(out, nullptr, nullptr, sealed, sealed_len, ad,
+                                                   ad_len, nonce.data(), m_key.data()) == 0;
+#endif
 }
 
 static_assert(crypto_pwhash_argon2id_OPSLIMIT_MIN <= 1 &&

@@ -99,8 +99,33 @@ class Sealer {
   BlockId block_id(const void* data, size_t len) const;
 
  private:
+  friend class ObjectCipher;
   std::array<uint8_t, 32> m_record_key{};
   std::array<uint8_t, 32> m_id_key{};
+};
+
+// The cipher of one sealed object (image/storage_sealed.cpp): XChaCha20-Poly1305 under the
+// Sealer's record key with nonce `base[0..16) · tail`, where each chunk gives its own
+// 8-byte `tail`. HChaCha20 runs once per object, then every chunk is ChaCha20-Poly1305
+// (IETF) under that subkey: by construction the same bytes as Sealer::seal_at with the full
+// nonce, computed by libcrypto's faster code where the build has it (libsodium's
+// otherwise). Thread-safe.
+class ObjectCipher {
+ public:
+  ObjectCipher(const Sealer& sealer, const uint8_t* base_nonce);  // 24 bytes
+  ~ObjectCipher();
+  ObjectCipher(const ObjectCipher&) = default;
+  ObjectCipher& operator=(const ObjectCipher&) = default;
+  // ciphertext · tag (len + k_seal_tag_size bytes) of `plain` into `out`.
+  void seal(uint8_t* out, const uint8_t* plain, size_t len, const uint8_t* tail, const uint8_t* ad,
+            size_t ad_len) const;
+  // The plain bytes (sealed_len - k_seal_tag_size) into `out` (may equal `sealed`); false
+  // when authentication fails.
+  bool open(uint8_t* out, const uint8_t* sealed, size_t sealed_len, const uint8_t* tail,
+            const uint8_t* ad, size_t ad_len) const;
+
+ private:
+  std::array<uint8_t, 32> m_key{};
 };
 
 // Argon2id parameters of a key file (docs/format.md, "Key files").

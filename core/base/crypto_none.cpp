@@ -52,6 +52,18 @@ bool Sealer::open_at(uint8_t*, const uint8_t*, size_t, const uint8_t*, const uin
                      size_t) const {
   unavailable();
 }
+ObjectCipher::ObjectCipher(const Sealer&, const uint8_t*) {
+  unavailable();
+}
+ObjectCipher::~ObjectCipher() = default;
+void ObjectCipher::seal(uint8_t*, const uint8_t*, size_t, const uint8_t*, const uint8_t*,
+                        size_t) const {
+  unavailable();
+}
+bool ObjectCipher::open(uint8_t*, const uint8_t*, size_t, const uint8_t*, const uint8_t*,
+                        size_t) const {
+  unavailable();
+}
 BlockId Sealer::block_id(const void*, size_t) const {
   unavailable();
 }

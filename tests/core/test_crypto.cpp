@@ -111,3 +111,30 @@ TEST_CASE("crypto: the Argon2id wrap opens only with the right password", "[cryp
   REQUIRE_FALSE(pwhash_params_sane(huge));
   REQUIRE_THROWS(derive_password_key("x", huge));
 }
+
+TEST_CASE("crypto: an object's chunk cipher is XChaCha20-Poly1305 with the full nonce") {
+  if (!crypto_available()) return;  // a build without libsodium (VSSIMG_SODIUM=OFF)
+  MasterKey key = MasterKey::random();
+  Sealer sealer(key);
+  uint8_t base[k_seal_nonce_size];
+  random_bytes(base, sizeof base);
+  ObjectCipher cipher(sealer, base);
+  const uint8_t ad[] = {1, 2, 3, 4, 5};
+  for (size_t len : {size_t{0}, size_t{1}, size_t{100}, size_t{8192}}) {
+    std::vector<uint8_t> plain(len);
+    if (len) random_bytes(plain.data(), len);
+    uint8_t nonce[k_seal_nonce_size];
+    std::memcpy(nonce, base, sizeof nonce);
+    nonce[16] ^= static_cast<uint8_t>(len + 1);  // a chunk's tail
+    std::vector<uint8_t> fast(len + k_seal_tag_size), sodium(len + k_seal_tag_size);
+    cipher.seal(fast.data(), plain.data(), len, nonce + 16, ad, sizeof ad);
+    sealer.seal_at(sodium.data(), plain.data(), len, nonce, ad, sizeof ad);
+    REQUIRE(fast == sodium);  // builds with and without libcrypto read each other's stores
+    std::vector<uint8_t> back(len);
+    REQUIRE(cipher.open(back.data(), fast.data(), fast.size(), nonce + 16, ad, sizeof ad));
+    REQUIRE(back == plain);
+    REQUIRE(sealer.open_at(back.data(), fast.data(), fast.size(), nonce, ad, sizeof ad));
+    fast[len / 2] ^= 1;
+    REQUIRE_FALSE(cipher.open(back.data(), fast.data(), fast.size(), nonce + 16, ad, sizeof ad));
+  }
+}
