@@ -150,6 +150,11 @@ class Storage {
   // Returns how many leftovers were removed.
   virtual size_t clean_leftovers(Leftovers which = Leftovers::dead) const = 0;
 
+  // How many new objects a writer may have in flight at once (a backup's packs committed
+  // in parallel): 1 for a local directory (its disk gains nothing from more), the
+  // connection count for an object store.
+  virtual unsigned parallel_writes() const { return 1; }
+
   // Takes the store lock in `mode` and the `writer` lock, and records this process as
   // their holder, running `command`. Never waits: throws Error(store_locked) naming the
   // holders when refused. The lock does not outlive the process (a killed holder never
