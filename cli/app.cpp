@@ -101,6 +101,9 @@ void build_app(CLI::App& app, GlobalOptions& global, CommandTable& table) {
                  "Store path (local or UNC) or s3://BUCKET/PREFIX; or set VSSIMG_STORE");
   app.add_flag("--s3-path-style", global.s3_path_style,
                "S3: path-style URLs (the default when AWS_ENDPOINT_URL is set)");
+  app.add_option("--connections", global.connections,
+                 "S3: transfers in parallel (pack uploads, reads ahead; default 4; 1-64)")
+      ->check(CLI::Range(1u, 64u));
   app.add_flag("--json", global.json, "Results as JSON Lines on stdout (see docs/json.md)");
   app.add_option("--progress", global.progress,
                  "Progress on stderr: auto (only on a console), always, never")
@@ -232,7 +235,8 @@ int run_cli(int argc, char** argv) {
 
   install_interrupt_handlers();
   ctx.out = std::make_unique<Output>(ctx.global);
-  set_storage_options(StorageOptions{ctx.global.s3_path_style, &ctx.out->progress()});
+  set_storage_options(
+      StorageOptions{ctx.global.s3_path_style, &ctx.out->progress(), ctx.global.connections});
   RunOutcome outcome;
   for (const auto& [sub, run] : table.entries) {
     if (!sub->parsed()) continue;

@@ -24,6 +24,7 @@ struct GlobalOptions {
   // --lock-wait: how long to wait for another process's store lock (cli/lock_options.hpp).
   std::string lock_wait = "5min";
   bool s3_path_style = false;  // --s3-path-style: http://host/bucket/key for s3:// stores
+  unsigned connections = 0;    // --connections: parallel transfers to s3:// (0: default)
 };
 
 class Output {
