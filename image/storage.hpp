@@ -55,6 +55,11 @@ class ObjectReader {
   virtual const std::string& name() const = 0;
   // Hint that the object will be read front to back.
   virtual void advise_sequential() const {}
+  // Hint that [offset, offset + len) will be read soon (an object store starts fetching it).
+  virtual void will_need(uint64_t offset, size_t len) const {
+    (void)offset;
+    (void)len;
+  }
   // Reads exactly `len` bytes; throws Error(damage, "unexpected end of file") otherwise.
   void read_exact_at(void* buf, size_t len, uint64_t offset) const;
 };

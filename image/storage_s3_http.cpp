@@ -48,7 +48,7 @@ struct Body {
   size_t read(char* buf, size_t cap) {
     if (!req.pieces) {
       const size_t k = std::min(cap, req.body_len - at);
-      std::memcpy(buf, static_cast<const char*>(req.body) + at, k);
+      if (k) std::memcpy(buf, static_cast<const char*>(req.body) + at, k);
       at += k;
       return k;
     }

@@ -45,6 +45,10 @@ bool WindowPlan::note_read(uint64_t offset, size_t len) {
   return use;
 }
 
+void WindowPlan::note_need(uint64_t w0, uint64_t w1) {
+  for (uint64_t w = w0; w <= w1 && w < m_count; ++w) m_touched[w] = true;
+}
+
 ReadCache::ReadCache(const Client& client, unsigned connections)
     : m_client(client),
       m_connections(std::max(1u, connections)),
@@ -178,6 +182,20 @@ size_t S3Reader::read_at(void* buf, size_t len, uint64_t offset) const {
   const std::string bytes = get_range(m_client, m_key, m_name, offset, len);
   std::memcpy(buf, bytes.data(), bytes.size());
   return bytes.size();
+}
+
+void S3Reader::will_need(uint64_t offset, size_t len) const {
+  if (!m_cache || offset >= m_size || len == 0) return;
+  len = static_cast<size_t>(std::min<uint64_t>(len, m_size - offset));
+  const auto [w0, w1] = m_plan.span(offset, len);
+  std::vector<std::pair<uint64_t, std::pair<uint64_t, uint64_t>>> ws;
+  {
+    std::lock_guard lock(m_mutex);
+    m_plan.note_need(w0, w1);
+  }
+  for (uint64_t w = w0; w <= w1 && ws.size() < m_cache->depth(); ++w)
+    ws.emplace_back(w, m_plan.bounds(w));
+  m_cache->ahead(m_key, m_name, ws);
 }
 
 size_t S3Reader::read_windows(uint8_t* buf, size_t len, uint64_t offset) const {

@@ -1,5 +1,5 @@
-// Reading objects of an S3 store: ranged GETs, and for packs read front to back (restore,
-// verify --read-data, copy, prune) a read-ahead cache of whole windows of a pack fetched
+// Reading objects of an S3 store: ranged GETs, and for packs read record by record front
+// to back (restore, export, copy: the block reader) a read-ahead cache of windows fetched
 // by a few threads in parallel, so a restore makes one GET per window instead of one per
 // block record, and the next windows are on their way while this one is decoded
 // (docs/format.md, "Object storage"). Used by S3Storage (storage_s3.cpp) only.
@@ -39,6 +39,8 @@ class WindowPlan {
   // Records a read of [offset, offset + len) and says whether it should use windows.
   // Reads as long as a window never do.
   bool note_read(uint64_t offset, size_t len);
+  // Records that windows [w0, w1] will be read (a hint): reads there use windows.
+  void note_need(uint64_t w0, uint64_t w1);
   // The [start, end) bytes of window `w`.
   std::pair<uint64_t, uint64_t> bounds(uint64_t w) const;
 
@@ -104,6 +106,9 @@ class S3Reader final : public ObjectReader {
   uint64_t size() const override { return m_size; }
   const std::string& name() const override { return m_name; }
   size_t read_at(void* buf, size_t len, uint64_t offset) const override;
+  // Fetches the windows of the range ahead (a restore's producer names the records its next
+  // job reads); later reads there use the windows.
+  void will_need(uint64_t offset, size_t len) const override;
 
  private:
   size_t read_windows(uint8_t* buf, size_t len, uint64_t offset) const;
