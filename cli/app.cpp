@@ -106,6 +106,9 @@ void build_app(CLI::App& app, GlobalOptions& global, CommandTable& table) {
   app.add_option("--password-file", global.password_file,
                  "Encrypted store: file whose first line is the password (else "
                  "VSSIMG_PASSWORD_FILE, a console prompt, or VSSIMG_PASSWORD)");
+  app.add_option("--connections", global.connections,
+                 "S3: transfers in parallel (pack uploads, reads ahead; default 4; 1-64)")
+      ->check(CLI::Range(1u, 64u));
   app.add_flag("--json", global.json, "Results as JSON Lines on stdout (see docs/json.md)");
   app.add_option("--progress", global.progress,
                  "Progress on stderr: auto (only on a console), always, never")
@@ -237,7 +240,8 @@ int run_cli(int argc, char** argv) {
 
   install_interrupt_handlers();
   ctx.out = std::make_unique<Output>(ctx.global);
-  set_storage_options(StorageOptions{ctx.global.s3_path_style, &ctx.out->progress()});
+  set_storage_options(
+      StorageOptions{ctx.global.s3_path_style, &ctx.out->progress(), ctx.global.connections});
   set_password_provider([file = ctx.global.password_file](const std::string& location) {
     return read_password(PasswordSource{file}, location);
   });

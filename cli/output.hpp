@@ -25,6 +25,7 @@ struct GlobalOptions {
   std::string lock_wait = "5min";
   bool s3_path_style = false;  // --s3-path-style: http://host/bucket/key for s3:// stores
   std::string password_file;   // --password-file: an encrypted store's password (cli/password.hpp)
+  unsigned connections = 0;    // --connections: parallel transfers to s3:// (0: default)
 };
 
 class Output {

@@ -92,6 +92,11 @@ elseif(VSSIMG_S3)
   find_package(CURL QUIET)
   if(TARGET CURL::libcurl AND VSSIMG_SODIUM)
     set(VSSIMG_HAVE_S3 ON)
+    # SHA-256 of every uploaded byte (SigV4 payload hash): OpenSSL's libcrypto when found
+    # (SHA-NI / AVX2: ~1 GiB/s here against libsodium's portable ~150-200 MiB/s,
+    # docs/benchmarks.md "Object storage"), else libsodium's. libcurl links it on Debian.
+    find_package(OpenSSL QUIET COMPONENTS Crypto)
+    set(VSSIMG_S3_OPENSSL ${OpenSSL_FOUND})
   else()
     message(STATUS "vssimg: libcurl not found or VSSIMG_SODIUM=OFF; building without the S3 storage")
   endif()

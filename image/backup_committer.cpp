@@ -1,11 +1,14 @@
 #include "image/backup_committer.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace vssimg {
 
-PackCommitter::PackCommitter(SegmentBatcher& segments, size_t max_in_flight)
-    : m_segments(segments), m_max(max_in_flight ? max_in_flight : 1) {}
+PackCommitter::PackCommitter(SegmentBatcher& segments, size_t max_in_flight, size_t threads)
+    : m_segments(segments),
+      m_max(max_in_flight ? max_in_flight : 1),
+      m_thread_count(std::clamp<size_t>(threads, 1, m_max)) {}
 
 PackCommitter::~PackCommitter() {
   {
@@ -13,14 +16,14 @@ PackCommitter::~PackCommitter() {
     m_stop = true;
   }
   m_changed.notify_all();
-  if (m_thread.joinable()) m_thread.join();
+  for (auto& t : m_threads) t.join();
   // What is still queued was never committed: its temporary files go with the writers.
 }
 
 void PackCommitter::submit(std::unique_ptr<PackWriter> pack) {
   std::unique_lock lock(m_mutex);
-  if (!m_thread.joinable()) m_thread = std::thread([this] { loop(); });
-  m_changed.wait(lock, [&] { return m_error || m_queue.size() + (m_busy ? 1 : 0) < m_max; });
+  while (m_threads.size() < m_thread_count) m_threads.emplace_back([this] { loop(); });
+  m_changed.wait(lock, [&] { return m_error || m_queue.size() + m_busy < m_max; });
   if (m_error) std::rethrow_exception(m_error);
   m_queue.push_back(std::move(pack));
   lock.unlock();
@@ -30,13 +33,13 @@ void PackCommitter::submit(std::unique_ptr<PackWriter> pack) {
 void PackCommitter::drain() {
   std::unique_lock lock(m_mutex);
   // After a failure the committer drops what is queued, so this ends either way.
-  m_changed.wait(lock, [&] { return m_queue.empty() && !m_busy; });
+  m_changed.wait(lock, [&] { return m_queue.empty() && m_busy == 0; });
   if (m_error) std::rethrow_exception(m_error);
 }
 
 void PackCommitter::settle() noexcept {
   std::unique_lock lock(m_mutex);
-  m_changed.wait(lock, [&] { return m_queue.empty() && !m_busy; });
+  m_changed.wait(lock, [&] { return m_queue.empty() && m_busy == 0; });
 }
 
 size_t PackCommitter::committed() const {
@@ -58,22 +61,27 @@ void PackCommitter::loop() {
       m_changed.notify_all();
       continue;
     }
-    m_busy = true;
+    ++m_busy;
     lock.unlock();
-    std::exception_ptr error;
-    try {
-      auto entries = pack->commit();  // durable and visible on return
-      m_segments.add(pack->id(), std::move(entries));
-    } catch (...) {
-      error = std::current_exception();
-    }
+    std::exception_ptr error = commit_one(*pack);
     pack.reset();
     lock.lock();
-    m_busy = false;
+    --m_busy;
     if (error && !m_error) m_error = error;
     if (!error) ++m_committed;
     m_changed.notify_all();
   }
+}
+
+std::exception_ptr PackCommitter::commit_one(PackWriter& pack) {
+  try {
+    auto entries = pack.commit();  // durable and visible on return
+    std::lock_guard lock(m_segments_mutex);
+    m_segments.add(pack.id(), std::move(entries));
+  } catch (...) {
+    return std::current_exception();
+  }
+  return nullptr;
 }
 
 }  // namespace vssimg

@@ -13,19 +13,23 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace vssimg {
 
-// A bounded queue of full packs and the one thread that commits them in order. After a
-// pack's commit returns it goes to the SegmentBatcher, so a segment (written by the same
-// thread, every k_packs_per_segment packs) names only packs that are already durable.
-// The first error stops the committer: later packs are dropped with their temporary
-// files, and the error (operation, object, cause) is thrown by the next submit or drain.
+// A bounded queue of full packs and the threads that commit them (one for a local store,
+// one per connection for an object store, where PUTs run side by side). After a pack's
+// commit returns it goes to the SegmentBatcher, so a segment (written by a committer
+// thread, every k_packs_per_segment packs) names only packs that are already durable;
+// packs committed in parallel may become durable in any order. The first error stops the
+// committer: later packs are dropped with their temporary files, and the error
+// (operation, object, cause) is thrown by the next submit or drain.
 class PackCommitter {
  public:
-  // `segments` is used by the committer thread until drain() or abandon() returns; the
-  // caller touches it only after that.
-  explicit PackCommitter(SegmentBatcher& segments, size_t max_in_flight = 2);
+  // `segments` is used by the committer threads until drain() or abandon() returns; the
+  // caller touches it only after that. At most `max_in_flight` packs are queued or being
+  // committed, by `threads` threads (at most max_in_flight).
+  explicit PackCommitter(SegmentBatcher& segments, size_t max_in_flight = 2, size_t threads = 1);
   ~PackCommitter();
   PackCommitter(const PackCommitter&) = delete;
   PackCommitter& operator=(const PackCommitter&) = delete;
@@ -45,16 +49,21 @@ class PackCommitter {
  private:
   void loop();
 
+  // Commits one pack and hands it to the segments; the error, if any.
+  std::exception_ptr commit_one(PackWriter& pack);
+
   SegmentBatcher& m_segments;
+  std::mutex m_segments_mutex;  // one committer thread at a time adds to m_segments
   const size_t m_max;
+  const size_t m_thread_count;
   mutable std::mutex m_mutex;
   std::condition_variable m_changed;  // queue, busy, error or stop changed
   std::deque<std::unique_ptr<PackWriter>> m_queue;
-  bool m_busy = false;  // the committer thread is committing a pack
+  size_t m_busy = 0;  // packs being committed by the committer threads
   bool m_stop = false;
   std::exception_ptr m_error;
   size_t m_committed = 0;
-  std::thread m_thread;  // started at the first submit
+  std::vector<std::thread> m_threads;  // started at the first submit
 };
 
 }  // namespace vssimg

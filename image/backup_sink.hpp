@@ -11,6 +11,7 @@
 #include "image/pack.hpp"
 #include "image/store.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -31,7 +32,10 @@ class PackSink {
         m_target(target_size),
         m_stats(stats),
         m_segments(store.storage(), store.config().store_id),
-        m_committer(m_segments) {}
+        // Packs in flight: two on a local store (one filling beside one flushed), one per
+        // connection on an object store (PUTs side by side).
+        m_committer(m_segments, std::max<size_t>(2, store.storage().parallel_writes()),
+                    store.storage().parallel_writes()) {}
 
   // Stores a block unless the store already has a usable copy of it.
   void store(const BlockId& id, Codec codec, const uint8_t* payload, uint32_t stored_len,

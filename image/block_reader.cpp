@@ -161,6 +161,34 @@ uint32_t BlockReader::read_copies(const BlockId& id, uint8_t* out, std::vector<u
                           failed.size() - 1, failed.size() == 2 ? "y" : "ies"));
 }
 
+void BlockReader::prefetch(const std::vector<BlockId>& ids) noexcept {
+  // One hint per run of records in one pack: from the first record to the end of the last.
+  const size_t record = k_record_header_size + m_store.block_size();
+  BlockLocation run{}, loc;
+  uint64_t run_end = 0;
+  bool open = false;
+  auto flush = [&] {
+    if (!open) return;
+    try {
+      open_pack(run.pack)->will_need(run.offset, static_cast<size_t>(run_end - run.offset));
+    } catch (...) {
+    }
+  };
+  for (const BlockId& id : ids) {
+    if (id.is_marker() || !m_index.find(id, loc)) continue;
+    if (open && loc.pack == run.pack && loc.offset >= run.offset &&
+        loc.offset <= run_end + (4u << 20)) {
+      run_end = std::max<uint64_t>(run_end, loc.offset + record);
+      continue;
+    }
+    flush();
+    run = loc;
+    run_end = loc.offset + record;
+    open = true;
+  }
+  flush();
+}
+
 DamageSet BlockReader::found_damage() const {
   std::lock_guard lock(m_mutex);
   return m_found;

@@ -36,6 +36,11 @@ class BlockReader {
   uint32_t read(const BlockId& id, uint8_t* out, std::vector<uint8_t>& scratch,
                 uint32_t* stored_len = nullptr);
 
+  // Hint: the first copies of `ids` will be read soon (restore's producer, a job ahead of
+  // its workers); their packs are opened and told which bytes are wanted. Never throws
+  // (a failure shows when the block is read).
+  void prefetch(const std::vector<BlockId>& ids) noexcept;
+
   // The copies (and packs) that failed their check here and were not known to be bad.
   DamageSet found_damage() const;
   // How many reads took a further copy after a copy not known to be bad failed, and for

@@ -148,6 +148,7 @@ bool RestoreRun::produce(Job& job) {
                    m_chunk->begin() + static_cast<std::ptrdiff_t>(m_in_chunk + n));
     m_in_chunk += n;
   }
+  m_reader.prefetch(job.ids);  // an object store starts fetching the job's records now
   return true;
 }
 

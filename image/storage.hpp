@@ -55,6 +55,11 @@ class ObjectReader {
   virtual const std::string& name() const = 0;
   // Hint that the object will be read front to back.
   virtual void advise_sequential() const {}
+  // Hint that [offset, offset + len) will be read soon (an object store starts fetching it).
+  virtual void will_need(uint64_t offset, size_t len) const {
+    (void)offset;
+    (void)len;
+  }
   // Reads exactly `len` bytes; throws Error(damage, "unexpected end of file") otherwise.
   void read_exact_at(void* buf, size_t len, uint64_t offset) const;
 };
@@ -149,6 +154,11 @@ class Storage {
   // writer is writing; `which` says how sure the caller is that the others are gone.
   // Returns how many leftovers were removed.
   virtual size_t clean_leftovers(Leftovers which = Leftovers::dead) const = 0;
+
+  // How many new objects a writer may have in flight at once (a backup's packs committed
+  // in parallel): 1 for a local directory (its disk gains nothing from more), the
+  // connection count for an object store.
+  virtual unsigned parallel_writes() const { return 1; }
 
   // Takes the store lock in `mode` and the `writer` lock, and records this process as
   // their holder, running `command`. Never waits: throws Error(store_locked) naming the

@@ -16,6 +16,9 @@ class ProgressSink;
 struct StorageOptions {
   bool s3_path_style = false;    // path-style URLs even without AWS_ENDPOINT_URL
   ProgressSink* sink = nullptr;  // where retries are logged
+  // --connections: transfers in parallel on an object store (0: the default,
+  // k_default_connections); ignored by local stores.
+  unsigned connections = 0;
 };
 void set_storage_options(const StorageOptions& options);
 

@@ -1,6 +1,7 @@
 #include "image/storage_s3.hpp"
 
 #include "core/base/error.hpp"
+#include "image/storage_s3_read.hpp"
 #include "image/storage_s3_xml.hpp"
 
 #include <fmt/chrono.h>
@@ -20,58 +21,43 @@ std::string folder_of(const ObjectPlace& place) {
   return *place.folder ? std::string(place.folder) + "/" : std::string();
 }
 
-// An object being written: its bytes in memory until commit() PUTs them at once.
+// An object being written: its bytes in memory, in chunks (no copy as it grows, no more
+// than a chunk beyond its size), hashed for SigV4 as they come, until commit() PUTs them.
 class S3Writer final : public ObjectWriter {
  public:
+  static constexpr size_t k_chunk = 1u << 20;
+
   S3Writer(const S3Storage& storage, std::string key, WriteMode mode)
       : m_storage(storage), m_key(std::move(key)), m_mode(mode) {}
   void append(const void* data, size_t len) override {
     const auto* p = static_cast<const uint8_t*>(data);
-    m_bytes.insert(m_bytes.end(), p, p + len);
+    m_hash.update(p, len);
+    m_size += len;
+    while (len > 0) {
+      if (m_chunks.empty() || m_chunks.back().size() == k_chunk) {
+        m_chunks.emplace_back();
+        m_chunks.back().reserve(k_chunk);
+      }
+      std::vector<uint8_t>& c = m_chunks.back();
+      const size_t k = std::min(len, k_chunk - c.size());
+      c.insert(c.end(), p, p + k);
+      p += k;
+      len -= k;
+    }
   }
-  uint64_t size() const override { return m_bytes.size(); }
+  uint64_t size() const override { return m_size; }
   void commit() override {
-    m_storage.put(m_key, m_bytes.data(), m_bytes.size(), m_mode == WriteMode::create_new);
-    std::vector<uint8_t>().swap(m_bytes);
+    m_storage.put(m_key, m_chunks, m_size, m_hash.hex_final(), m_mode == WriteMode::create_new);
+    std::vector<std::vector<uint8_t>>().swap(m_chunks);
   }
 
  private:
   const S3Storage& m_storage;
   std::string m_key;
   WriteMode m_mode;
-  std::vector<uint8_t> m_bytes;
-};
-
-// Ranged GETs of one object of a size known from its HEAD.
-class S3Reader final : public ObjectReader {
- public:
-  S3Reader(const s3::Client& client, std::string key, uint64_t size)
-      : m_client(client), m_key(std::move(key)), m_size(size), m_name(client.describe(m_key)) {}
-  uint64_t size() const override { return m_size; }
-  const std::string& name() const override { return m_name; }
-  size_t read_at(void* buf, size_t len, uint64_t offset) const override {
-    if (offset >= m_size || len == 0) return 0;
-    const uint64_t last = std::min<uint64_t>(offset + len, m_size) - 1;
-    s3::Request req{"GET", m_key, {}, {{"range", fmt::format("bytes={}-{}", offset, last)}}};
-    s3::Response r = m_client.send(req, "reading");
-    if (r.status != 206 && r.status != 200) s3::throw_response(r, "reading", m_name);
-    const size_t want = static_cast<size_t>(last - offset + 1);
-    const char* data = r.body.data();
-    size_t n = r.body.size();
-    if (r.status == 200) {  // the whole object: the server ignored the range
-      data += std::min<uint64_t>(offset, n);
-      n -= static_cast<size_t>(std::min<uint64_t>(offset, n));
-    }
-    n = std::min(n, want);
-    std::memcpy(buf, data, n);
-    return n;
-  }
-
- private:
-  const s3::Client& m_client;
-  std::string m_key;
-  uint64_t m_size;
-  std::string m_name;
+  std::vector<std::vector<uint8_t>> m_chunks;
+  size_t m_size = 0;
+  s3::Sha256 m_hash;
 };
 
 std::optional<uint64_t> head_size(const s3::Client& client, const std::string& key) {
@@ -90,7 +76,15 @@ std::optional<uint64_t> head_size(const s3::Client& client, const std::string& k
 }  // namespace
 
 S3Storage::S3Storage(s3::Config config, std::string prefix)
-    : m_client(std::move(config)), m_prefix(prefix.empty() ? "" : prefix + "/") {}
+    : m_client(std::move(config)),
+      m_prefix(prefix.empty() ? "" : prefix + "/"),
+      m_cache(std::make_unique<s3::ReadCache>(m_client, m_client.config().connections)) {}
+
+S3Storage::~S3Storage() = default;
+
+unsigned S3Storage::parallel_writes() const {
+  return m_client.config().connections;
+}
 
 std::string S3Storage::location() const {
   return "s3://" + m_client.config().bucket + "/" + m_prefix;
@@ -110,7 +104,17 @@ std::string S3Storage::describe(const ObjectRef& ref) const {
 }
 
 void S3Storage::put(const std::string& key, const void* data, size_t len, bool create_new) const {
-  s3::Request req{"PUT", key, {}, {}, data, len};
+  send_put(s3::Request{"PUT", key, {}, {}, data, len}, create_new);
+}
+
+void S3Storage::put(const std::string& key, const std::vector<std::vector<uint8_t>>& pieces,
+                    size_t len, std::string sha256_hex, bool create_new) const {
+  send_put(s3::Request{"PUT", key, {}, {}, nullptr, len, &pieces, std::move(sha256_hex)},
+           create_new);
+}
+
+void S3Storage::send_put(s3::Request req, bool create_new) const {
+  const std::string& key = req.key;
   if (create_new) req.headers.emplace_back("if-none-match", "*");
   s3::Response r = m_client.send(req, "writing");
   if (r.status == 412) throw Error("writing", m_client.describe(key), "already exists");
@@ -125,7 +129,9 @@ std::unique_ptr<ObjectReader> S3Storage::open(const ObjectRef& ref) const {
   const std::string key = key_of(ref);
   auto n = head_size(m_client, key);
   if (!n) throw Error("opening", m_client.describe(key), "no such object");
-  return std::make_unique<S3Reader>(m_client, key, *n);
+  // Packs are read through the read-ahead windows; the other kinds are small or replaced.
+  s3::ReadCache* cache = ref.kind == ObjectKind::pack ? m_cache.get() : nullptr;
+  return std::make_unique<s3::S3Reader>(m_client, key, *n, cache);
 }
 
 std::optional<uint64_t> S3Storage::size(const ObjectRef& ref) const {

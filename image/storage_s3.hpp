@@ -8,15 +8,22 @@
 #include "image/storage.hpp"
 #include "image/storage_s3_http.hpp"
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace vssimg {
+
+namespace s3 {
+class ReadCache;
+}
 
 class S3Storage final : public Storage {
  public:
   // `prefix` without leading or trailing slashes ("" for the bucket's root).
   S3Storage(s3::Config config, std::string prefix);
+  ~S3Storage() override;
 
   // Creates the bucket when it is missing; refuses when a store exists under the prefix.
   void create_store();
@@ -37,6 +44,8 @@ class S3Storage final : public Storage {
   bool remove(const ObjectRef& ref) const override;
   void remove_all(ObjectKind kind, const std::vector<std::string>& names) const override;
   size_t clean_leftovers(Leftovers) const override { return 0; }  // a PUT is all or nothing
+  // config.connections: PUTs of packs and read-ahead GETs in parallel.
+  unsigned parallel_writes() const override;
   std::unique_ptr<StorageLock> lock(LockMode mode, WriterLock writer, const std::string& command,
                                     bool read_only_ok = false) const override;
 
@@ -45,6 +54,9 @@ class S3Storage final : public Storage {
   const s3::Client& client() const { return m_client; }
   // PUTs `len` bytes at `key`; `create_new` adds If-None-Match: * (412 → "already exists").
   void put(const std::string& key, const void* data, size_t len, bool create_new) const;
+  // The same for a body in pieces whose SHA-256 (hex) is known.
+  void put(const std::string& key, const std::vector<std::vector<uint8_t>>& pieces, size_t len,
+           std::string sha256_hex, bool create_new) const;
 
   static constexpr int64_t k_max_skew_seconds = 600;
 
@@ -56,8 +68,11 @@ class S3Storage final : public Storage {
   // in the order of the listing.
   std::vector<std::string> list_names(ObjectKind kind, std::vector<int64_t>* modified) const;
 
+  void send_put(s3::Request req, bool create_new) const;
+
   s3::Client m_client;
-  std::string m_prefix;  // "" or "prefix/"
+  std::string m_prefix;                    // "" or "prefix/"
+  std::unique_ptr<s3::ReadCache> m_cache;  // windows of packs read ahead (storage_s3_read)
 };
 
 }  // namespace vssimg

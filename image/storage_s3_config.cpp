@@ -95,6 +95,7 @@ std::unique_ptr<Storage> open_s3_storage(const std::string& url, bool create,
   }
   cfg.creds = credentials(url);
   cfg.sink = options.sink;
+  if (options.connections) cfg.connections = options.connections;
   auto storage = std::make_unique<S3Storage>(std::move(cfg), prefix);
   if (create) {
     storage->create_store();

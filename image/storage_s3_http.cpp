@@ -28,31 +28,72 @@ void global_init() {
   if (rc != CURLE_OK) throw Error("starting HTTP", "libcurl", curl_easy_strerror(rc));
 }
 
+// A request body, contiguous or in pieces, read front to back by libcurl.
 struct Body {
-  const char* start;
-  size_t len;
-  size_t at = 0;
+  const Request& req;
+  size_t at = 0;     // bytes sent so far
+  size_t piece = 0;  // with pieces: the piece holding byte `at`
+  size_t in_piece = 0;
+  // Moves the cursor to `offset` (<= body_len).
+  void seek(size_t offset) {
+    at = offset;
+    if (!req.pieces) return;
+    piece = 0;
+    in_piece = offset;
+    while (piece < req.pieces->size() && in_piece >= (*req.pieces)[piece].size()) {
+      in_piece -= (*req.pieces)[piece].size();
+      ++piece;
+    }
+  }
+  size_t read(char* buf, size_t cap) {
+    if (!req.pieces) {
+      const size_t k = std::min(cap, req.body_len - at);
+      if (k) std::memcpy(buf, static_cast<const char*>(req.body) + at, k);
+      at += k;
+      return k;
+    }
+    size_t done = 0;
+    while (done < cap && piece < req.pieces->size()) {
+      const std::vector<uint8_t>& p = (*req.pieces)[piece];
+      const size_t k = std::min(cap - done, p.size() - in_piece);
+      std::memcpy(buf + done, p.data() + in_piece, k);
+      done += k;
+      in_piece += k;
+      if (in_piece == p.size()) ++piece, in_piece = 0;
+    }
+    at += done;
+    return done;
+  }
 };
 
 // Lets libcurl resend the body itself (a reused connection found closed mid-upload).
 int seek_body(void* user, curl_off_t offset, int origin) {
   auto* b = static_cast<Body*>(user);
-  if (origin != SEEK_SET || offset < 0 || static_cast<uint64_t>(offset) > b->len)
+  if (origin != SEEK_SET || offset < 0 || static_cast<uint64_t>(offset) > b->req.body_len)
     return CURL_SEEKFUNC_CANTSEEK;
-  b->at = static_cast<size_t>(offset);
+  b->seek(static_cast<size_t>(offset));
   return CURL_SEEKFUNC_OK;
 }
 
 size_t read_body(char* buf, size_t size, size_t n, void* user) {
-  auto* b = static_cast<Body*>(user);
-  size_t k = std::min(size * n, b->len - b->at);
-  std::memcpy(buf, b->start + b->at, k);
-  b->at += k;
-  return k;
+  return static_cast<Body*>(user)->read(buf, size * n);
 }
 
+struct Sink {
+  Response* resp;
+  CURL* handle;
+};
+
 size_t write_body(char* p, size_t size, size_t n, void* user) {
-  static_cast<Response*>(user)->body.append(p, size * n);
+  auto* sink = static_cast<Sink*>(user);
+  std::string& body = sink->resp->body;
+  if (body.empty()) {  // the first bytes: make room for all of them at once (a ranged GET)
+    curl_off_t len = -1;
+    curl_easy_getinfo(sink->handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
+    if (len > 0)
+      body.reserve(static_cast<size_t>(std::min<curl_off_t>(len, curl_off_t{256} << 20)));
+  }
+  body.append(p, size * n);
   return size * n;
 }
 
@@ -71,6 +112,16 @@ size_t write_header(char* p, size_t size, size_t n, void* user) {
     static_cast<Response*>(user)->headers.clear();  // a new response (after 100 Continue)
   }
   return size * n;
+}
+
+// libcurl's buffers: the defaults (16 and 64 KiB) cost a system call per few packets.
+constexpr long k_receive_buffer = 512 * 1024;
+constexpr long k_send_buffer = 1024 * 1024;
+
+std::string hash_pieces(const std::vector<std::vector<uint8_t>>& pieces) {
+  Sha256 h;
+  for (const auto& p : pieces) h.update(p.data(), p.size());
+  return h.hex_final();
 }
 
 bool is_auth_code(const std::string& code) {
@@ -209,13 +260,13 @@ struct HeaderList {
 }  // namespace
 
 // One try: true when an HTTP response came (any status), false with `cause` otherwise.
-bool Client::attempt(void* handle, const Request& req, Response& resp, std::string& cause) const {
+bool Client::attempt(void* handle, const Request& req, const std::string& payload, Response& resp,
+                     std::string& cause) const {
   CURL* h = static_cast<CURL*>(handle);
-  curl_easy_reset(h);
+  curl_easy_reset(h);  // keeps the handle's open connection for the next request
   std::string host, path;
   const std::string url = url_of(req, host, path);
   const std::string date = amz_date(now_seconds());
-  const std::string payload = sha256_hex(req.body ? req.body : "", req.body_len);
   SignInput in{req.method, path, req.query, req.headers, payload};
   in.headers.emplace_back("host", host);
   in.headers.emplace_back("x-amz-date", date);
@@ -227,7 +278,8 @@ bool Client::attempt(void* handle, const Request& req, Response& resp, std::stri
     if (k != "host") hl.add(k, v);
   hl.add("Authorization", authorization(in, m_config.creds, m_config.region, "s3", date));
   hl.list = curl_slist_append(hl.list, "Expect:");
-  Body body{static_cast<const char*>(req.body), req.body_len, 0};
+  Body body{req};
+  Sink sink{&resp, h};
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl.list);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -235,7 +287,10 @@ bool Client::attempt(void* handle, const Request& req, Response& resp, std::stri
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(m_config.stall_seconds));
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, k_receive_buffer);
+  curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, k_send_buffer);
+  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, write_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &resp);
   set_method(h, req, body);
@@ -260,9 +315,13 @@ Response Client::send(const Request& req, const std::string& what) const {
   Response resp;
   std::string cause;
   const std::string object = describe(req.key);
+  // Hashed once for every attempt (a PUT of a pack comes with its hash, made as it filled).
+  const std::string payload = !req.payload_hash.empty() ? req.payload_hash
+                              : req.pieces              ? hash_pieces(*req.pieces)
+                                           : sha256_hex(req.body ? req.body : "", req.body_len);
   for (int n = 0;; ++n) {
     check_interrupted();
-    bool answered = attempt(h, req, resp, cause);
+    bool answered = attempt(h, req, payload, resp, cause);
     if (answered && !retryable(resp)) break;
     if (answered) {
       const S3Error e = parse_error(resp.body);

@@ -29,6 +29,9 @@ struct Config {
   int connect_timeout_ms = 5000;
   int stall_seconds = 30;        // a transfer below 1 byte/s for this long is a timeout
   ProgressSink* sink = nullptr;  // where retries are logged (may be null)
+  // Transfers in parallel (--connections): pack PUTs of a backup, read-ahead GETs.
+  unsigned connections = k_default_connections;
+  static constexpr unsigned k_default_connections = 4;
 };
 
 struct Request {
@@ -37,7 +40,11 @@ struct Request {
   Pairs query = {};    // decoded
   Pairs headers = {};  // extra headers to send and sign (range, if-none-match)
   const void* body = nullptr;
-  size_t body_len = 0;
+  size_t body_len = 0;  // the whole body's length, also when it is in `pieces`
+  // A PUT body kept in pieces (an object appended in chunks), sent in order instead of
+  // `body`; not copied.
+  const std::vector<std::vector<uint8_t>>* pieces = nullptr;
+  std::string payload_hash = {};  // hex SHA-256 of the body if known; else computed once
 };
 
 struct Response {
@@ -75,7 +82,8 @@ class Client {
   struct Attempt;
   void* acquire() const;
   void release(void* handle) const;
-  bool attempt(void* handle, const Request& req, Response& resp, std::string& cause) const;
+  bool attempt(void* handle, const Request& req, const std::string& payload, Response& resp,
+               std::string& cause) const;
   std::string url_of(const Request& req, std::string& host, std::string& path) const;
 
   Config m_config;

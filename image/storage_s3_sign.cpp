@@ -4,6 +4,9 @@
 #include "core/base/error.hpp"
 
 #include <sodium.h>
+#if VSSIMG_S3_OPENSSL
+#include <openssl/evp.h>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -75,11 +78,60 @@ std::string signed_header_names(const Pairs& canonical) {
 }  // namespace
 
 std::string sha256_hex(const void* data, size_t len) {
+  Sha256 h;
+  h.update(data, len);
+  return h.hex_final();
+}
+
+#if VSSIMG_S3_OPENSSL
+// OpenSSL's SHA-256 (SHA-NI where the CPU has it): about five times libsodium's here.
+Sha256::Sha256() : m_ctx(EVP_MD_CTX_new()) {
+  if (!m_ctx || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(m_ctx), EVP_sha256(), nullptr) != 1)
+    throw Error("signing a request", "libcrypto", "SHA-256 is not available");
+}
+
+Sha256::~Sha256() {
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(m_ctx));
+}
+
+void Sha256::update(const void* data, size_t len) {
+  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(m_ctx), data, len);
+}
+
+std::string Sha256::hex_final() {
+  auto* ctx = static_cast<EVP_MD_CTX*>(m_ctx);
+  unsigned char d[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_DigestFinal_ex(ctx, d, &n);
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  return to_hex(d, n);
+}
+#else
+namespace {
+crypto_hash_sha256_state* state_of(unsigned char* raw) {
+  static_assert(sizeof(crypto_hash_sha256_state) <= 128 && alignof(crypto_hash_sha256_state) <= 16);
+  return reinterpret_cast<crypto_hash_sha256_state*>(raw);
+}
+}  // namespace
+
+Sha256::Sha256() {
   init_sodium();
+  crypto_hash_sha256_init(state_of(m_state));
+}
+
+Sha256::~Sha256() = default;
+
+void Sha256::update(const void* data, size_t len) {
+  crypto_hash_sha256_update(state_of(m_state), static_cast<const unsigned char*>(data), len);
+}
+
+std::string Sha256::hex_final() {
   std::array<unsigned char, crypto_hash_sha256_BYTES> d{};
-  crypto_hash_sha256(d.data(), static_cast<const unsigned char*>(data), len);
+  crypto_hash_sha256_final(state_of(m_state), d.data());
+  crypto_hash_sha256_init(state_of(m_state));
   return to_hex(d.data(), d.size());
 }
+#endif
 
 std::string uri_encode(std::string_view s, bool encode_slash) {
   static const char digits[] = "0123456789ABCDEF";

@@ -29,6 +29,24 @@ struct SignInput {
 
 // Lower-case hex of SHA-256 of `data`.
 std::string sha256_hex(const void* data, size_t len);
+
+// SHA-256 of bytes given piece by piece (an object's payload hash, computed as it is
+// appended so that a PUT never hashes its body again).
+// OpenSSL's libcrypto when the build found it (VSSIMG_S3_OPENSSL), else libsodium's.
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void update(const void* data, size_t len);
+  // Lower-case hex of the hash of everything given; the object is reset afterwards.
+  std::string hex_final();
+
+ private:
+  [[maybe_unused]] void* m_ctx = nullptr;                   // libcrypto: an EVP_MD_CTX
+  alignas(16) [[maybe_unused]] unsigned char m_state[128];  // libsodium: its state
+};
 // Base64 of MD5 of `data`, for Content-MD5 (DeleteObjects requires it); RFC 1321.
 std::string md5_base64(const void* data, size_t len);
 // Lower-case hex of MD5 (tests).

@@ -144,6 +144,15 @@ class SealedReader final : public ObjectReader {
   uint64_t size() const override { return m_size; }
   const std::string& name() const override { return m_inner->name(); }
   void advise_sequential() const override { m_inner->advise_sequential(); }
+  // The sealed chunks holding the plain range.
+  void will_need(uint64_t offset, size_t len) const override {
+    if (offset >= m_size || len == 0) return;
+    const uint64_t end = std::min<uint64_t>(offset + len, m_size);
+    const uint64_t first = offset / k_sealed_chunk_size;
+    const uint64_t last = (end - 1) / k_sealed_chunk_size;
+    m_inner->will_need(k_header + first * k_raw_chunk,
+                       static_cast<size_t>((last + 1 - first) * k_raw_chunk));
+  }
 
   // Reads the chunks holding [offset, offset + len) in one read of the inner object and
   // opens each. The last chunk opened is kept for the thread's next read (a record's header

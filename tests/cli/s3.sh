@@ -47,6 +47,22 @@ expect_exit 0 $VSSIMG $S restore "$p2" r2.img
 cmp vol.img r2.img || fail "restore of the second point differs"
 pass "restores from S3 are byte-identical"
 
+# --connections 1 (one transfer at a time) and 8 (eight PUTs and reads ahead side by side),
+# with 1 MiB packs so that many packs are in flight at once: both round-trip.
+for c in 1 8; do
+  C="--store s3://$bucket/conn$c --connections $c"
+  expect_exit 0 $VSSIMG $C init
+  expect_exit 0 env VSSIMG_TEST_PACK_SIZE=1M $VSSIMG $C backup vol.img
+  expect_exit 0 $VSSIMG $C verify --read-data
+  grep -q "no damage" out || { cat out; fail "verify --read-data with --connections $c found damage"; }
+  expect_exit 0 $VSSIMG $C restore latest "rc$c.img"
+  cmp vol.img "rc$c.img" || fail "restore with --connections $c differs"
+  rm -f "rc$c.img"
+done
+expect_exit 2 $VSSIMG $S --connections 0 list
+grep -q "connections" err || { cat err; fail "--connections 0 was not refused as a usage error"; }
+pass "--connections 1 and 8: backup, verify --read-data and restore byte-identical"
+
 expect_exit 0 $VSSIMG $S forget --keep-last 1
 expect_exit 0 $VSSIMG $S list
 [ "$(grep -c '^[0-9a-f]\{16\}' out)" = 1 ] || { cat out; fail "forget --keep-last 1 left $(grep -c '^[0-9a-f]\{16\}' out) points"; }

@@ -120,3 +120,15 @@ TEST_CASE("md5: the RFC 1321 test suite", "[s3][sign]") {
   for (const auto& [in, want] : cases) CHECK(md5_hex(in.data(), in.size()) == want);
   CHECK(md5_base64("", 0) == "1B2M2Y8AsgTpgAmY7PhCfg==");
 }
+
+TEST_CASE("sha256 given in pieces equals the hash of the whole", "[s3][sign]") {
+  std::string data;
+  for (int i = 0; i < 5000; ++i) data += static_cast<char>(i * 7 + i / 13);
+  Sha256 h;
+  REQUIRE(h.hex_final() == k_empty_sha);  // nothing given; and reset afterwards
+  for (size_t at = 0; at < data.size(); at += 333)
+    h.update(data.data() + at, std::min<size_t>(333, data.size() - at));
+  REQUIRE(h.hex_final() == sha256_hex(data.data(), data.size()));
+  h.update("abc", 3);
+  REQUIRE(h.hex_final() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
