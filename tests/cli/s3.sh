@@ -63,6 +63,20 @@ expect_exit 2 $VSSIMG $S --connections 0 list
 grep -q "connections" err || { cat err; fail "--connections 0 was not refused as a usage error"; }
 pass "--connections 1 and 8: backup, verify --read-data and restore byte-identical"
 
+# An encrypted store in S3 (the same sealed storage over the S3 one as over a directory):
+# round trip byte-identical, a wrong password refused.
+echo "s3 store password" > s3.pw
+E="--store s3://$bucket/sealed --password-file $WORK/s3.pw"
+expect_exit 0 $VSSIMG $E init --encrypt --kdf-memory 8K --kdf-passes 1
+expect_exit 0 env VSSIMG_TEST_PACK_SIZE=1M $VSSIMG $E backup vol.img
+expect_exit 0 $VSSIMG $E verify --read-data
+expect_exit 0 $VSSIMG $E restore latest re.img
+cmp vol.img re.img || fail "restore from an encrypted S3 store differs"
+rm -f re.img
+echo "not it" > s3.bad
+expect_exit 15 $VSSIMG --store "s3://$bucket/sealed" --password-file "$WORK/s3.bad" list </dev/null
+pass "an encrypted store in S3: backup, verify --read-data, restore byte-identical; wrong password 15"
+
 expect_exit 0 $VSSIMG $S forget --keep-last 1
 expect_exit 0 $VSSIMG $S list
 [ "$(grep -c '^[0-9a-f]\{16\}' out)" = 1 ] || { cat out; fail "forget --keep-last 1 left $(grep -c '^[0-9a-f]\{16\}' out) points"; }
