@@ -140,7 +140,8 @@ void add_key_command(CLI::App& app, CommandTable& table) {
                     "File whose first line is the new password (else asked twice on the console)");
   }
   add->add_flag("--dpapi", opts->dpapi,
-                "Windows: a key protected by this machine's DPAPI (no password needed here)");
+                "Windows: a key protected by this machine's DPAPI (no password needed here)")
+      ->excludes(add->get_option("--new-password-file"));
   remove->add_option("KEY", opts->name, "Key name or a prefix of its hex digits")->required();
   table.add(key, [opts, list, add, passwd](Context& ctx) {
     if (list->parsed()) return run_key_list(ctx);

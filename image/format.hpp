@@ -220,7 +220,7 @@ namespace key_layout {
 inline constexpr char k_magic[8] = {'V', 'S', 'S', 'I', 'M', 'G', 'K', 'Y'};
 inline constexpr Field magic{0, 8};
 inline constexpr Field version{8, 4};
-inline constexpr Field protection{12, 4};  // 1 password (Argon2id), 2 DPAPI (machine)
+inline constexpr Field protection{12, 4};  // 1 password (Argon2id), 2 DPAPI (reserved)
 inline constexpr Field store_id{16, k_id_size};
 inline constexpr Field key_id{32, 8};
 inline constexpr Field created{40, 8};
@@ -234,14 +234,6 @@ inline constexpr size_t k_size = 216;
 static_assert(fields_tile({magic, version, protection, store_id, key_id, created, argon_ops,
                            argon_mem_kib, salt, host, wrapped, checksum},
                           k_size));
-// A DPAPI key (protection 2): the same head (Argon2id fields zero), then blob length,
-// blob and checksum; 148 + n bytes in all.
-namespace dpapi {
-inline constexpr Field blob_len{136, 4};
-inline constexpr size_t k_blob_offset = 140;
-inline constexpr size_t k_max_blob = 2048;
-inline constexpr size_t k_tail = 12;  // blob length and checksum
-}  // namespace dpapi
 }  // namespace key_layout
 
 // The file kinds that carry a format version.

@@ -14,6 +14,15 @@
 
 namespace vssimg {
 
+// A DPAPI key (protection 2, docs/format.md "Key files"): the same head as a password key
+// (Argon2id fields zero), then blob length, blob and checksum; 148 + n bytes in all.
+namespace key_layout::dpapi {
+inline constexpr Field blob_len{136, 4};
+inline constexpr size_t k_blob_offset = 140;
+inline constexpr size_t k_max_blob = 2048;
+inline constexpr size_t k_tail = 12;  // blob length and checksum
+}  // namespace key_layout::dpapi
+
 namespace layout = key_layout;
 
 namespace {
