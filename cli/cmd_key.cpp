@@ -10,6 +10,7 @@
 #include "image/lock.hpp"
 #include "image/config.hpp"
 #include "image/keys.hpp"
+#include "image/keys_dpapi.hpp"
 #include "image/storage_open.hpp"
 
 #include <fmt/format.h>
@@ -20,7 +21,8 @@ namespace {
 
 struct KeyOptions {
   std::string new_password_file;
-  std::string name;  // key remove
+  std::string name;    // key remove
+  bool dpapi = false;  // key add --dpapi
 };
 
 // The storage and config of an encrypted store; Error(usage) for a plain store.
@@ -54,11 +56,15 @@ int run_key_list(Context& ctx) {
       ctx.out->record(JsonObject("status").add("key", e.name).add("error", e.error));
       continue;
     }
-    ctx.out->text(fmt::format("{}  {}  {}  argon2id {} passes {} MiB", e.name,
-                              local_time(e.key->created), e.key->host, e.key->params.ops,
-                              e.key->params.mem_bytes >> 20));
+    const bool dpapi = e.key->protection == k_key_protection_dpapi;
+    const std::string how = dpapi ? std::string("dpapi (opens on the machine that added it)")
+                                  : fmt::format("password argon2id {} passes {} MiB",
+                                                e.key->params.ops, e.key->params.mem_bytes >> 20);
+    ctx.out->text(
+        fmt::format("{}  {}  {}  {}", e.name, local_time(e.key->created), e.key->host, how));
     ctx.out->record(JsonObject("status")
                         .add("key", e.name)
+                        .add("protection", key_protection_name(e.key->protection))
                         .add_time("created", e.key->created)
                         .add("host", e.key->host));
   }
@@ -81,17 +87,23 @@ std::string new_password(const KeyOptions& opts, const std::string& store) {
 }
 
 // Adds a key with a new password; `passwd` then removes the key that opened the store.
+// `key add --dpapi`: the password opens the master key once; DPAPI protects it from then on.
 int run_key_add(Context& ctx, const KeyOptions& opts, bool passwd) {
   OpenedStore s = open_encrypted(ctx);
+  const bool dpapi = opts.dpapi && !passwd;
+  if (dpapi && !dpapi_available()) {
+    throw Error(ErrorKind::usage, "adding DPAPI key", s.name, "DPAPI keys exist only on Windows");
+  }
   std::string opened;
   MasterKey master =
       unlock_store(*s.storage, s.config.store_id,
                    read_password(PasswordSource{ctx.global.password_file}, s.name), &opened);
-  const std::string fresh = new_password(opts, s.name);
+  const std::string fresh = dpapi ? std::string() : new_password(opts, s.name);
   StoreLock lock(*s.storage, LockMode::exclusive, WriterLock::none,
                  passwd ? "key passwd" : "key add", lock_options(ctx, StoreAccess::write));
   std::string added =
-      add_key(*s.storage, master, s.config.store_id, fresh, host_name(), now_unix());
+      dpapi ? add_dpapi_key(*s.storage, master, s.config.store_id, host_name(), now_unix())
+            : add_key(*s.storage, master, s.config.store_id, fresh, host_name(), now_unix());
   if (passwd) remove_key(*s.storage, opened);
   ctx.out->text(passwd ? fmt::format("replaced key {} by {}", opened, added)
                        : fmt::format("added key {}", added));
@@ -127,6 +139,9 @@ void add_key_command(CLI::App& app, CommandTable& table) {
     sub->add_option("--new-password-file", opts->new_password_file,
                     "File whose first line is the new password (else asked twice on the console)");
   }
+  add->add_flag("--dpapi", opts->dpapi,
+                "Windows: a key protected by this machine's DPAPI (no password needed here)")
+      ->excludes(add->get_option("--new-password-file"));
   remove->add_option("KEY", opts->name, "Key name or a prefix of its hex digits")->required();
   table.add(key, [opts, list, add, passwd](Context& ctx) {
     if (list->parsed()) return run_key_list(ctx);

@@ -1,6 +1,6 @@
 // Key files of an encrypted store (docs/format.md, "Key files"): each wraps the one
-// master key under a password (Argon2id + XChaCha20-Poly1305). Adding, listing, removing
-// and re-wrapping keys never touches data.
+// master key under a password (Argon2id + XChaCha20-Poly1305) or, on Windows, under the
+// machine's DPAPI. Adding, listing, removing and re-wrapping keys never touches data.
 #pragma once
 
 #include "core/base/crypto.hpp"
@@ -17,7 +17,7 @@ class Storage;
 
 inline constexpr uint32_t k_key_version = 1;
 inline constexpr uint32_t k_key_protection_password = 1;
-inline constexpr uint32_t k_key_protection_dpapi = 2;  // reserved (Windows, not yet written)
+inline constexpr uint32_t k_key_protection_dpapi = 2;  // Windows DPAPI, machine scope
 
 struct KeyFile {
   uint32_t version = k_key_version;
@@ -25,10 +25,13 @@ struct KeyFile {
   StoreId store_id{};
   uint64_t key_id = 0;
   int64_t created = 0;
-  PwhashParams params;
+  PwhashParams params;           // all zero for a DPAPI key
   std::string host;              // at most 64 bytes of UTF-8
-  std::vector<uint8_t> wrapped;  // key_layout::wrapped.size bytes
+  std::vector<uint8_t> wrapped;  // password: key_layout::wrapped.size bytes; DPAPI: the blob
 };
+
+// "password" or "dpapi", as `key list` shows a key's protection.
+const char* key_protection_name(uint32_t protection);
 
 // The object name of a key id: "key-" and 16 hex digits.
 std::string key_object_name(uint64_t key_id);
@@ -42,6 +45,10 @@ KeyFile decode_key_file(const uint8_t* data, size_t len, const std::string& name
 KeyFile make_password_key(const MasterKey& master, const StoreId& store_id,
                           const std::string& password, const std::string& host, int64_t created,
                           const PwhashParams& params = PwhashParams{});
+// A new DPAPI key file for `master` (CryptProtectData for this machine, entropy = the
+// store id). Throws Error(usage) "DPAPI keys exist only on Windows" elsewhere.
+KeyFile make_dpapi_key(const MasterKey& master, const StoreId& store_id, const std::string& host,
+                       int64_t created);
 // Unwraps the master key from `key` with `password`; false when the password is wrong.
 bool unwrap_key_file(const KeyFile& key, const std::string& password, MasterKey& out);
 
@@ -62,13 +69,23 @@ std::vector<KeyEntry> list_keys(const Storage& storage);
 MasterKey unlock_store(const Storage& storage, const StoreId& store_id, const std::string& password,
                        std::string* opened = nullptr);
 
+// The master key from the first DPAPI key of this store that unprotects on this machine;
+// nothing when none does (always nothing where there is no DPAPI). Asks for nothing.
+std::optional<MasterKey> unlock_store_dpapi(const Storage& storage, const StoreId& store_id,
+                                            std::string* opened = nullptr);
+
 // Writes a new key file; returns its object name.
 std::string add_key(const Storage& storage, const MasterKey& master, const StoreId& store_id,
                     const std::string& password, const std::string& host, int64_t created,
                     const PwhashParams& params = PwhashParams{});
 
+// Writes a new DPAPI key file (make_dpapi_key); returns its object name.
+std::string add_dpapi_key(const Storage& storage, const MasterKey& master, const StoreId& store_id,
+                          const std::string& host, int64_t created);
+
 // Removes the key object `name` (a full name or a unique prefix of its hex digits). Refuses
-// (usage) to remove the last readable key. Returns the name removed.
+// (usage) to remove the last readable key, and the last password key (a DPAPI key opens
+// the store on one machine only). Returns the name removed.
 std::string remove_key(const Storage& storage, const std::string& name);
 
 }  // namespace vssimg

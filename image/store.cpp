@@ -14,6 +14,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 namespace vssimg {
 
@@ -85,14 +86,18 @@ Store::Store(std::unique_ptr<Storage> storage) : m_storage(std::move(storage)) {
 
 void Store::unlock() {
   const std::string where = m_storage->location();
-  if (!g_password) {
-    throw Error(ErrorKind::key_refused, "opening store", where,
-                "the store is encrypted and no password was given");
+  // On Windows a DPAPI key of this machine opens without a password; else a password.
+  std::optional<MasterKey> master = unlock_store_dpapi(*m_storage, m_config.store_id);
+  if (!master) {
+    if (!g_password) {
+      throw Error(ErrorKind::key_refused, "opening store", where,
+                  "the store is encrypted and no password was given");
+    }
+    std::string password = g_password(where);
+    master.emplace(unlock_store(*m_storage, m_config.store_id, password));
+    secure_wipe(password.data(), password.size());
   }
-  std::string password = g_password(where);
-  MasterKey master = unlock_store(*m_storage, m_config.store_id, password);
-  secure_wipe(password.data(), password.size());
-  auto sealer = std::make_shared<const Sealer>(master);
+  auto sealer = std::make_shared<const Sealer>(*master);
   m_storage = seal_storage(std::move(m_storage), sealer, m_config.store_id);
   m_hasher = std::make_unique<BlockHasher>(std::move(sealer));
 }

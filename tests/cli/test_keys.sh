@@ -2,8 +2,9 @@
 # `vssimg key ...` and the store password: key rotation without touching data (add, passwd,
 # remove, never the last), and every refusal (no password, a wrong one, an unreadable or
 # empty password file, a damaged key file) is one line with a documented exit code and
-# changes nothing in the store.
-source "$(dirname "$0")/lib.sh" "$1"
+# changes nothing in the store; a DPAPI key off Windows is listed and skipped.
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh" "$1"
 unset VSSIMG_PASSWORD VSSIMG_PASSWORD_FILE
 KDF="--kdf-memory 8K --kdf-passes 1"
 
@@ -87,3 +88,17 @@ expect_exit 12 $VSSIMG $S key add --password-file $left --new-password-file pw1 
 expect_one_line_error "no readable key file"
 [ "$(store_fingerprint store)" = "$before" ] || fail "a refused key command changed the store"
 pass "a damaged key file: listed as damaged; none readable: exit 12, one line, nothing changed"
+
+# DPAPI keys (Windows) elsewhere: listed as dpapi, skipped when unlocking, not written here.
+S="--store $WORK/dstore"
+expect_exit 0 $VSSIMG $S init --encrypt $KDF --password-file pw1 </dev/null
+cp "$HERE/../fuzz/corpus/fuzz_key/valid-dpapi-key" dstore/key-1122334455667788.key
+expect_exit 0 $VSSIMG $S key list </dev/null
+grep -q "^key-1122334455667788 .*win-host  dpapi" out || fail "key list: $(cat out)"
+grep -q "password argon2id 1 passes" out || fail "key list, password key: $(cat out)"
+expect_exit 0 $VSSIMG $S --password-file pw1 list </dev/null
+expect_exit 2 $VSSIMG $S --password-file pw1 key add --dpapi </dev/null
+expect_one_line_error "DPAPI keys exist only on Windows"
+expect_exit 0 $VSSIMG $S --password-file pw1 key remove 1122 </dev/null
+[ ! -e dstore/key-1122334455667788.key ] || fail "key remove left the DPAPI key"
+pass "a DPAPI key off Windows: listed as dpapi, skipped, key add --dpapi refused (exit 2)"
