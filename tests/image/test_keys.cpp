@@ -52,6 +52,16 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+// Why decode_key_file refuses `b` (its message and whether it is damage), or "decoded".
+std::string cause_of(const std::vector<uint8_t>& b) {
+  try {
+    decode_key_file(b.data(), b.size(), "key-x");
+  } catch (const Error& e) {
+    return std::string(e.what()) + (e.kind() == ErrorKind::damage ? " [damage]" : " [other]");
+  }
+  return std::string("decoded");
+}
+
 bool same_key(const MasterKey& a, const MasterKey& b) {
   return std::memcmp(a.data(), b.data(), k_master_key_size) == 0;
 }
@@ -87,14 +97,6 @@ TEST_CASE("keys: damaged key files are refused naming the cause", "[keys]") {
   KeyFile k = decode_key_file(seed.data(), seed.size(), "seed");  // the fuzz seed is valid
   REQUIRE(k.host == "seed-host");
   REQUIRE(k.key_id == 0x0123456789abcdefull);
-  auto cause_of = [](std::vector<uint8_t> b) {
-    try {
-      decode_key_file(b.data(), b.size(), "key-x");
-    } catch (const Error& e) {
-      return std::string(e.what()) + (e.kind() == ErrorKind::damage ? " [damage]" : " [other]");
-    }
-    return std::string("decoded");
-  };
   auto flipped = seed;
   flipped[100] ^= 1;
   REQUIRE(contains(cause_of(flipped), "checksum mismatch"));
@@ -209,14 +211,6 @@ TEST_CASE("keys: a DPAPI key file's layout decodes and encodes back", "[keys]") 
   REQUIRE(encode_key_file(k) == bytes);
   MasterKey out;
   REQUIRE_FALSE(unwrap_key_file(k, "any password", out));  // not a password key
-  auto cause_of = [](std::vector<uint8_t> b) {
-    try {
-      decode_key_file(b.data(), b.size(), "key-x");
-    } catch (const Error& e) {
-      return std::string(e.what()) + (e.kind() == ErrorKind::damage ? " [damage]" : " [other]");
-    }
-    return std::string("decoded");
-  };
   auto longer = bytes;
   longer.insert(longer.begin() + 145, 0);  // one byte more than the length field says
   fix_checksum(longer);
