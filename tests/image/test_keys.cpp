@@ -183,7 +183,7 @@ std::vector<uint8_t> canned_dpapi_key(const std::vector<uint8_t>& blob) {
   std::memcpy(b.data() + 72, "win-host", 8);
   b[136] = static_cast<uint8_t>(blob.size());
   b[137] = static_cast<uint8_t>(blob.size() >> 8);
-  std::memcpy(b.data() + 140, blob.data(), blob.size());
+  if (!blob.empty()) std::memcpy(b.data() + 140, blob.data(), blob.size());
   set_u64(b.data() + 140 + blob.size(), checksum64(b.data(), 140 + blob.size()));
   return b;
 }
