@@ -119,7 +119,10 @@ void ReadCache::ahead(const std::string& key, const std::string& name,
     std::lock_guard lock(m_mutex);
     if (m_stop) return;
     while (m_threads.size() < m_connections) m_threads.emplace_back([this] { loop(); });
-    for (const auto& [w, bounds] : ws) {
+    for (const auto& window : ws) {
+      // Not a structured binding: clang before 16 cannot capture one in the lambda below.
+      const auto& w = window.first;
+      const auto& bounds = window.second;
       if (m_tasks.size() >= 2 * size_t{m_connections}) break;
       if (m_windows.count(Key{key, w})) continue;
       const bool queued = std::any_of(m_tasks.begin(), m_tasks.end(),

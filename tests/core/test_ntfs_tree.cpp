@@ -91,7 +91,7 @@ TEST_CASE("NTFS tree: a torn file record is damage naming the record", "[ntfs][t
   auto entry = tree->lookup({"File3.bin"});
   REQUIRE(entry);
   // The record of File3.bin: $MFT starts at the boot sector's cluster, 1 KiB records.
-  const uint64_t cluster = uint64_t{bytes[11] | (bytes[12] << 8)} * bytes[13];
+  const uint64_t cluster = static_cast<uint64_t>(bytes[11] | (bytes[12] << 8)) * bytes[13];
   uint64_t mft = 0;
   for (int i = 7; i >= 0; --i) mft = (mft << 8) | bytes[0x30 + static_cast<size_t>(i)];
   bytes[mft * cluster + entry->id * 1024 + 510] ^= 0xFF;
