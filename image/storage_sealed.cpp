@@ -53,9 +53,13 @@ struct ChunkContext {
     ad.resize(prefix + 9);
   }
   // Sets ad and `nonce` for chunk `n`.
-  void chunk(uint64_t n, bool last, uint8_t* nonce) {
-    set_u64(ad.data() + prefix, n);
-    ad[prefix + 8] = last ? 1 : 0;
+  void chunk(uint64_t n, bool last, uint8_t* nonce) { chunk_into(ad, n, last, nonce); }
+  // The same into `out` (the associated data of chunk `n`), leaving this context alone:
+  // readers share one context across threads.
+  void chunk_into(std::vector<uint8_t>& out, uint64_t n, bool last, uint8_t* nonce) const {
+    if (&out != &ad) out.assign(ad.begin(), ad.end());
+    set_u64(out.data() + prefix, n);
+    out[prefix + 8] = last ? 1 : 0;
     std::memcpy(nonce, base.data(), base.size());
     for (int i = 0; i < 8; ++i) nonce[16 + i] ^= static_cast<uint8_t>(n >> (8 * i));
   }
@@ -139,6 +143,13 @@ class SealedReader final : public ObjectReader {
     m_ctx.cipher.emplace(*m_sealer, m_ctx.base.data());
     m_size = *plain;
     m_chunks = m_size == 0 ? 1 : (m_size + k_sealed_chunk_size - 1) / k_sealed_chunk_size;
+    // An empty object has nothing a read would open: its one (empty, last) chunk is opened
+    // here, or any header with a tag could pass for an empty index, point or pack.
+    if (m_size == 0) {
+      uint8_t tag[k_seal_tag_size];
+      m_inner->read_exact_at(tag, sizeof tag, k_header);
+      open_chunk(0, tag, 0);
+    }
   }
 
   uint64_t size() const override { return m_size; }
@@ -174,10 +185,9 @@ class SealedReader final : public ObjectReader {
     thread_local std::vector<uint8_t> raw;
     raw.resize(raw_end - raw_begin);
     m_inner->read_exact_at(raw.data(), raw.size(), raw_begin);
-    ChunkContext ctx = m_ctx;
     for (uint64_t c = first; c <= last; ++c) {
       uint8_t* sealed = raw.data() + (c - first) * k_raw_chunk;
-      open_chunk(ctx, c, sealed, plain_len(c));
+      open_chunk(c, sealed, plain_len(c));
       copy_part(out, offset, len, c, sealed);
     }
     cache.reader = m_serial;
@@ -208,11 +218,12 @@ class SealedReader final : public ObjectReader {
   }
 
   // Opens chunk `c` in place (its plain bytes replace the ciphertext).
-  void open_chunk(ChunkContext& ctx, uint64_t c, uint8_t* sealed, size_t plain_len) const {
+  void open_chunk(uint64_t c, uint8_t* sealed, size_t plain_len) const {
+    thread_local std::vector<uint8_t> ad;
     uint8_t nonce[k_seal_nonce_size];
-    ctx.chunk(c, c + 1 == m_chunks, nonce);
-    if (!ctx.cipher->open(sealed, sealed, plain_len + k_seal_tag_size, nonce + 16, ctx.ad.data(),
-                          ctx.ad.size())) {
+    m_ctx.chunk_into(ad, c, c + 1 == m_chunks, nonce);
+    if (!m_ctx.cipher->open(sealed, sealed, plain_len + k_seal_tag_size, nonce + 16, ad.data(),
+                            ad.size())) {
       throw Error(ErrorKind::damage, "opening", m_inner->name(),
                   fmt::format("authentication failed at offset {} (tampered, moved from another "
                               "object or store, or sealed with another key)",
@@ -249,8 +260,9 @@ class SealedStorage final : public Storage {
   std::optional<uint64_t> size(const ObjectRef& ref) const override {
     auto raw = m_inner->size(ref);
     if (!raw || !sealed_kind(ref.kind)) return raw;
-    auto plain = sealed_plain_size(*raw, k_sealed_chunk_size);
-    return plain ? plain : std::optional<uint64_t>(0);
+    // An object whose size no sealed object can have still exists and takes its raw bytes;
+    // opening it says it is damaged.
+    return sealed_plain_size(*raw, k_sealed_chunk_size).value_or(*raw);
   }
   std::vector<std::string> list(ObjectKind kind) const override { return m_inner->list(kind); }
   std::vector<std::string> recent(ObjectKind kind, int64_t seconds) const override {

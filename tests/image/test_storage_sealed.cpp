@@ -160,3 +160,58 @@ TEST_CASE("sealed storage: sizes that no sealed object has are refused") {
   REQUIRE_FALSE(sealed_plain_size(40 + C + 16 + 16, C));  // an empty chunk after a full one
   REQUIRE(sealed_plain_size(40 + C + 16 + 17, C) == C + 1);
 }
+
+TEST_CASE("sealed storage: an empty object is authenticated when it is opened") {
+  if (!crypto_available()) return;  // a build without libsodium (VSSIMG_SODIUM=OFF)
+  SealedFixture f;
+  const ObjectRef empty{ObjectKind::index, std::string(32, 'e')};
+  f.put(empty, {});
+  REQUIRE(f.get(empty).empty());
+  f.put(k_pack, test::pseudo_random(C / 2, 3));
+  // A header with any 16 bytes after it has the size of an empty object; reading nothing
+  // from it must not make it pass for one (a point, index segment or pack emptied by
+  // someone without the key).
+  auto forged = test::read_file(f.raw_path(k_pack));
+  forged.resize(40 + k_seal_tag_size);
+  test::write_file(f.raw_path(k_pack), forged);
+  try {
+    f.storage->open(k_pack);
+    FAIL("a forged empty object opened");
+  } catch (const Error& e) {
+    REQUIRE(e.kind() == ErrorKind::damage);
+  }
+  // The real empty object's bytes under another name.
+  test::write_file(f.raw_path(k_pack), test::read_file(f.raw_path(empty)));
+  REQUIRE_THROWS_AS(f.storage->open(k_pack), Error);
+}
+
+TEST_CASE("sealed storage: a damaged object's size is its raw size") {
+  if (!crypto_available()) return;  // a build without libsodium (VSSIMG_SODIUM=OFF)
+  SealedFixture f;
+  f.put(k_pack, test::pseudo_random(C, 5));
+  test::write_file(f.raw_path(k_pack), std::vector<uint8_t>(40 + 7, 0));
+  REQUIRE(f.storage->size(k_pack) == 47u);
+  REQUIRE_THROWS_AS(f.storage->open(k_pack), Error);
+}
+
+TEST_CASE("sealed storage: the next read of the chunk last opened needs no read of the object") {
+  if (!crypto_available()) return;  // a build without libsodium (VSSIMG_SODIUM=OFF)
+  SealedFixture f;
+  auto data = test::pseudo_random(2 * C, 11);
+  f.put(k_pack, data);
+  auto reader = f.storage->open(k_pack);
+  uint8_t a[16], b[16];
+  REQUIRE(reader->read_at(a, sizeof a, C + 100) == sizeof a);
+  // Alter the object's bytes behind the open reader: a read that went to them would fail.
+  auto raw = test::read_file(f.raw_path(k_pack));
+  for (size_t i = 40 + C + 16; i < raw.size(); ++i) raw[i] ^= 0xff;
+  test::write_file(f.raw_path(k_pack), raw);
+  REQUIRE(reader->read_at(b, sizeof b, C + 200) == sizeof b);
+  REQUIRE(std::equal(a, a + 16, data.begin() + C + 100));
+  REQUIRE(std::equal(b, b + 16, data.begin() + C + 200));
+  // Another chunk is read from the object (the first chunk is unaltered).
+  REQUIRE(reader->read_at(a, sizeof a, 10) == sizeof a);
+  REQUIRE(std::equal(a, a + 16, data.begin() + 10));
+  // And the altered chunk, once it is not the one kept, fails.
+  REQUIRE_THROWS_AS(reader->read_at(b, sizeof b, C + 300), Error);
+}
