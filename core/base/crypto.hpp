@@ -1,6 +1,6 @@
 // The cryptography of encrypted stores (docs/format.md, "Encryption"), over libsodium:
 // records sealed with XChaCha20-Poly1305 (random 24-byte nonce, associated data binding a
-// record to its store, kind and identity), block ids from keyed BLAKE2b, and the
+// record to its store, kind and identity), block ids from HMAC-SHA-256, and the
 // Argon2id wrap of the master key in key files. Platform-neutral; built without
 // libsodium (VSSIMG_SODIUM=OFF) every function here throws "encryption is not available".
 #pragma once
@@ -94,8 +94,10 @@ class Sealer {
   bool open_at(uint8_t* out, const uint8_t* sealed, size_t sealed_len, const uint8_t* nonce,
                const uint8_t* ad, size_t ad_len) const;
 
-  // The id of a data block: keyed BLAKE2b, 16 bytes (a PRF: ids reveal nothing of the
-  // content to one without the key; equal blocks still have equal ids). Never a marker.
+  // The id of a data block: HMAC-SHA-256 under the id subkey, its first 16 bytes, through
+  // libcrypto's SHA-256 where the build has it (libsodium's otherwise). A PRF: ids reveal
+  // nothing of the content to one without the key; equal blocks still have equal ids.
+  // Never a marker.
   BlockId block_id(const void* data, size_t len) const;
 
  private:

@@ -1,10 +1,15 @@
 // core/base/crypto: sealing, associated data, keyed ids and the Argon2id key wrap.
+#include "core/base/bytes.hpp"
 #include "core/base/crypto.hpp"
+#include "core/base/crypto_hmac.hpp"
 #include "core/base/error.hpp"
 #include "tests/catch.hpp"
 #include "tests/helpers.hpp"
 
 #include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
 
 using namespace vssimg;
 
@@ -72,7 +77,51 @@ TEST_CASE("crypto: a flipped bit, another place, store, kind or key fails to ope
   }
 }
 
-TEST_CASE("crypto: keyed BLAKE2b ids are stable per key, differ across keys", "[crypto]") {
+TEST_CASE("crypto: block ids are HMAC-SHA-256 under the id subkey, cut to 16 bytes", "[crypto]") {
+  if (!crypto_available()) return;  // a build without libsodium (VSSIMG_SODIUM=OFF)
+  // Expected values from Python's hashlib and hmac, independently of this code: subkey =
+  // blake2b(key=master, digest_size=32, salt=(2).to_bytes(8, "little") + bytes(8),
+  // person=b"vssimgk1" + bytes(8)); id = hmac.new(subkey, block, sha256).digest()[:16].
+  MasterKey zero;
+  Sealer s(zero);
+  std::vector<uint8_t> block(65536);
+  for (size_t i = 0; i < block.size(); ++i) block[i] = static_cast<uint8_t>(i * 7 % 251);
+  REQUIRE(s.block_id(block.data(), block.size()).hex() == "50c719c2b43b97084c3a5226f4821064");
+  REQUIRE(s.block_id(nullptr, 0).hex() == "7dcc239e9aa2d2294c21f217a88b9e1f");
+}
+
+TEST_CASE("crypto: HMAC-SHA-256 gives RFC 4231's and Python's values", "[crypto]") {
+  if (!crypto_available()) return;  // a build without libsodium (VSSIMG_SODIUM=OFF)
+  auto mac = [](const std::vector<uint8_t>& key, const std::vector<uint8_t>& data) {
+    uint8_t out[32];
+    hmac_sha256(key.data(), key.size(), data.data(), data.size(), out);
+    return to_hex(out, sizeof out);
+  };
+  auto bytes = [](const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); };
+  // RFC 4231, test cases 1 and 2.
+  REQUIRE(mac(std::vector<uint8_t>(20, 0x0b), bytes("Hi There")) ==
+          "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  REQUIRE(mac(bytes("Jefe"), bytes("what do ya want for nothing?")) ==
+          "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  // A 32-byte key (an id subkey's size), messages about SHA-256's 64-byte block:
+  // hmac.new(bytes(range(32)), bytes((i * 13 + 5) % 256 for i in range(n)), sha256).
+  std::vector<uint8_t> key(32);
+  for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(i);
+  const std::pair<size_t, const char*> cases[] = {
+      {55, "d78ee7687da2647bc4b4d3a0c76f7c58b964f5f6460452d27efa14aceb776329"},
+      {56, "6a65998cd01ec11f41edfd376f19fb154ca9aea71f1c0c853e7173357c4535c4"},
+      {64, "81d0311149c4015e30e9a2e75956e16fc65c0f5cdd32db5d788c42b31d240d34"},
+      {65, "fc1f04ddaa1e2738f6d3b3faf49ece5ce3b2b4f7e90551cbea1dd536167d0cef"},
+      {1 << 20, "e5bfebf4ba7763ea73e4bdfdccc274a92f19b32ffb235232e44ff75263adbaaf"},
+  };
+  for (const auto& [n, want] : cases) {
+    std::vector<uint8_t> data(n);
+    for (size_t i = 0; i < n; ++i) data[i] = static_cast<uint8_t>((i * 13 + 5) % 256);
+    CHECK(mac(key, data) == want);
+  }
+}
+
+TEST_CASE("crypto: keyed block ids are stable per key, differ across keys", "[crypto]") {
   if (!crypto_available()) return;  // a build without libsodium (VSSIMG_SODIUM=OFF)
   MasterKey k1 = MasterKey::random();
   MasterKey k2 = MasterKey::random();
