@@ -239,6 +239,7 @@ int run_cli(int argc, char** argv) {
   }
 
   install_interrupt_handlers();
+  tune_memory();
   ctx.out = std::make_unique<Output>(ctx.global);
   set_storage_options(
       StorageOptions{ctx.global.s3_path_style, &ctx.out->progress(), ctx.global.connections});

@@ -2,6 +2,9 @@
 #include "core/os/platform.hpp"
 
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
@@ -130,6 +133,12 @@ std::FILE* binary_stdout(const std::string& operation, const std::string& exampl
                 "is a console; redirect it to a file or a pipe (" + example + ")");
   }
   return stdout;
+}
+
+void tune_memory() {
+#ifdef __GLIBC__
+  ::mallopt(M_MMAP_THRESHOLD, 1 << 20);  // fixed: no dynamic threshold
+#endif
 }
 
 uint64_t peak_rss_bytes() {

@@ -229,6 +229,8 @@ InterruptSignal interrupt_signal() {
   return g_console_stop.load() ? InterruptSignal::interrupt : InterruptSignal::none;
 }
 
+void tune_memory() {}
+
 uint64_t peak_rss_bytes() {
   PROCESS_MEMORY_COUNTERS counters{};
   counters.cb = sizeof counters;
