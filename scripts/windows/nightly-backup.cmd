@@ -14,6 +14,9 @@ rem   VSSIMG_STORE          the store: a UNC path (SYSTEM sees no mapped drives)
 rem   VSSIMG_SOURCE         volume to back up: C:  D:\mnt\my data  \\?\Volume{GUID}\
 rem   VSSIMG_LOG            log file; vssimg and this script append to it
 rem   VSSIMG_KEEP           retention flags for forget
+rem   VSSIMG_HOST           the host name this server's points carry (COMPUTERNAME):
+rem                         backup records it and forget applies the policy to
+rem                         those points only, in a store several servers share
 rem   VSSIMG_BACKUP_FLAGS   extra backup flags (--snapshot=never for an image file)
 rem   VSSIMG_VERIFY_SLICES  verify reads 1/N of the store a night (7: all in a week)
 rem   VSSIMG_VERIFY_TIME    upper limit for verify's reading (2h)
@@ -27,6 +30,7 @@ if not defined VSSIMG_EXE set "VSSIMG_EXE=%ProgramFiles%\vssimg\vssimg.exe"
 if not defined VSSIMG_STORE set "VSSIMG_STORE=\\backupserver\images\%COMPUTERNAME%"
 if not defined VSSIMG_SOURCE set "VSSIMG_SOURCE=C:"
 if not defined VSSIMG_LOG set "VSSIMG_LOG=%ProgramData%\vssimg\nightly.log"
+if not defined VSSIMG_HOST set "VSSIMG_HOST=%COMPUTERNAME%"
 if not defined VSSIMG_KEEP set "VSSIMG_KEEP=--keep-daily 7 --keep-weekly 4 --keep-monthly 12"
 if not defined VSSIMG_VERIFY_SLICES set "VSSIMG_VERIFY_SLICES=7"
 if not defined VSSIMG_VERIFY_TIME set "VSSIMG_VERIFY_TIME=2h"
@@ -47,7 +51,7 @@ set "FINAL=0"
 call :say "started: backup of %VSSIMG_SOURCE% to %VSSIMG_STORE%, verify slice %SLICE%/%VSSIMG_VERIFY_SLICES%"
 
 rem --- 1. Backup -------------------------------------------------------------
-"%VSSIMG_EXE%" --store "%VSSIMG_STORE%" --log-file "%VSSIMG_LOG%" backup "%VSSIMG_SOURCE%" %VSSIMG_BACKUP_FLAGS%
+"%VSSIMG_EXE%" --store "%VSSIMG_STORE%" --log-file "%VSSIMG_LOG%" backup "%VSSIMG_SOURCE%" --host "%VSSIMG_HOST%" %VSSIMG_BACKUP_FLAGS%
 set "RC=%ERRORLEVEL%"
 call :explain backup %RC%
 if "%RC%"=="0" goto retention
@@ -68,7 +72,7 @@ rem --- 2. Retention (prune on the first slice of each round, once a week) ---
 :retention
 set "PRUNE="
 if "%SLICE%"=="1" set "PRUNE=--prune"
-"%VSSIMG_EXE%" --store "%VSSIMG_STORE%" --log-file "%VSSIMG_LOG%" forget --source "%VSSIMG_SOURCE%" %VSSIMG_KEEP% %PRUNE%
+"%VSSIMG_EXE%" --store "%VSSIMG_STORE%" --log-file "%VSSIMG_LOG%" forget --source "%VSSIMG_SOURCE%" --host "%VSSIMG_HOST%" %VSSIMG_KEEP% %PRUNE%
 set "RC=%ERRORLEVEL%"
 call :explain forget %RC%
 if "%RC%"=="0" goto verify

@@ -235,6 +235,9 @@ def check_nightly_rules(name, lines):
     for flag in ("backup", "forget --source"):
         if not re.search(flag + r' "%VSSIMG_SOURCE%"', text):
             fail(f"{name}: {flag} %VSSIMG_SOURCE% is not quoted (a path with a blank breaks)")
+        if not re.search(flag + r' "%VSSIMG_SOURCE%" --host "%VSSIMG_HOST%"', text):
+            fail(f"{name}: {flag} does not pass --host \"%VSSIMG_HOST%\" (forget would apply the "
+                 "policy to other servers' points in a shared store)")
     if re.search(r"echo %DATE% %TIME%", text) or "Get-Date -Format 'yyyy-MM-dd HH:mm:ss'" not in text:
         fail(f"{name}: log lines are not stamped with an ISO date and time")
     verify = next(i for i, l in enumerate(code) if l.strip().lower() == ":verify")

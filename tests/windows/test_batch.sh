@@ -112,7 +112,10 @@ if command -v x86_64-w64-mingw32-gcc >/dev/null; then
   [ "$got" = "1/7 2/7 3/7 4/7 5/7 6/7 7/7 1/7 " ] || fail "verify slices over 8 nights: $got"
   [ "$(grep -c -- 'forget .*--prune' "$WORK/args.log")" = 2 ] || fail "prune did not run exactly on the two slice-1 nights"
   grep -q -- '--store \\\\nas\\images\\srv1 --log-file' "$WORK/args.log" || { head -2 "$WORK/args.log"; fail "UNC store not passed intact"; }
-  grep -q 'forget --source C: --keep-daily 7 --keep-weekly 4 --keep-monthly 12' "$WORK/args.log" || fail "default retention flags not passed"
+  grep -q 'forget --source C: --host [^ ]* --keep-daily 7 --keep-weekly 4 --keep-monthly 12' "$WORK/args.log" || fail "default retention flags not passed"
+  # forget keeps to the host backup recorded (a store several servers share).
+  bhost=$(grep -o 'backup C: --host [^ ]*' "$WORK/args.log" | head -1 | cut -d' ' -f4)
+  [ -n "$bhost" ] && grep -q "forget --source C: --host $bhost " "$WORK/args.log" || fail "backup and forget do not pass the same --host ('$bhost')"
   grep -q '\[nightly\] finished with exit code 0' "$WORK/nightly.log" || fail "the batch's own lines are not in the log"
   pass "verify slices rotate 1/7..7/7 over a week, prune weekly, UNC store and retention flags passed intact"
 
