@@ -114,8 +114,9 @@ if command -v x86_64-w64-mingw32-gcc >/dev/null; then
   grep -q -- '--store \\\\nas\\images\\srv1 --log-file' "$WORK/args.log" || { head -2 "$WORK/args.log"; fail "UNC store not passed intact"; }
   grep -q 'forget --source C: --host [^ ]* --keep-daily 7 --keep-weekly 4 --keep-monthly 12' "$WORK/args.log" || fail "default retention flags not passed"
   # forget keeps to the host backup recorded (a store several servers share).
-  bhost=$(grep -o 'backup C: --host [^ ]*' "$WORK/args.log" | head -1 | cut -d' ' -f4)
-  [ -n "$bhost" ] && grep -q "forget --source C: --host $bhost " "$WORK/args.log" || fail "backup and forget do not pass the same --host ('$bhost')"
+  bhost=$(tr -d '\r' <"$WORK/args.log" | grep -o 'backup C: --host [^ ]*' | head -1 | cut -d' ' -f4)
+  [ -n "$bhost" ] && grep -q -- "forget --source C: --host $bhost " "$WORK/args.log" ||
+    { grep -E ' (backup|forget) ' "$WORK/args.log" | head -4 >&2; fail "backup and forget do not pass the same --host ('$bhost')"; }
   grep -q '\[nightly\] finished with exit code 0' "$WORK/nightly.log" || fail "the batch's own lines are not in the log"
   pass "verify slices rotate 1/7..7/7 over a week, prune weekly, UNC store and retention flags passed intact"
 
@@ -141,7 +142,7 @@ if command -v x86_64-w64-mingw32-gcc >/dev/null; then
   # A source with a blank and a trailing backslash arrives as one argument, without it.
   : > "$WORK/args.log"
   FAKE_BACKUP=0 FAKE_FORGET=0 FAKE_VERIFY=0 VSSIMG_SOURCE='D:\mnt\my data\' run_batch 0
-  tr -d '\r' < "$WORK/args.log" | grep -qx -- '--store .* backup D:\\mnt\\my data' || { cat "$WORK/args.log"; fail "source with a blank (or its trailing backslash) not passed as given"; }
+  tr -d '\r' < "$WORK/args.log" | grep -qx -- '--store .* backup D:\\mnt\\my data --host [^ ]*' || { cat "$WORK/args.log"; fail "source with a blank (or its trailing backslash) not passed as given"; }
   grep -q '^[0-9]\{4\}-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9] \[nightly\]' "$WORK/nightly.log" \
     || echo "note: no ISO stamp in the batch's log lines (no PowerShell under Wine: the %DATE% %TIME% fallback)"
   pass "a source with a blank and a trailing backslash is passed as one argument"
