@@ -69,8 +69,9 @@ class File {
   uint64_t m_append_pos = 0;
 };
 
-// std::fopen for a path (_wfopen on Windows, so that any name works). Returns null, with
-// errno set, on failure.
+// std::fopen for a path (_wfopen on Windows, so that any name works; mode "a" there opens
+// for FILE_APPEND_DATA only, so that the system appends every write at the end, whoever
+// else writes the file). Returns null, with errno set, on failure.
 std::FILE* open_stdio_file(const std::filesystem::path& path, const char* mode);
 
 // Reads a whole (small) file. Throws if it cannot be read.

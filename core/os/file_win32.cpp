@@ -2,8 +2,13 @@
 #include "core/os/file.hpp"
 #include "core/os/win32.hpp"
 
+#include <fcntl.h>
+#include <io.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <string_view>
 #include <utility>
 
 namespace vssimg {
@@ -210,7 +215,38 @@ bool rename_no_replace(const std::filesystem::path& from, const std::filesystem:
   return true;
 }
 
+namespace {
+
+// A log file ("a"): opened for FILE_APPEND_DATA only, so that Windows puts every write at
+// the end itself. msvcrt's own append mode moves the file pointer to the end and then
+// writes: two processes logging to one file (a nightly task and an admin's run) can
+// overwrite each other's lines between the two steps, and under Wine lines were seen
+// overwritten even by processes run one after another.
+std::FILE* open_append_only(const std::filesystem::path& path) {
+  HANDLE h = ::CreateFileW(win32::api_path(path).c_str(), FILE_APPEND_DATA | SYNCHRONIZE,
+                           FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
+                           OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr);
+  if (h == INVALID_HANDLE_VALUE) {
+    const DWORD err = ::GetLastError();
+    errno = err == ERROR_ACCESS_DENIED                                   ? EACCES
+            : err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND ? ENOENT
+                                                                         : EIO;
+    return nullptr;
+  }
+  const int fd = ::_open_osfhandle(reinterpret_cast<intptr_t>(h), _O_APPEND | _O_TEXT);
+  if (fd < 0) {
+    ::CloseHandle(h);
+    return nullptr;
+  }
+  std::FILE* f = ::_fdopen(fd, "a");
+  if (!f) ::_close(fd);
+  return f;
+}
+
+}  // namespace
+
 std::FILE* open_stdio_file(const std::filesystem::path& path, const char* mode) {
+  if (std::string_view(mode) == "a") return open_append_only(path);
   return ::_wfopen(win32::api_path(path).c_str(), win32::widen(mode).c_str());
 }
 
