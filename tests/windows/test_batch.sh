@@ -47,9 +47,13 @@ run_batch() {
   set +e
   timeout 300 "$WINE" cmd /c "$(winpath "$BATCH")" > "$WORK/out.raw" 2>&1
   got=$?
-  if grep -q 'ShellExecuteEx failed' "$WORK/out.raw"; then
-    # Wine's cmd.exe could not start the batch at all (seen once): once more, visibly.
-    echo "note: Wine could not start the batch; running it again" >&2
+  if grep -q -e 'ShellExecuteEx failed' -e "Can't recognize '\"" "$WORK/out.raw"; then
+    # Wine's cmd.exe could not start the batch at all (seen once), or a program the batch
+    # runs by its quoted path, which exists (seen once in the third of a series of runs
+    # of the same line, under load: exit 9009): once more, visibly. A step that does not
+    # start changes none of the batch's state (the slice counter follows a verify that ran).
+    echo "note: Wine could not start the batch or its program; running it again:" >&2
+    grep -e 'ShellExecuteEx failed' -e "Can't recognize" "$WORK/out.raw" | head -2 >&2
     timeout 300 "$WINE" cmd /c "$(winpath "$BATCH")" > "$WORK/out.raw" 2>&1
     got=$?
   fi
