@@ -1,7 +1,8 @@
 // HMAC-SHA-256 (RFC 2104), the block id of encrypted stores (Sealer::block_id), by the
 // fastest SHA-256 each platform has: libcrypto's (SHA-NI) where the build finds it,
 // libsodium's otherwise (crypto_hmac.cpp); Windows' own CNG there, not libsodium's
-// portable code (crypto_hmac_win32.cpp; its speed is not measured here). The same bytes on every platform. Internal to core/base.
+// portable code (crypto_hmac_win32.cpp; its speed is not measured here). The same bytes on every
+// platform. Internal to core/base.
 #pragma once
 
 #include <cstddef>
