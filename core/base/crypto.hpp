@@ -95,7 +95,8 @@ class Sealer {
                const uint8_t* ad, size_t ad_len) const;
 
   // The id of a data block: HMAC-SHA-256 under the id subkey, its first 16 bytes, through
-  // libcrypto's SHA-256 where the build has it (libsodium's otherwise). A PRF: ids reveal
+  // libcrypto's SHA-256 where the build has it, CNG on Windows, libsodium's otherwise
+  // (crypto_hmac.hpp). A PRF: ids reveal
   // nothing of the content to one without the key; equal blocks still have equal ids.
   // Never a marker.
   BlockId block_id(const void* data, size_t len) const;

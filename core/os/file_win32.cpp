@@ -220,8 +220,9 @@ namespace {
 // A log file ("a"): opened for FILE_APPEND_DATA only, so that Windows puts every write at
 // the end itself. msvcrt's own append mode moves the file pointer to the end and then
 // writes: two processes logging to one file (a nightly task and an admin's run) can
-// overwrite each other's lines between the two steps, and under Wine lines were seen
-// overwritten even by processes run one after another.
+// overwrite each other's lines between the two steps. (Under Wine, scripts/test-windows
+// once found the start of a line missing and the rest there, in a log that processes run
+// one after another had appended to.)
 std::FILE* open_append_only(const std::filesystem::path& path) {
   HANDLE h = ::CreateFileW(win32::api_path(path).c_str(), FILE_APPEND_DATA | SYNCHRONIZE,
                            FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
