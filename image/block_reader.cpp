@@ -18,13 +18,42 @@ BlockReader::BlockReader(const Store& store, const BlockIndex& index, const Dama
     : m_store(store), m_index(index), m_known(known) {}
 
 std::shared_ptr<const ObjectReader> BlockReader::open_pack(uint32_t ordinal) {
-  std::lock_guard lock(m_mutex);
-  auto it = m_open.find(ordinal);
-  if (it != m_open.end()) {
-    m_lru.splice(m_lru.begin(), m_lru, it->second.second);
-    return it->second.first;
+  std::unique_lock lock(m_mutex);
+  for (auto it = m_open.find(ordinal); it != m_open.end(); it = m_open.find(ordinal)) {
+    if (it->second.first) {
+      m_lru.splice(m_lru.begin(), m_lru, it->second.second);
+      return it->second.first;
+    }
+    m_opened.wait(lock);  // another thread is opening it
   }
-  const PackId& id = m_index.packs().at(ordinal);
+  // Opened without the mutex: on an object store that is a HEAD and a GET, which must not
+  // hold up the reads of packs already open (nor the opening of others).
+  m_lru.push_front(ordinal);
+  m_open.emplace(ordinal, std::make_pair(nullptr, m_lru.begin()));
+  lock.unlock();
+  std::shared_ptr<const ObjectReader> file;
+  try {
+    file = open_pack_file(m_index.packs().at(ordinal));
+  } catch (...) {
+    lock.lock();
+    m_lru.erase(m_open.at(ordinal).second);
+    m_open.erase(ordinal);
+    m_opened.notify_all();  // a waiter opens it again and meets the error itself
+    throw;
+  }
+  lock.lock();
+  m_open.at(ordinal).first = file;
+  for (auto old = m_lru.end(); m_open.size() > k_max_open_packs && old != m_lru.begin();) {
+    --old;  // the least recently used open pack, never one being opened
+    if (!m_open.at(*old).first) continue;
+    m_open.erase(*old);
+    old = m_lru.erase(old);
+  }
+  m_opened.notify_all();
+  return file;
+}
+
+std::shared_ptr<const ObjectReader> BlockReader::open_pack_file(const PackId& id) const {
   std::shared_ptr<const ObjectReader> file;
   try {
     file = m_store.storage().open(pack_object(id));
@@ -34,12 +63,6 @@ std::shared_ptr<const ObjectReader> BlockReader::open_pack(uint32_t ordinal) {
   uint8_t header[12] = {};
   file->read_at(header, sizeof header, 0);
   check_pack_version(get_u32(header + 8), "pack " + id.hex());  // its records may differ
-  if (m_open.size() >= k_max_open_packs) {
-    m_open.erase(m_lru.back());
-    m_lru.pop_back();
-  }
-  m_lru.push_front(ordinal);
-  m_open.emplace(ordinal, std::make_pair(file, m_lru.begin()));
   return file;
 }
 

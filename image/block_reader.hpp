@@ -13,6 +13,7 @@
 #include "image/storage.hpp"
 #include "image/store.hpp"
 
+#include <condition_variable>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -49,7 +50,11 @@ class BlockReader {
   std::string first_fallback() const;
 
  private:
+  // The pack, opened once (concurrent callers wait for the one opening it) and kept among
+  // the k_max_open_packs most recently used.
   std::shared_ptr<const ObjectReader> open_pack(uint32_t ordinal);
+  // Opens the pack and checks its header's version (Error(damage) when it cannot be opened).
+  std::shared_ptr<const ObjectReader> open_pack_file(const PackId& id) const;
   // Reads one copy; returns what is wrong with it ("" when it is good).
   std::string read_copy(const BlockId& id, BlockLocation loc, uint8_t* out,
                         std::vector<uint8_t>& scratch, uint32_t& raw_len, uint32_t* stored_len);
@@ -66,11 +71,13 @@ class BlockReader {
   const Store& m_store;
   const BlockIndex& m_index;
   const DamageSet* m_known;
-  mutable std::mutex m_mutex;  // guards the open packs and what was found
+  mutable std::mutex m_mutex;        // guards the open packs and what was found
+  std::condition_variable m_opened;  // a pack being opened was opened (or failed)
   DamageSet m_found;
   size_t m_fallbacks = 0;
   std::string m_first_fallback;
-  std::list<uint32_t> m_lru;
+  std::list<uint32_t> m_lru;  // the open packs, most recently used first
+  // Each open pack's reader (null while a thread is opening it) and its place in m_lru.
   std::unordered_map<uint32_t,
                      std::pair<std::shared_ptr<const ObjectReader>, std::list<uint32_t>::iterator>>
       m_open;
