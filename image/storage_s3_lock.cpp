@@ -2,8 +2,11 @@
 // storage"): each holder writes a lock object locks/<host>-<pid>.info with its mode,
 // rewrites it every k_refresh_seconds while it runs, and removes it when done. A lock
 // object not refreshed for k_stale_seconds is stale (its holder died) and ignored. A new
-// holder checks the others, writes its own, waits k_settle_ms for list-after-write,
-// re-checks, and withdraws (store_locked) when a conflicting holder appeared meanwhile.
+// holder checks the others, writes its own, re-checks, and withdraws (store_locked) when a
+// conflicting holder appeared meanwhile. Where a listing may lag a write by up to
+// k_visible_ms, a holder with an exclusive part waits twice that before its re-check; a
+// shared-only holder, which only conflicts with those, re-checks at once (docs/format.md
+// says why no two conflicting holders can then both proceed).
 #include "core/base/error.hpp"
 #include "core/os/platform.hpp"
 #include "image/lock.hpp"
@@ -22,7 +25,7 @@ namespace {
 
 constexpr int64_t k_refresh_seconds = 120;
 constexpr int64_t k_stale_seconds = 900;
-constexpr int k_settle_ms = 500;
+constexpr int k_visible_ms = 500;  // assumed bound of a listing's lag behind a write
 constexpr uint64_t k_max_info = 4096;
 
 struct Holder {
@@ -148,7 +151,8 @@ std::unique_ptr<StorageLock> S3Storage::lock(LockMode mode, WriterLock writer,
     if (e.kind() == ErrorKind::privilege && read_only_ok) return nullptr;
     throw;
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(k_settle_ms));
+  if (exclusive || writer == WriterLock::exclusive)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2 * k_visible_ms));
   if (conflicts(*this, name, exclusive, writer)) {
     held.reset();  // withdraw: both racers may back off, neither proceeds wrongly
     throw_store_locked(*this);
