@@ -21,25 +21,23 @@ std::string folder_of(const ObjectPlace& place) {
   return *place.folder ? std::string(place.folder) + "/" : std::string();
 }
 
-// An object being written: its bytes in memory, in chunks (no copy as it grows, no more
-// than a chunk beyond its size), hashed for SigV4 as they come, until commit() PUTs them.
+// An object being written: its bytes in memory, in chunks from the storage's pool (no copy
+// as it grows, no more than a chunk beyond its size), hashed for SigV4 as they come, until
+// commit() PUTs them.
 class S3Writer final : public ObjectWriter {
  public:
-  static constexpr size_t k_chunk = 1u << 20;
-
   S3Writer(const S3Storage& storage, std::string key, WriteMode mode)
       : m_storage(storage), m_key(std::move(key)), m_mode(mode) {}
+  ~S3Writer() override { m_storage.give_chunks(m_chunks); }
   void append(const void* data, size_t len) override {
     const auto* p = static_cast<const uint8_t*>(data);
     m_hash.update(p, len);
     m_size += len;
     while (len > 0) {
-      if (m_chunks.empty() || m_chunks.back().size() == k_chunk) {
-        m_chunks.emplace_back();
-        m_chunks.back().reserve(k_chunk);
-      }
+      if (m_chunks.empty() || m_chunks.back().size() == S3Storage::k_chunk)
+        m_chunks.push_back(m_storage.take_chunk());
       std::vector<uint8_t>& c = m_chunks.back();
-      const size_t k = std::min(len, k_chunk - c.size());
+      const size_t k = std::min(len, S3Storage::k_chunk - c.size());
       c.insert(c.end(), p, p + k);
       p += k;
       len -= k;
@@ -48,7 +46,7 @@ class S3Writer final : public ObjectWriter {
   uint64_t size() const override { return m_size; }
   void commit() override {
     m_storage.put(m_key, m_chunks, m_size, m_hash.hex_final(), m_mode == WriteMode::create_new);
-    std::vector<std::vector<uint8_t>>().swap(m_chunks);
+    m_storage.give_chunks(m_chunks);
   }
 
  private:
@@ -119,6 +117,30 @@ void S3Storage::send_put(s3::Request req, bool create_new) const {
   s3::Response r = m_client.send(req, "writing");
   if (r.status == 412) throw Error("writing", m_client.describe(key), "already exists");
   if (r.status != 200) s3::throw_response(r, "writing", m_client.describe(key));
+}
+
+std::vector<uint8_t> S3Storage::take_chunk() const {
+  {
+    std::lock_guard lock(m_pool_mutex);
+    if (!m_pool.empty()) {
+      std::vector<uint8_t> c = std::move(m_pool.back());
+      m_pool.pop_back();
+      return c;
+    }
+  }
+  std::vector<uint8_t> c;
+  c.reserve(k_chunk);
+  return c;
+}
+
+void S3Storage::give_chunks(std::vector<std::vector<uint8_t>>& chunks) const {
+  std::lock_guard lock(m_pool_mutex);
+  for (auto& c : chunks) {
+    if (m_pool.size() >= k_pooled_chunks || c.capacity() < k_chunk) continue;
+    c.clear();
+    m_pool.push_back(std::move(c));
+  }
+  std::vector<std::vector<uint8_t>>().swap(chunks);
 }
 
 std::unique_ptr<ObjectWriter> S3Storage::create(const ObjectRef& ref, WriteMode mode) const {

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,15 @@ class S3Storage final : public Storage {
 
   static constexpr int64_t k_max_skew_seconds = 600;
 
+  // Buffers of 1 MiB for the objects being written, reused: a fresh one is a new mapping
+  // whose 256 pages fault in (a 4 GiB backup's packs: 350,000 faults, about 1 s of system
+  // time). take() gives an empty one with room for k_chunk bytes; give() takes them back,
+  // keeping at most k_pooled_chunks.
+  static constexpr size_t k_chunk = 1u << 20;
+  static constexpr size_t k_pooled_chunks = 256;
+  std::vector<uint8_t> take_chunk() const;
+  void give_chunks(std::vector<std::vector<uint8_t>>& chunks) const;
+
  private:
   // `modified` (if given) gets each key's LastModified (-1: not given).
   std::vector<std::pair<std::string, uint64_t>> list_keys(
@@ -73,6 +83,8 @@ class S3Storage final : public Storage {
   s3::Client m_client;
   std::string m_prefix;                    // "" or "prefix/"
   std::unique_ptr<s3::ReadCache> m_cache;  // windows of packs read ahead (storage_s3_read)
+  mutable std::mutex m_pool_mutex;
+  mutable std::vector<std::vector<uint8_t>> m_pool;  // free chunks (take_chunk, give_chunks)
 };
 
 }  // namespace vssimg

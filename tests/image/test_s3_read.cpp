@@ -1,11 +1,16 @@
 // The read-ahead plan of S3 pack readers (image/storage_s3_read.hpp): which windows a read
 // covers and when a reader goes through the windows (after reading in the same or the
 // window before: front-to-back readers), so that a reader jumping around makes exact GETs.
+// And the reuse of the buffers of objects being written.
 #include "image/storage_s3_read.hpp"
 
+#include "image/storage_s3.hpp"
 #include "tests/catch.hpp"
 
+#include <set>
+
 using namespace vssimg::s3;
+using vssimg::S3Storage;
 
 TEST_CASE("window plan: spans and bounds, the last window short", "[s3][read]") {
   WindowPlan p(10 * 100 + 30, 100);
@@ -44,4 +49,35 @@ TEST_CASE("window plan: reads of a window or more never use windows", "[s3][read
   REQUIRE_FALSE(p.note_read(10, 100));
   REQUIRE_FALSE(p.note_read(0, 1000));
   REQUIRE(p.note_read(20, 10));
+}
+
+TEST_CASE("S3 storage: chunks of written objects are reused, at most k_pooled_chunks kept",
+          "[s3][read]") {
+  S3Storage storage(Config{}, "prefix");
+  std::vector<std::vector<uint8_t>> chunks;
+  chunks.push_back(storage.take_chunk());
+  REQUIRE(chunks[0].empty());
+  REQUIRE(chunks[0].capacity() >= S3Storage::k_chunk);
+  chunks[0].assign(100, 7);
+  const uint8_t* first = chunks[0].data();
+  chunks.emplace_back(10, uint8_t{1});  // too small to keep: dropped
+  storage.give_chunks(chunks);
+  CHECK(chunks.empty());
+  std::vector<uint8_t> again = storage.take_chunk();
+  CHECK(again.data() == first);  // the same buffer, emptied
+  CHECK(again.empty());
+  CHECK(storage.take_chunk().capacity() >= S3Storage::k_chunk);  // a new one: the pool is empty
+
+  for (size_t i = 0; i < S3Storage::k_pooled_chunks + 5; ++i)
+    chunks.push_back(storage.take_chunk());
+  std::set<const uint8_t*> given;
+  for (const auto& c : chunks) given.insert(c.data());
+  storage.give_chunks(chunks);
+  std::set<const uint8_t*> back;
+  for (size_t i = 0; i < S3Storage::k_pooled_chunks + 5; ++i) {
+    auto c = storage.take_chunk();
+    if (given.count(c.data())) back.insert(c.data());
+    chunks.push_back(std::move(c));  // kept, so no buffer is handed out twice
+  }
+  CHECK(back.size() == S3Storage::k_pooled_chunks);
 }
