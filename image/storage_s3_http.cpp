@@ -295,6 +295,10 @@ bool Client::attempt(void* handle, const Request& req, const std::string& payloa
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &resp);
   set_method(h, req, body);
   resp = Response{};
+  if (req.into) {
+    req.into->clear();
+    resp.body.swap(*req.into);
+  }
   CURLcode rc = curl_easy_perform(h);
   if (rc != CURLE_OK) {
     cause = curl_easy_strerror(rc);

@@ -45,6 +45,9 @@ struct Request {
   // `body`; not copied.
   const std::vector<std::vector<uint8_t>>* pieces = nullptr;
   std::string payload_hash = {};  // hex SHA-256 of the body if known; else computed once
+  // A buffer the response body is received into (its room reused: no fresh pages to fault
+  // in for each 4 MiB window of a restore); taken by the first attempt. May be null.
+  std::string* into = nullptr;
 };
 
 struct Response {

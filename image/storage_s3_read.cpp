@@ -10,10 +10,11 @@
 namespace vssimg::s3 {
 
 std::string get_range(const Client& client, const std::string& key, const std::string& name,
-                      uint64_t offset, size_t len) {
+                      uint64_t offset, size_t len, std::string* into) {
   if (len == 0) return {};
   const uint64_t last = offset + len - 1;
   Request req{"GET", key, {}, {{"range", fmt::format("bytes={}-{}", offset, last)}}};
+  req.into = into;
   Response r = client.send(req, "reading");
   if (r.status != 206 && r.status != 200) throw_response(r, "reading", name);
   std::string body = std::move(r.body);
@@ -80,8 +81,7 @@ std::shared_ptr<const std::string> ReadCache::get(const std::string& key, const 
   lock.unlock();
   std::shared_ptr<const std::string> bytes;
   try {
-    bytes = std::make_shared<const std::string>(get_range(
-        m_client, key, name, bounds.first, static_cast<size_t>(bounds.second - bounds.first)));
+    bytes = fetch(key, name, bounds);
   } catch (...) {
     lock.lock();
     m_windows.erase(k);
@@ -92,6 +92,26 @@ std::shared_ptr<const std::string> ReadCache::get(const std::string& key, const 
   store(k, bytes);
   m_changed.notify_all();
   return bytes;
+}
+
+std::shared_ptr<const std::string> ReadCache::fetch(const std::string& key, const std::string& name,
+                                                    std::pair<uint64_t, uint64_t> bounds) {
+  std::string buffer;
+  {
+    std::lock_guard lock(m_free_mutex);
+    if (!m_free.empty()) {
+      buffer = std::move(m_free.back());
+      m_free.pop_back();
+    }
+  }
+  auto* bytes =
+      new std::string(get_range(m_client, key, name, bounds.first,
+                                static_cast<size_t>(bounds.second - bounds.first), &buffer));
+  return std::shared_ptr<const std::string>(bytes, [this](const std::string* b) {
+    std::unique_ptr<std::string> owned(const_cast<std::string*>(b));
+    std::lock_guard lock(m_free_mutex);
+    if (m_free.size() < m_max_windows + m_connections) m_free.push_back(std::move(*owned));
+  });
 }
 
 void ReadCache::store(const Key& k, std::shared_ptr<const std::string> bytes) {
@@ -146,9 +166,7 @@ void ReadCache::loop() {
     lock.unlock();
     std::shared_ptr<const std::string> bytes;
     try {
-      bytes = std::make_shared<const std::string>(
-          get_range(m_client, t.key, t.name, t.bounds.first,
-                    static_cast<size_t>(t.bounds.second - t.bounds.first)));
+      bytes = fetch(t.key, t.name, t.bounds);
     } catch (...) {
       // Forgotten: a reader that needs the window fetches it and reports what is wrong.
     }

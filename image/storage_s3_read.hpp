@@ -23,8 +23,9 @@ namespace vssimg::s3 {
 
 // Bytes [offset, offset + len) of `key` (clipped to the object by the server), by one
 // ranged GET; throws Error naming `name` when the answer is not the range.
+// `into` (may be null): a buffer whose room the answer reuses.
 std::string get_range(const Client& client, const std::string& key, const std::string& name,
-                      uint64_t offset, size_t len);
+                      uint64_t offset, size_t len, std::string* into = nullptr);
 
 // Which windows of an object a read covers, and whether a reader reads it front to back:
 // a read goes through the cache once the reader has read in the same or the window before
@@ -86,10 +87,16 @@ class ReadCache {
   void loop();
   // With the lock held: a fetched window into the cache; drops the least recently used.
   void store(const Key& k, std::shared_ptr<const std::string> bytes);
+  // Fetches a window into a buffer from m_free; the window's last owner gives the buffer
+  // back (at most m_max_windows + m_connections are kept).
+  std::shared_ptr<const std::string> fetch(const std::string& key, const std::string& name,
+                                           std::pair<uint64_t, uint64_t> bounds);
 
   const Client& m_client;
   const unsigned m_connections;
   const size_t m_max_windows;
+  std::mutex m_free_mutex;          // guards m_free (declared before m_windows: outlives it)
+  std::vector<std::string> m_free;  // buffers of dropped windows, for the next fetches
   std::mutex m_mutex;
   std::condition_variable m_changed;  // a window arrived or was dropped, a task was queued
   std::map<Key, Window> m_windows;
