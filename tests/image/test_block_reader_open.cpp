@@ -8,6 +8,7 @@
 #include "image/storage_local.hpp"
 #include "tests/catch.hpp"
 #include "tests/helpers.hpp"
+#include "tests/storage_forward.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -33,15 +34,10 @@ struct Gate {
   bool fail = false;
 };
 
-class GatedStorage final : public Storage {
+class GatedStorage final : public test::ForwardingStorage {
  public:
   GatedStorage(const fs::path& root, Gate& g)
-      : m_inner(LocalStorage::open_directory(root)), m_g(g) {}
-  std::string location() const override { return m_inner->location(); }
-  std::string describe(const ObjectRef& r) const override { return m_inner->describe(r); }
-  std::unique_ptr<ObjectWriter> create(const ObjectRef& r, WriteMode m) const override {
-    return m_inner->create(r, m);
-  }
+      : ForwardingStorage(LocalStorage::open_directory(root)), m_g(g) {}
   std::unique_ptr<ObjectReader> open(const ObjectRef& r) const override {
     if (r.kind == ObjectKind::pack) {
       std::unique_lock lock(m_g.mutex);
@@ -50,22 +46,10 @@ class GatedStorage final : public Storage {
       if (r.name == m_g.failing && m_g.fail) throw Error("opening", r.name, "injected failure");
       m_g.changed.wait(lock, [&] { return r.name != m_g.held || m_g.released; });
     }
-    return m_inner->open(r);
-  }
-  std::optional<uint64_t> size(const ObjectRef& r) const override { return m_inner->size(r); }
-  std::vector<std::string> list(ObjectKind k) const override { return m_inner->list(k); }
-  bool remove(const ObjectRef& r) const override { return m_inner->remove(r); }
-  void remove_all(ObjectKind k, const std::vector<std::string>& n) const override {
-    m_inner->remove_all(k, n);
-  }
-  size_t clean_leftovers(Leftovers w) const override { return m_inner->clean_leftovers(w); }
-  std::unique_ptr<StorageLock> lock(LockMode m, WriterLock w, const std::string& c,
-                                    bool ro) const override {
-    return m_inner->lock(m, w, c, ro);
+    return inner().open(r);
   }
 
  private:
-  std::unique_ptr<Storage> m_inner;
   Gate& m_g;
 };
 

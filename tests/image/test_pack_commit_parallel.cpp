@@ -10,6 +10,7 @@
 #include "image/store.hpp"
 #include "tests/catch.hpp"
 #include "tests/helpers.hpp"
+#include "tests/storage_forward.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -70,31 +71,16 @@ class JournalWriter final : public ObjectWriter {
 };
 
 // A local store that says it takes `parallel` writes at once and journals commits.
-class JournalStorage final : public Storage {
+class JournalStorage final : public test::ForwardingStorage {
  public:
   JournalStorage(const fs::path& root, unsigned parallel, Journal& j)
-      : m_inner(LocalStorage::open_directory(root)), m_parallel(parallel), m_j(j) {}
-  std::string location() const override { return m_inner->location(); }
-  std::string describe(const ObjectRef& r) const override { return m_inner->describe(r); }
+      : ForwardingStorage(LocalStorage::open_directory(root)), m_parallel(parallel), m_j(j) {}
   std::unique_ptr<ObjectWriter> create(const ObjectRef& r, WriteMode m) const override {
-    return std::make_unique<JournalWriter>(m_inner->create(r, m), r, m_j);
-  }
-  std::unique_ptr<ObjectReader> open(const ObjectRef& r) const override { return m_inner->open(r); }
-  std::optional<uint64_t> size(const ObjectRef& r) const override { return m_inner->size(r); }
-  std::vector<std::string> list(ObjectKind k) const override { return m_inner->list(k); }
-  bool remove(const ObjectRef& r) const override { return m_inner->remove(r); }
-  void remove_all(ObjectKind k, const std::vector<std::string>& n) const override {
-    m_inner->remove_all(k, n);
-  }
-  size_t clean_leftovers(Leftovers w) const override { return m_inner->clean_leftovers(w); }
-  std::unique_ptr<StorageLock> lock(LockMode m, WriterLock w, const std::string& c,
-                                    bool ro) const override {
-    return m_inner->lock(m, w, c, ro);
+    return std::make_unique<JournalWriter>(inner().create(r, m), r, m_j);
   }
   unsigned parallel_writes() const override { return m_parallel; }
 
  private:
-  std::unique_ptr<Storage> m_inner;
   unsigned m_parallel;
   Journal& m_j;
 };
