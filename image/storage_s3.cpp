@@ -143,6 +143,11 @@ void S3Storage::give_chunks(std::vector<std::vector<uint8_t>>& chunks) const {
   std::vector<std::vector<uint8_t>>().swap(chunks);
 }
 
+size_t S3Storage::pooled_chunks() const {
+  std::lock_guard lock(m_pool_mutex);
+  return m_pool.size();
+}
+
 std::unique_ptr<ObjectWriter> S3Storage::create(const ObjectRef& ref, WriteMode mode) const {
   return std::make_unique<S3Writer>(*this, key_of(ref), mode);
 }

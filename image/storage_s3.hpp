@@ -69,6 +69,7 @@ class S3Storage final : public Storage {
   static constexpr size_t k_pooled_chunks = 256;
   std::vector<uint8_t> take_chunk() const;
   void give_chunks(std::vector<std::vector<uint8_t>>& chunks) const;
+  size_t pooled_chunks() const;  // how many wait in the pool
 
  private:
   // `modified` (if given) gets each key's LastModified (-1: not given).
