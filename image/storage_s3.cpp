@@ -120,31 +120,18 @@ void S3Storage::send_put(s3::Request req, bool create_new) const {
 }
 
 std::vector<uint8_t> S3Storage::take_chunk() const {
-  {
-    std::lock_guard lock(m_pool_mutex);
-    if (!m_pool.empty()) {
-      std::vector<uint8_t> c = std::move(m_pool.back());
-      m_pool.pop_back();
-      return c;
-    }
-  }
-  std::vector<uint8_t> c;
-  c.reserve(k_chunk);
+  std::vector<uint8_t> c = m_pool.take();
+  c.reserve(k_chunk);  // a kept chunk has the room already
   return c;
 }
 
 void S3Storage::give_chunks(std::vector<std::vector<uint8_t>>& chunks) const {
-  std::lock_guard lock(m_pool_mutex);
-  for (auto& c : chunks) {
-    if (m_pool.size() >= k_pooled_chunks || c.capacity() < k_chunk) continue;
-    c.clear();
-    m_pool.push_back(std::move(c));
-  }
+  for (auto& c : chunks)
+    if (c.capacity() >= k_chunk) m_pool.give(std::move(c));
   std::vector<std::vector<uint8_t>>().swap(chunks);
 }
 
 size_t S3Storage::pooled_chunks() const {
-  std::lock_guard lock(m_pool_mutex);
   return m_pool.size();
 }
 

@@ -5,12 +5,12 @@
 // Locks are lock objects (storage_s3_lock.cpp). HTTP, signing and retries: storage_s3_http.
 #pragma once
 
+#include "core/base/free_list.hpp"
 #include "image/storage.hpp"
 #include "image/storage_s3_http.hpp"
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -84,8 +84,7 @@ class S3Storage final : public Storage {
   s3::Client m_client;
   std::string m_prefix;                    // "" or "prefix/"
   std::unique_ptr<s3::ReadCache> m_cache;  // windows of packs read ahead (storage_s3_read)
-  mutable std::mutex m_pool_mutex;
-  mutable std::vector<std::vector<uint8_t>> m_pool;  // free chunks (take_chunk, give_chunks)
+  mutable FreeList<std::vector<uint8_t>> m_pool{k_pooled_chunks};  // take_chunk, give_chunks
 };
 
 }  // namespace vssimg

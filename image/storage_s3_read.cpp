@@ -53,7 +53,8 @@ void WindowPlan::note_need(uint64_t w0, uint64_t w1) {
 ReadCache::ReadCache(const Client& client, unsigned connections)
     : m_client(client),
       m_connections(std::max(1u, connections)),
-      m_max_windows(2 * size_t{m_connections} + 4) {}
+      m_max_windows(2 * size_t{m_connections} + 4),
+      m_free(m_max_windows + m_connections) {}
 
 ReadCache::~ReadCache() {
   {
@@ -96,21 +97,13 @@ std::shared_ptr<const std::string> ReadCache::get(const std::string& key, const 
 
 std::shared_ptr<const std::string> ReadCache::fetch(const std::string& key, const std::string& name,
                                                     std::pair<uint64_t, uint64_t> bounds) {
-  std::string buffer;
-  {
-    std::lock_guard lock(m_free_mutex);
-    if (!m_free.empty()) {
-      buffer = std::move(m_free.back());
-      m_free.pop_back();
-    }
-  }
+  std::string buffer = m_free.take();
   auto* bytes =
       new std::string(get_range(m_client, key, name, bounds.first,
                                 static_cast<size_t>(bounds.second - bounds.first), &buffer));
   return std::shared_ptr<const std::string>(bytes, [this](const std::string* b) {
     std::unique_ptr<std::string> owned(const_cast<std::string*>(b));
-    std::lock_guard lock(m_free_mutex);
-    if (m_free.size() < m_max_windows + m_connections) m_free.push_back(std::move(*owned));
+    m_free.give(std::move(*owned));
   });
 }
 

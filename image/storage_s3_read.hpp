@@ -5,6 +5,7 @@
 // (docs/format.md, "Object storage"). Used by S3Storage (storage_s3.cpp) only.
 #pragma once
 
+#include "core/base/free_list.hpp"
 #include "image/storage.hpp"
 #include "image/storage_s3_http.hpp"
 
@@ -95,8 +96,9 @@ class ReadCache {
   const Client& m_client;
   const unsigned m_connections;
   const size_t m_max_windows;
-  std::mutex m_free_mutex;          // guards m_free (declared before m_windows: outlives it)
-  std::vector<std::string> m_free;  // buffers of dropped windows, for the next fetches
+  // Buffers of dropped windows for the next fetches; declared before m_windows, so it
+  // outlives the windows that give their buffers back when they are destroyed.
+  FreeList<std::string> m_free;
   std::mutex m_mutex;
   std::condition_variable m_changed;  // a window arrived or was dropped, a task was queued
   std::map<Key, Window> m_windows;
