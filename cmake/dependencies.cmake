@@ -72,13 +72,19 @@ else()
     target_link_libraries(vssimg_sodium INTERFACE PkgConfig::SODIUM)
   endif()
 endif()
-# OpenSSL's libcrypto, when found, seals and opens the chunks of encrypted stores (its
-# ChaCha20-Poly1305 is about 2.4x libsodium's here: docs/format.md, "Encryption"); the
-# bytes are the same as libsodium's XChaCha20-Poly1305, so builds with and without it
-# (the MinGW cross build) read each other's stores.
+# OpenSSL's libcrypto: the block ids of encrypted stores (AES-256-GCM's GMAC, then
+# AES-256: docs/format.md, "Choice of block id") outside Windows, where CNG computes them,
+# so required there; and the sealing of their chunks (its ChaCha20-Poly1305 is about 2.4x
+# libsodium's here: docs/format.md, "Encryption"; the bytes are the same as libsodium's
+# XChaCha20-Poly1305, so builds with and without it, as the MinGW cross build, read each
+# other's stores). Debian package libssl-dev, vcpkg openssl.
 set(VSSIMG_HAVE_LIBCRYPTO OFF)
 if(VSSIMG_SODIUM AND NOT (MINGW AND CMAKE_CROSSCOMPILING))
-  find_package(OpenSSL QUIET COMPONENTS Crypto)
+  if(WIN32)
+    find_package(OpenSSL QUIET COMPONENTS Crypto)
+  else()
+    find_package(OpenSSL REQUIRED COMPONENTS Crypto)
+  endif()
   if(TARGET OpenSSL::Crypto)
     set(VSSIMG_HAVE_LIBCRYPTO ON)
   endif()

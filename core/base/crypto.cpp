@@ -1,7 +1,7 @@
 #include "core/base/crypto.hpp"
 
 #include "core/base/bytes.hpp"
-#include "core/base/crypto_hmac.hpp"
+#include "core/base/crypto_id.hpp"
 #include "core/base/error.hpp"
 
 #include <sodium.h>
@@ -24,7 +24,8 @@ static_assert(k_pwhash_salt_size == crypto_pwhash_SALTBYTES);
 // The KDF context of every subkey (8 bytes, crypto_kdf's rule) and the subkey numbers.
 constexpr char k_kdf_context[crypto_kdf_CONTEXTBYTES + 1] = "vssimgk1";
 constexpr uint64_t k_subkey_records = 1;
-constexpr uint64_t k_subkey_ids = 2;
+constexpr uint64_t k_subkey_id_mac = 2;  // the id's GMAC key
+constexpr uint64_t k_subkey_id_prp = 3;  // the id's AES key
 
 void init_sodium() {
   static std::once_flag once;
@@ -58,13 +59,16 @@ Sealer::Sealer(const MasterKey& master) {
   init_sodium();
   crypto_kdf_derive_from_key(m_record_key.data(), m_record_key.size(), k_subkey_records,
                              k_kdf_context, master.data());
-  crypto_kdf_derive_from_key(m_id_key.data(), m_id_key.size(), k_subkey_ids, k_kdf_context,
+  crypto_kdf_derive_from_key(m_id_key.data(), m_id_key.size(), k_subkey_id_mac, k_kdf_context,
+                             master.data());
+  crypto_kdf_derive_from_key(m_prp_key.data(), m_prp_key.size(), k_subkey_id_prp, k_kdf_context,
                              master.data());
 }
 
 Sealer::~Sealer() {
   secure_wipe(m_record_key.data(), m_record_key.size());
   secure_wipe(m_id_key.data(), m_id_key.size());
+  secure_wipe(m_prp_key.data(), m_prp_key.size());
 }
 
 void Sealer::seal(uint8_t* out, const void* plain, size_t plain_len,
@@ -117,10 +121,12 @@ bool Sealer::open_at(uint8_t* out, const uint8_t* sealed, size_t sealed_len, con
 }
 
 BlockId Sealer::block_id(const void* data, size_t len) const {
-  uint8_t mac[32];
-  hmac_sha256(m_id_key.data(), m_id_key.size(), data, len, mac);
+  // GMAC, an almost-universal hash under a secret key, then a block cipher under an
+  // independent one: a PRF (docs/format.md, "Choice of block id").
+  uint8_t tag[16];
+  gmac_aes256(m_id_key.data(), data, len, tag);
   BlockId id;
-  std::memcpy(id.bytes.data(), mac, id.bytes.size());  // the first 16 bytes (RFC 4868)
+  aes256_block(m_prp_key.data(), tag, id.bytes.data());
   if (id.is_marker()) id.bytes[7] ^= 0x01;             // never a marker (as BlockHasher does)
   return id;
 }

@@ -1,6 +1,6 @@
 // The cryptography of encrypted stores (docs/format.md, "Encryption"), over libsodium:
 // records sealed with XChaCha20-Poly1305 (random 24-byte nonce, associated data binding a
-// record to its store, kind and identity), block ids from HMAC-SHA-256, and the
+// record to its store, kind and identity), block ids from GMAC then AES-256, and the
 // Argon2id wrap of the master key in key files. Platform-neutral; built without
 // libsodium (VSSIMG_SODIUM=OFF) every function here throws "encryption is not available".
 #pragma once
@@ -63,7 +63,7 @@ class MasterKey {
 };
 
 // Seals and opens records with the subkeys of one master key (BLAKE2b KDF: one for
-// records, one for block ids). Thread-safe (stateless after construction).
+// records, two for block ids). Thread-safe (stateless after construction).
 class Sealer {
  public:
   explicit Sealer(const MasterKey& master);
@@ -94,17 +94,17 @@ class Sealer {
   bool open_at(uint8_t* out, const uint8_t* sealed, size_t sealed_len, const uint8_t* nonce,
                const uint8_t* ad, size_t ad_len) const;
 
-  // The id of a data block: HMAC-SHA-256 under the id subkey, its first 16 bytes, through
-  // libcrypto's SHA-256 where the build has it, CNG on Windows, libsodium's otherwise
-  // (crypto_hmac.hpp). A PRF: ids reveal
-  // nothing of the content to one without the key; equal blocks still have equal ids.
-  // Never a marker.
+  // The id of a data block: AES-256 under subkey 3 of the block's GMAC (AES-256-GCM, zero
+  // nonce, the block as associated data) under subkey 2, through libcrypto, or CNG on
+  // Windows (crypto_id.hpp). A PRF: ids reveal nothing of the content to one without the
+  // key; equal blocks still have equal ids. Never a marker.
   BlockId block_id(const void* data, size_t len) const;
 
  private:
   friend class ObjectCipher;
   std::array<uint8_t, 32> m_record_key{};
   std::array<uint8_t, 32> m_id_key{};
+  std::array<uint8_t, 32> m_prp_key{};
 };
 
 // The cipher of one sealed object (image/storage_sealed.cpp): XChaCha20-Poly1305 under the

@@ -42,7 +42,7 @@ inline constexpr size_t k_secret_size = 192;
 class Sealer;
 
 // Hashes blocks: a plain store's with keyed XXH3-128 (the config's secret), an encrypted
-// store's with HMAC-SHA-256 (Sealer::block_id). Thread-safe (stateless after construction).
+// store's with GMAC then AES-256 (Sealer::block_id). Thread-safe (stateless after construction).
 class BlockHasher {
  public:
   explicit BlockHasher(const std::vector<uint8_t>& secret);

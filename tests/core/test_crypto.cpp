@@ -1,13 +1,14 @@
 // core/base/crypto: sealing, associated data, keyed ids and the Argon2id key wrap.
 #include "core/base/bytes.hpp"
 #include "core/base/crypto.hpp"
-#include "core/base/crypto_hmac.hpp"
+#include "core/base/crypto_id.hpp"
 #include "core/base/error.hpp"
 #include "tests/catch.hpp"
 #include "tests/helpers.hpp"
 
 #include <cstring>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -77,47 +78,51 @@ TEST_CASE("crypto: a flipped bit, another place, store, kind or key fails to ope
   }
 }
 
-TEST_CASE("crypto: block ids are HMAC-SHA-256 under the id subkey, cut to 16 bytes", "[crypto]") {
+TEST_CASE("crypto: block ids are AES-256 of the block's GMAC, under subkeys 3 and 2", "[crypto]") {
   if (!crypto_available()) return;  // a build without libsodium (VSSIMG_SODIUM=OFF)
-  // Expected values from Python's hashlib and hmac, independently of this code: subkey =
-  // blake2b(key=master, digest_size=32, salt=(2).to_bytes(8, "little") + bytes(8),
-  // person=b"vssimgk1" + bytes(8)); id = hmac.new(subkey, block, sha256).digest()[:16].
+  // Expected values from Python's hashlib and pycryptodome (its own AES and GHASH, not
+  // libcrypto's or CNG's), independently of this code: subkey(n) = blake2b(key=master,
+  // digest_size=32, salt=n.to_bytes(8, "little") + bytes(8), person=b"vssimgk1" + bytes(8));
+  // tag = AES.new(subkey(2), AES.MODE_GCM, nonce=bytes(12)).update(block).digest();
+  // id = AES.new(subkey(3), AES.MODE_ECB).encrypt(tag).
   MasterKey zero;
   Sealer s(zero);
   std::vector<uint8_t> block(65536);
   for (size_t i = 0; i < block.size(); ++i) block[i] = static_cast<uint8_t>(i * 7 % 251);
-  REQUIRE(s.block_id(block.data(), block.size()).hex() == "50c719c2b43b97084c3a5226f4821064");
-  REQUIRE(s.block_id(nullptr, 0).hex() == "7dcc239e9aa2d2294c21f217a88b9e1f");
+  REQUIRE(s.block_id(block.data(), block.size()).hex() == "d681559440374a30c6a94c723eeb3afa");
+  REQUIRE(s.block_id(nullptr, 0).hex() == "788f178a8380d2e5ad0bf535642d2138");
 }
 
-TEST_CASE("crypto: HMAC-SHA-256 gives RFC 4231's and Python's values", "[crypto]") {
+TEST_CASE("crypto: the id's AES-256 and GMAC give NIST's and pycryptodome's values", "[crypto]") {
   if (!crypto_available()) return;  // a build without libsodium (VSSIMG_SODIUM=OFF)
-  auto mac = [](const std::vector<uint8_t>& key, const std::vector<uint8_t>& data) {
-    uint8_t out[32];
-    hmac_sha256(key.data(), key.size(), data.data(), data.size(), out);
-    return to_hex(out, sizeof out);
-  };
-  auto bytes = [](const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); };
-  // RFC 4231, test cases 1 and 2.
-  REQUIRE(mac(std::vector<uint8_t>(20, 0x0b), bytes("Hi There")) ==
-          "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
-  REQUIRE(mac(bytes("Jefe"), bytes("what do ya want for nothing?")) ==
-          "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-  // A 32-byte key (an id subkey's size), messages about SHA-256's 64-byte block:
-  // hmac.new(bytes(range(32)), bytes((i * 13 + 5) % 256 for i in range(n)), sha256).
   std::vector<uint8_t> key(32);
   for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(i);
+  // FIPS 197 appendix C.3, AES-256; the output may overwrite the input.
+  uint8_t block[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                       0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+  aes256_block(key.data(), block, block);
+  REQUIRE(to_hex(block, sizeof block) == "8ea2b7ca516745bfeafc49904b496089");
+  // The GCM specification's test case 13: zero key, zero nonce, nothing at all.
+  const std::vector<uint8_t> zero_key(32, 0);
+  uint8_t tag[16];
+  gmac_aes256(zero_key.data(), nullptr, 0, tag);
+  REQUIRE(to_hex(tag, sizeof tag) == "530f8afbc74536b9a963b4f1c4cb738b");
+  // Associated data about GHASH's 16-byte block, and a block's sizes: pycryptodome's
+  // AES.new(bytes(range(32)), AES.MODE_GCM, nonce=bytes(12)).update(data).digest() with
+  // data = bytes((i * 13 + 5) % 256 for i in range(n)).
   const std::pair<size_t, const char*> cases[] = {
-      {55, "d78ee7687da2647bc4b4d3a0c76f7c58b964f5f6460452d27efa14aceb776329"},
-      {56, "6a65998cd01ec11f41edfd376f19fb154ca9aea71f1c0c853e7173357c4535c4"},
-      {64, "81d0311149c4015e30e9a2e75956e16fc65c0f5cdd32db5d788c42b31d240d34"},
-      {65, "fc1f04ddaa1e2738f6d3b3faf49ece5ce3b2b4f7e90551cbea1dd536167d0cef"},
-      {1 << 20, "e5bfebf4ba7763ea73e4bdfdccc274a92f19b32ffb235232e44ff75263adbaaf"},
+      {1, "04ac3a80276ec1271e670ad548af00a1"},
+      {15, "3ee5c09b79ccb43bc47a4e9faff791a1"},
+      {16, "d41a1ba0e45ce8408f2622365971e5ea"},
+      {17, "738ac23841ede49879e01ba7a4d5551d"},
+      {65536, "c6f6d80801a75a1d444d717136679ebc"},
+      {1 << 20, "bec11fb9f64d17e37090543cc31772ad"},
   };
   for (const auto& [n, want] : cases) {
     std::vector<uint8_t> data(n);
     for (size_t i = 0; i < n; ++i) data[i] = static_cast<uint8_t>((i * 13 + 5) % 256);
-    CHECK(mac(key, data) == want);
+    gmac_aes256(key.data(), data.data(), data.size(), tag);
+    CHECK(to_hex(tag, sizeof tag) == want);
   }
 }
 
@@ -132,6 +137,12 @@ TEST_CASE("crypto: keyed block ids are stable per key, differ across keys", "[cr
   REQUIRE(a == s1.block_id(block.data(), block.size()));
   REQUIRE_FALSE(a.is_marker());
   REQUIRE(a != s2.block_id(block.data(), block.size()));
+  // Each thread keeps its cipher contexts keyed with the last key: back to s1, s1's ids
+  // (copy between two encrypted stores alternates keys in one thread).
+  REQUIRE(a == s1.block_id(block.data(), block.size()));
+  BlockId from_thread;
+  std::thread([&] { from_thread = s1.block_id(block.data(), block.size()); }).join();
+  REQUIRE(a == from_thread);
   block[0] ^= 1;
   REQUIRE(a != s1.block_id(block.data(), block.size()));
 }

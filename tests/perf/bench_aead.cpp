@@ -1,8 +1,8 @@
 // Throughput of the two AEADs libsodium offers for sealing store records, over 256 KiB
 // records (the default block size): XChaCha20-Poly1305 (IETF) and, when the CPU has
 // AES-NI and PCLMUL, AES-256-GCM; plus, for block ids, keyed BLAKE2b-128, libsodium's
-// HMAC-SHA-256, the encrypted store's id as built (Sealer::block_id: HMAC-SHA-256 through
-// libcrypto where the build has it) and the plain store's keyed XXH3-128.
+// HMAC-SHA-256, the encrypted store's id as built (Sealer::block_id: GMAC then AES-256,
+// through libcrypto or CNG) and the plain store's keyed XXH3-128.
 // Not a test: run by hand (build/tests/vssimg_bench_aead [MiB]); docs/format.md,
 // "Encryption", records the numbers and the choice they led to.
 #include "core/base/crypto.hpp"
@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
     volatile auto r = sealer.block_id(msg.data(), msg.size()).bytes[0];
     (void)r;
   });
-  std::printf("Sealer::block_id (hmac-sha256 as built): %.0f MB/s\n", si);
+  std::printf("Sealer::block_id (gmac then aes-256, as built): %.0f MB/s\n", si);
   std::vector<unsigned char> secret(192, 7);
   double h = mb_per_s(mib, [&] {
     volatile auto r = XXH3_128bits_withSecret(msg.data(), msg.size(), secret.data(), secret.size());
