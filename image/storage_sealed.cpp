@@ -79,41 +79,63 @@ class SealedWriter final : public ObjectWriter {
     put_bytes(h, m_ctx.base.data(), m_ctx.base.size());
     m_inner->append(h.data(), h.size());
     m_buf.reserve(k_sealed_chunk_size);
-    m_out.resize(k_raw_chunk);
+    m_out.resize(k_batch * k_raw_chunk);
   }
 
   void append(const void* data, size_t len) override {
     const auto* p = static_cast<const uint8_t*>(data);
+    m_size += len;
     while (len > 0) {
       // A full chunk is sealed only once more bytes follow: the last chunk is marked so.
-      if (m_buf.size() == k_sealed_chunk_size) flush(false);
+      if (m_buf.size() == k_sealed_chunk_size) {
+        seal(m_buf.data(), m_buf.size(), false);
+        m_buf.clear();
+      }
+      if (m_buf.empty() && len > k_sealed_chunk_size) {  // straight from the caller's bytes
+        seal(p, k_sealed_chunk_size, false);
+        p += k_sealed_chunk_size;
+        len -= k_sealed_chunk_size;
+        continue;
+      }
       size_t take = std::min(len, k_sealed_chunk_size - m_buf.size());
       m_buf.insert(m_buf.end(), p, p + take);
       p += take;
       len -= take;
-      m_size += take;
     }
   }
   uint64_t size() const override { return m_size; }
   void commit() override {
-    flush(true);
+    seal(m_buf.data(), m_buf.size(), true);
+    m_buf.clear();
+    hand_on();
     m_inner->commit();
   }
 
  private:
-  void flush(bool last) {
+  // Sealed chunks are handed to the inner writer this many at a time: one write of about
+  // 513 KiB, not 64 of 8 KiB + 16 (each of which made ext4 zero the rest of a new page
+  // cache folio: a fifth of an encrypted backup's time).
+  static constexpr size_t k_batch = 64;
+
+  // Seals one chunk (`len` plain bytes) to the end of the batch.
+  void seal(const uint8_t* plain, size_t len, bool last) {
+    if (m_out_used + k_raw_chunk > m_out.size()) hand_on();
     uint8_t nonce[k_seal_nonce_size];
     m_ctx.chunk(m_chunk++, last, nonce);
-    m_ctx.cipher->seal(m_out.data(), m_buf.data(), m_buf.size(), nonce + 16, m_ctx.ad.data(),
+    m_ctx.cipher->seal(m_out.data() + m_out_used, plain, len, nonce + 16, m_ctx.ad.data(),
                        m_ctx.ad.size());
-    m_inner->append(m_out.data(), m_buf.size() + k_seal_tag_size);
-    m_buf.clear();
+    m_out_used += len + k_seal_tag_size;
+  }
+  void hand_on() {
+    if (m_out_used) m_inner->append(m_out.data(), m_out_used);
+    m_out_used = 0;
   }
 
   std::unique_ptr<ObjectWriter> m_inner;
   std::shared_ptr<const Sealer> m_sealer;
   ChunkContext m_ctx;
   std::vector<uint8_t> m_buf, m_out;
+  size_t m_out_used = 0;  // sealed bytes in m_out not yet handed on
   uint64_t m_chunk = 0;
   uint64_t m_size = 0;
 };

@@ -60,7 +60,9 @@ const ObjectRef k_other{ObjectKind::pack, "ffeeddccbbaa99887766554433221100"};
 TEST_CASE("sealed storage: objects of every size round-trip and read by any range") {
   if (!crypto_available()) return;  // a build without libsodium (VSSIMG_SODIUM=OFF)
   SealedFixture f;
-  for (size_t size : {size_t{0}, size_t{1}, C - 1, C, C + 1, 3 * C, 3 * C + 77}) {
+  // Past 64 chunks the writer hands its batch of sealed chunks on and starts another.
+  for (size_t size : {size_t{0}, size_t{1}, C - 1, C, C + 1, 3 * C, 3 * C + 77, 64 * C - 1,
+                      64 * C, 64 * C + 1, 130 * C + 5}) {
     const ObjectRef ref{ObjectKind::index, fmt::format("{:032x}", size)};
     auto data = test::pseudo_random(size, size + 1);
     f.put(ref, data);
@@ -78,6 +80,26 @@ TEST_CASE("sealed storage: objects of every size round-trip and read by any rang
       }
     }
   }
+}
+
+TEST_CASE("sealed storage: one append of many chunks, or many of one byte, read back the same") {
+  if (!crypto_available()) return;  // a build without libsodium (VSSIMG_SODIUM=OFF)
+  SealedFixture f;
+  auto data = test::pseudo_random(200 * C + 3, 5);
+  for (size_t first : {size_t{0}, size_t{1}, C, C + 7}) {
+    const ObjectRef ref{ObjectKind::pack, fmt::format("{:032x}", first)};
+    auto w = f.storage->create(ref);
+    w->append(data.data(), first);  // then the rest at once: chunks sealed from the caller's bytes
+    w->append(data.data() + first, data.size() - first);
+    REQUIRE(w->size() == data.size());
+    w->commit();
+    REQUIRE(f.get(ref) == data);
+  }
+  const ObjectRef bytewise{ObjectKind::pack, fmt::format("{:032x}", 99)};
+  auto w = f.storage->create(bytewise);
+  for (size_t i = 0; i < 70 * C; ++i) w->append(data.data() + i, 1);
+  w->commit();
+  REQUIRE(f.get(bytewise) == std::vector<uint8_t>(data.begin(), data.begin() + 70 * C));
 }
 
 TEST_CASE("sealed storage: nothing of the plain bytes is in the sealed object") {
