@@ -47,7 +47,7 @@ expect_exit 0 $VSSIMG $E extract "$p1" "/$MARK-budget-7.txt" --target xt
 cmp -s "tree/$MARK-budget-7.txt" "xt/$MARK-budget-7.txt" || fail "extract from the encrypted store differs"
 pass "verify --read-data, restore, ls and extract of an encrypted point: identical"
 
-# An incremental backup: deduplicated against the first (ids are HMAC-SHA-256).
+# An incremental backup: deduplicated against the first (ids are AES-256 of a GMAC).
 echo "changed" >> "tree/$MARK-budget-3.txt"
 make_ext4 vol2.img 24 tree
 before=$(store_bytes enc/packs)
