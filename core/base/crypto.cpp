@@ -127,7 +127,7 @@ BlockId Sealer::block_id(const void* data, size_t len) const {
   gmac_aes256(m_id_key.data(), data, len, tag);
   BlockId id;
   aes256_block(m_prp_key.data(), tag, id.bytes.data());
-  if (id.is_marker()) id.bytes[7] ^= 0x01;             // never a marker (as BlockHasher does)
+  if (id.is_marker()) id.bytes[7] ^= 0x01;  // never a marker (as BlockHasher does)
   return id;
 }
 

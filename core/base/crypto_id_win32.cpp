@@ -28,7 +28,8 @@ BCRYPT_ALG_HANDLE aes_provider(const wchar_t* mode, const char* what) {
   BCRYPT_ALG_HANDLE h = nullptr;
   NTSTATUS st = BCryptOpenAlgorithmProvider(&h, BCRYPT_AES_ALGORITHM, nullptr, 0);
   if (!BCRYPT_SUCCESS(st)) fail(what, "BCryptOpenAlgorithmProvider", st);
-  st = BCryptSetProperty(h, BCRYPT_CHAINING_MODE, reinterpret_cast<PUCHAR>(const_cast<wchar_t*>(mode)),
+  st = BCryptSetProperty(h, BCRYPT_CHAINING_MODE,
+                         reinterpret_cast<PUCHAR>(const_cast<wchar_t*>(mode)),
                          static_cast<ULONG>((std::wcslen(mode) + 1) * sizeof(wchar_t)), 0);
   if (!BCRYPT_SUCCESS(st)) fail(what, "BCryptSetProperty(chaining mode)", st);
   return h;

@@ -61,8 +61,8 @@ TEST_CASE("sealed storage: objects of every size round-trip and read by any rang
   if (!crypto_available()) return;  // a build without libsodium (VSSIMG_SODIUM=OFF)
   SealedFixture f;
   // Past 64 chunks the writer hands its batch of sealed chunks on and starts another.
-  for (size_t size : {size_t{0}, size_t{1}, C - 1, C, C + 1, 3 * C, 3 * C + 77, 64 * C - 1,
-                      64 * C, 64 * C + 1, 130 * C + 5}) {
+  for (size_t size : {size_t{0}, size_t{1}, C - 1, C, C + 1, 3 * C, 3 * C + 77, 64 * C - 1, 64 * C,
+                      64 * C + 1, 130 * C + 5}) {
     const ObjectRef ref{ObjectKind::index, fmt::format("{:032x}", size)};
     auto data = test::pseudo_random(size, size + 1);
     f.put(ref, data);
