@@ -205,8 +205,8 @@ bool ObjectCipher::open(uint8_t* out, const uint8_t* sealed, size_t sealed_len, 
                         const uint8_t* ad, size_t ad_len) const {
   if (sealed_len < k_seal_tag_size) return false;
   const auto nonce = ietf_nonce(tail);
-  const size_t len = sealed_len - k_seal_tag_size;
 #ifdef VSSIMG_HAVE_LIBCRYPTO
+  const size_t len = sealed_len - k_seal_tag_size;
   uint8_t tag[k_seal_tag_size];
   std::memcpy(tag, sealed + len, sizeof tag);  // `out` may overwrite `sealed`
   return evp_chunk(m_key, nonce, 0, out, sealed, len, tag, ad, ad_len);
