@@ -44,7 +44,7 @@ for width in 80 130; do
   run_in_tmux "$width"
   wait_for '[ -s "$WORK/rc" ]'
   [ "$(cat "$WORK/rc")" = 0 ] || { screen; fail "backup at $width columns: exit $(cat "$WORK/rc")"; }
-  if screen | grep -Eq "ETA|backup \[|[0-9]\.[0-9]%"; then screen; fail "a progress line was left behind at $width columns"; fi
+  if grep -Eq "ETA|backup \[|[0-9]\.[0-9]%" < <(screen); then screen; fail "a progress line was left behind at $width columns"; fi
   [ "$(longest)" -lt "$width" ] || { screen; fail "a line reached column $width"; }
   pass "$width columns: the finished backup leaves no bar line behind"
 
@@ -62,7 +62,7 @@ for width in 80 130; do
   kill -CONT "$(cat "$WORK/pid")"
   wait_for '[ -s "$WORK/rc" ]'
   [ "$(cat "$WORK/rc")" = 130 ] || { screen; fail "interrupted backup: exit $(cat "$WORK/rc")"; }
-  screen | grep -q "^vssimg: error: .*interrupted" || { screen; fail "the error does not start a clean line"; }
-  if screen | grep -Eq "ETA|backup \[|[0-9]\.[0-9]%"; then screen; fail "the bar stayed beside the error"; fi
+  grep -q "^vssimg: error: .*interrupted" < <(screen) || { screen; fail "the error does not start a clean line"; }
+  if grep -Eq "ETA|backup \[|[0-9]\.[0-9]%" < <(screen); then screen; fail "the bar stayed beside the error"; fi
   pass "$width columns: the bar fits, and Ctrl+C's error starts on a clean line"
 done

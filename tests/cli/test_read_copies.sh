@@ -77,7 +77,7 @@ new_packs=$(ls store/packs/*/*.pack | grep -vxF "$old_packs")
 for p in $old_packs; do cp "packs.orig/${p#store/packs/}" "$p"; done
 rm -f store/damage-*.state
 expect_exit 0 $VSSIMG $S verify --read-data
-cat out err | grep -q "damaged copy" && { cat out err; fail "setup: the two copies are not intact"; }
+grep -q "damaged copy" out err && { cat out err; fail "setup: the two copies are not intact"; }
 pass "setup: blocks with two intact copies (a healed store)"
 
 # Which copy a reader tries first follows the order of the index segments: a restore
@@ -94,7 +94,7 @@ if [ "$(json_field out copies_fallen_back)" = 0 ]; then
 fi
 rm -f store/damage-*.state probe.img
 expect_exit 0 $VSSIMG $S verify
-cat out err | grep -q "damaged copy" && { cat out err; fail "setup: the record was not removed"; }
+grep -q "damaged copy" out err && { cat out err; fail "setup: the record was not removed"; }
 cp -a store twocopies
 pass "setup: the copy tried first of blocks with two copies is damaged, not yet recorded"
 

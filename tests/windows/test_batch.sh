@@ -146,7 +146,7 @@ if command -v x86_64-w64-mingw32-gcc >/dev/null; then
   # A source with a blank and a trailing backslash arrives as one argument, without it.
   : > "$WORK/args.log"
   FAKE_BACKUP=0 FAKE_FORGET=0 FAKE_VERIFY=0 VSSIMG_SOURCE='D:\mnt\my data\' run_batch 0
-  tr -d '\r' < "$WORK/args.log" | grep -qx -- '--store .* backup D:\\mnt\\my data --host [^ ]*' || { cat "$WORK/args.log"; fail "source with a blank (or its trailing backslash) not passed as given"; }
+  grep -qx -- '--store .* backup D:\\mnt\\my data --host [^ ]*' < <(tr -d '\r' < "$WORK/args.log") || { cat "$WORK/args.log"; fail "source with a blank (or its trailing backslash) not passed as given"; }
   grep -q '^[0-9]\{4\}-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9] \[nightly\]' "$WORK/nightly.log" \
     || echo "note: no ISO stamp in the batch's log lines (no PowerShell under Wine: the %DATE% %TIME% fallback)"
   pass "a source with a blank and a trailing backslash is passed as one argument"
@@ -170,7 +170,7 @@ VSSIMG_EXE=$(winpath "$EXE")
 VSSIMG_STORE=$(winpath "$WORK/store")
 VSSIMG_SOURCE=$(winpath "$WORK/vol.img")
 VSSIMG_BACKUP_FLAGS=
-if "$WINE" "$EXE" backup --help 2>/dev/null | tr -d '\r' | grep -q -- '--snapshot'; then
+if grep -q -- '--snapshot' < <("$WINE" "$EXE" backup --help 2>/dev/null | tr -d '\r'); then
   VSSIMG_BACKUP_FLAGS=--snapshot=never
 fi
 head -c 3M /dev/urandom > "$WORK/vol.img"
@@ -178,7 +178,7 @@ head -c 3M /dev/urandom > "$WORK/vol.img"
 rm -f "$WORK/vssimg-verify-slice.txt"
 run_batch 0
 grep -q "backup exit code 0" "$WORK/out" && grep -q "verify exit code 0" "$WORK/out" || { cat "$WORK/out"; fail "real night: steps missing"; }
-tr -d '\r' < "$WORK/nightly.log" | grep -q '\] backup finished with exit code 0; summary' || fail "vssimg.exe did not log its summary"
+grep -q '\] backup finished with exit code 0; summary' < <(tr -d '\r' < "$WORK/nightly.log") || fail "vssimg.exe did not log its summary"
 pass "a real night with the Windows build: backup, forget --prune, verify 1/7; exit 0; both logs in one file"
 
 VSSIMG_STORE=$(winpath "$WORK/no-store") run_batch 10
